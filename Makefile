@@ -1,0 +1,45 @@
+# sedx — two commands on a fresh Debian 12 machine:
+#   make demo   installs missing packages, builds, runs the main demo on the default device
+#   make test   same set-up, then the whole test suite (release, ASan+UBSan, TSan, downstream)
+# Other targets: make build | bench | install PREFIX=/usr/local | info | clean
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build demo test test-fast bench info install clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	@if [ -x $(BUILD)/tools/sedx-demo ]; then $(BUILD)/tools/sedx-demo; else $(BUILD)/tools/sedx-info; fi
+
+info: build
+	$(BUILD)/tools/sedx-info
+
+test: deps
+	@bash scripts/run-tests.sh
+
+# Release build and its tests only (no sanitizers): the quick loop while developing.
+test-fast: build
+	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure
+
+bench: build
+	$(BUILD)/tools/sedx-bench alloc
+	@if $(BUILD)/tools/sedx-bench buffers --help >/dev/null 2>&1; then $(BUILD)/tools/sedx-bench buffers; fi
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan build-downstream

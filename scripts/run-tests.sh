@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` runs it:
+#   1. release build (RelWithDebInfo, -Werror): every unit and GPU test (validation on)
+#   2. ASan+UBSan build: every test again
+#   3. TSan build: the thread tests
+#   4. downstream consumers: find_package(sedx) and pkg-config against a temp install
+# GPU tests run on the default Vulkan device: lavapipe on machines without a GPU.
+# Prints "sedx tests: N passed, N failed" at the end; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+passed=0; failed=0; failures=()
+
+stage() { echo; echo "=== $* ==="; }
+
+# Runs ctest in a build dir, adding its counts to the totals.
+run_ctest() {
+  local dir=$1; shift
+  local log; log=$(mktemp)
+  (cd "$dir" && ctest -j"$JOBS" --output-on-failure "$@") 2>&1 | tee "$log"
+  local line; line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "run-tests: ctest in $dir printed no summary"; failed=$((failed + 1)); failures+=("$dir: no ctest summary")
+  else
+    local nfail ntotal
+    nfail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+    ntotal=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+    if [ "$ntotal" -eq 0 ]; then failed=$((failed + 1)); failures+=("$dir: ran no test"); fi
+    passed=$((passed + ntotal - nfail)); failed=$((failed + nfail))
+    [ "$nfail" -eq 0 ] || failures+=("$dir: $nfail failed")
+  fi
+  rm -f "$log"
+}
+
+build_dir() {
+  local dir=$1; shift
+  if ! { cmake -S . -B "$dir" "$@" >/dev/null && cmake --build "$dir" -j"$JOBS"; }; then
+    echo "run-tests: build of $dir failed"; failed=$((failed + 1)); failures+=("$dir: build failed"); return 1
+  fi
+}
+
+if [ -n "${SEDX_REQUIRE_DEVICE:-}" ]; then echo "GPU tests must run on a device named '*${SEDX_REQUIRE_DEVICE}*'"; fi
+
+stage "release build + tests"
+if build_dir build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+  ./build/tools/sedx-info | head -3
+  run_ctest build
+fi
+
+if [ "${SEDX_SKIP_SANITIZERS:-0}" != 1 ]; then
+  stage "ASan + UBSan build + tests"
+  if CC=clang CXX=clang++ build_dir build-asan -DCMAKE_BUILD_TYPE=Debug -DSEDX_SANITIZE=address,undefined -DSEDX_BUILD_EXAMPLES=OFF; then
+    run_ctest build-asan
+  fi
+  stage "TSan build + thread tests"
+  if CC=clang CXX=clang++ build_dir build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEDX_SANITIZE=thread -DSEDX_BUILD_EXAMPLES=OFF -DSEDX_BUILD_TOOLS=OFF; then
+    run_ctest build-tsan -R thread
+  fi
+fi
+
+stage "downstream: find_package(sedx) and pkg-config"
+if bash tests/downstream/run.sh build; then passed=$((passed + 2)); else failed=$((failed + 1)); failures+=("downstream"); fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "sedx tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,90 @@
+/* The context's internals, shared with the memory, buffer and transfer layers. */
+#ifndef SEDX_CONTEXT_INTERNAL_H
+#define SEDX_CONTEXT_INTERNAL_H
+
+#include <sedx/context.h>
+#include "core/core_internal.h"
+
+struct sedx__allocator; /* src/memory */
+struct sedx__buffer_registry; /* src/buffer */
+struct sedx__transfer; /* src/transfer */
+
+typedef struct sedx__deferred {
+    uint64_t after[SEDX_QUEUE_COUNT];
+    sedx_deferred_fn fn;
+    void *user;
+} sedx__deferred;
+
+#define SEDX__CMD_RING 64u /* one-time command buffers per queue, recycled by timeline value */
+
+typedef struct sedx__queue {
+    VkQueue queue;
+    uint32_t family;
+    bool present;              /* TRANSFER: a distinct transfer-only family exists */
+    pthread_mutex_t lock;      /* VkQueue is externally synchronised */
+    VkSemaphore timeline;
+    _Atomic uint64_t submitted; /* last value a submission will signal */
+    _Atomic uint64_t completed; /* cached last known completed value */
+    /* one-time command buffers */
+    pthread_mutex_t pool_lock;
+    VkCommandPool pool;
+    VkCommandBuffer cmds[SEDX__CMD_RING];
+    uint64_t cmd_value[SEDX__CMD_RING]; /* timeline value of its last submission */
+    bool cmd_busy[SEDX__CMD_RING];      /* begun, not yet submitted */
+} sedx__queue;
+
+struct sedx_context {
+    uint32_t id;                 /* unique per process, for tickets and handles */
+    VkInstance instance;
+    VkPhysicalDevice physical;
+    VkDevice device;
+    bool owns_instance, owns_device;
+    uint32_t api_version;
+    uint32_t features;           /* sedx_device_feature_bits enabled */
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties mem_props;
+    VkPhysicalDeviceVulkan12Properties props12;   /* filled where available */
+    VkPhysicalDeviceMaintenance3Properties maint3;
+
+    sedx__queue queues[SEDX_QUEUE_COUNT]; /* [TRANSFER] aliases GRAPHICS's queue when !present */
+
+    /* validation */
+    bool validation;
+    VkDebugUtilsMessengerEXT messenger;
+    _Atomic uint32_t validation_errors, validation_warnings;
+
+    /* extension entry points (NULL when absent) */
+    PFN_vkSetDebugUtilsObjectNameEXT set_object_name;
+    PFN_vkCreateDebugUtilsMessengerEXT create_messenger;
+    PFN_vkDestroyDebugUtilsMessengerEXT destroy_messenger;
+    PFN_vkGetMemoryHostPointerPropertiesEXT get_host_pointer_props;
+    PFN_vkCmdPipelineBarrier2KHR cmd_pipeline_barrier2;
+
+    /* deletion queue */
+    pthread_mutex_t deferred_lock;
+    sedx__deferred *deferred;
+    uint32_t deferred_count, deferred_cap;
+
+    /* upper layers (owned, created/destroyed by the context) */
+    struct sedx__allocator *allocator;
+    struct sedx__buffer_registry *buffers;
+    struct sedx__transfer *transfer;
+};
+
+/* The queue actually used for kind (TRANSFER -> GRAPHICS when no transfer family). */
+static inline sedx__queue *sedx__ctx_queue(sedx_context *ctx, sedx_queue kind)
+{
+    return (kind == SEDX_QUEUE_TRANSFER && !ctx->queues[SEDX_QUEUE_TRANSFER].present)
+               ? &ctx->queues[SEDX_QUEUE_GRAPHICS]
+               : &ctx->queues[kind];
+}
+
+/* Maps a VkResult to a sedx_result and logs it with the call's name. */
+sedx_result sedx__vk_error(VkResult vr, const char *what, const char *file, int line);
+#define SEDX__VK(vr, what) sedx__vk_error((vr), (what), __FILE__, __LINE__)
+
+/* Hooks the upper layers provide (weak link order avoided: called through these). */
+sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info *info);
+void sedx__allocator_destroy(sedx_context *ctx);
+
+#endif

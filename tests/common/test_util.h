@@ -1,0 +1,33 @@
+/* Test helpers shared by unit and GPU tests (cmocka). */
+#ifndef SEDX_TEST_UTIL_H
+#define SEDX_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sedx/sedx.h>
+
+/* A context on the default device with validation on (synchronization validation too when
+ * sync is true). Fails the test if creation fails. If SEDX_REQUIRE_DEVICE is set (CI sets
+ * "llvmpipe"), the chosen device's name must contain it. */
+sedx_context *tu_context(bool sync);
+sedx_context *tu_context_flags(uint32_t flags, const sedx_allocator_info *alloc);
+/* Fails the test if validation reported any error or warning; then destroys the context. */
+void tu_context_destroy(sedx_context *ctx);
+
+/* Log capture: every message is counted (and still printed at WARN and above). */
+void tu_log_capture(void);
+uint32_t tu_log_count(sedx_log_level level);   /* messages at exactly this level */
+bool tu_log_contains(const char *needle);      /* any captured message contains needle */
+void tu_log_reset(void);
+
+/* Deterministic random numbers: xorshift64*, seeded from SEDX_TEST_SEED (default fixed). */
+uint64_t tu_seed(void);
+uint64_t tu_rand(uint64_t *state);
+void tu_fill_random(void *dst, size_t size, uint64_t *state);
+/* true in long mode (SEDX_TEST_LONG=1): more iterations. */
+bool tu_long_mode(void);
+
+#endif

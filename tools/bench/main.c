@@ -1,0 +1,72 @@
+/* sedx-bench: `sedx-bench <alloc|buffers|upload> [--json] [--runs N] [--out FILE] [bench options]` */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int bench_alloc(const bench_args *args) __attribute__((weak));
+int bench_buffers(const bench_args *args) __attribute__((weak));
+int bench_upload(const bench_args *args) __attribute__((weak));
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n)
+{
+    if (n <= 0) return 0.0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return (n & 1) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+bool bench_has_flag(const bench_args *args, const char *flag)
+{
+    for (int i = 0; i < args->argc; ++i)
+        if (strcmp(args->argv[i], flag) == 0) return true;
+    return false;
+}
+
+const char *bench_flag_value(const bench_args *args, const char *flag)
+{
+    for (int i = 0; i + 1 < args->argc; ++i)
+        if (strcmp(args->argv[i], flag) == 0) return args->argv[i + 1];
+    return NULL;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: sedx-bench <benchmark> [--json] [--runs N] [--out FILE] [options]\n"
+            "  alloc     Workloads A and B of bench-workloads.md (virtual block; buffers on the device)\n"
+            "  buffers   buffer create+destroy vs raw Vulkan; uniform update patterns\n"
+            "  upload    transfers: staging ring, scatter, device copy, readback\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage();
+        return argc < 2 ? 2 : 0;
+    }
+    bench_args a = {argc - 2, argv + 2, false, 5, NULL};
+    a.json = bench_has_flag(&a, "--json");
+    const char *runs = bench_flag_value(&a, "--runs");
+    if (runs) a.runs = atoi(runs) > 0 ? atoi(runs) : 5;
+    a.out = bench_flag_value(&a, "--out");
+
+    int (*fn)(const bench_args *) = NULL;
+    if (strcmp(argv[1], "alloc") == 0) fn = bench_alloc;
+    else if (strcmp(argv[1], "buffers") == 0) fn = bench_buffers;
+    else if (strcmp(argv[1], "upload") == 0) fn = bench_upload;
+    else {
+        usage();
+        return 2;
+    }
+    if (!fn) {
+        fprintf(stderr, "sedx-bench: '%s' is not built into this version\n", argv[1]);
+        return 3;
+    }
+    return fn(&a);
+}
