@@ -171,7 +171,7 @@ SEDX_API uint64_t sedx_time_ns(void); /* monotonic clock */
 #define SEDX_PROFILE_END(var) sedx_profile_end(&(var))
 #if defined(__GNUC__) || defined(__clang__)
 #  define SEDX_PROFILE_SCOPE(name)                                                            \
-      __attribute__((cleanup(sedx_profile_end))) sedx_profile_zone SEDX__CAT(sedx__zone_, __LINE__) = \
+      __attribute__((cleanup(sedx_profile_end), unused)) sedx_profile_zone SEDX__CAT(sedx__zone_, __LINE__) = \
           sedx_profile_begin(name)
 #else
 #  define SEDX_PROFILE_SCOPE(name) ((void)0)

@@ -5,7 +5,7 @@
  *
  * Two modes:
  *  - TLSF (default): two-level segregated fit with the metadata outside the managed range.
- *    Allocate and free are worst-case O(1) including alignment (see docs/allocator.md for the
+ *    Allocate and free are worst-case O(1) including alignment (see docs/virtual-block.md for the
  *    bound and its cost).
  *  - LINEAR: a ring for transient allocations (the staging ring): allocations are placed after
  *    the newest one, wrapping to offset 0; space is reclaimed as the oldest allocations are
@@ -27,12 +27,16 @@ typedef struct sedx_virtual_block sedx_virtual_block;
 /* An allocation in a block; 0 is never valid. Stale handles (double free) are detected. */
 typedef uint64_t sedx_virtual_alloc;
 
+/* Largest block size and largest allocation size (2^63 bytes). Keeping every size at or below
+ * 2^63 means size + alignment - 1 can never wrap around 64 bits. */
+#define SEDX_VIRTUAL_MAX_SIZE (UINT64_C(1) << 63)
+
 typedef enum sedx_virtual_block_flag_bits {
     SEDX_VIRTUAL_BLOCK_LINEAR = 0x1 /* ring / linear mode instead of TLSF */
 } sedx_virtual_block_flag_bits;
 
 typedef struct sedx_virtual_block_info {
-    uint64_t size;   /* bytes managed; must be > 0 */
+    uint64_t size;   /* bytes managed; 0 < size <= SEDX_VIRTUAL_MAX_SIZE */
     uint32_t flags;  /* sedx_virtual_block_flag_bits */
 } sedx_virtual_block_info;
 
@@ -49,7 +53,11 @@ SEDX_API sedx_result sedx_virtual_block_create(const sedx_virtual_block_info *in
 SEDX_API void sedx_virtual_block_destroy(sedx_virtual_block *block); /* NULL ok; live allocations are dropped */
 
 /* size > 0, alignment a power of two (0 means 1). SEDX_ERROR_OUT_OF_SPACE when nothing fits.
- * out_offset may be NULL. */
+ * out_offset may be NULL. Errors: SEDX_ERROR_INVALID_ARGUMENT (block or out_alloc NULL),
+ * SEDX_ERROR_INVALID_SIZE (size 0 or > SEDX_VIRTUAL_MAX_SIZE), SEDX_ERROR_INVALID_ALIGNMENT,
+ * SEDX_ERROR_OUT_OF_SPACE (not logged above DEBUG: an expected outcome),
+ * SEDX_ERROR_OUT_OF_HOST_MEMORY (the node pool could not grow). On error nothing is written
+ * and the block is unchanged. */
 SEDX_API sedx_result sedx_virtual_allocate(sedx_virtual_block *block, uint64_t size, uint64_t alignment,
                                            void *user_data, sedx_virtual_alloc *out_alloc,
                                            uint64_t *out_offset);

@@ -170,7 +170,8 @@ static void test_profiling(void **state)
     for (int i = 0; i < 3; ++i) {
         SEDX_PROFILE_SCOPE("scope \"quoted\"");
         volatile int x = 0;
-        for (int k = 0; k < 1000; ++k) x += k;
+        for (int k = 0; k < 1000; ++k) x = x + k;
+        assert_true(x > 0);
     }
     SEDX_PROFILE_BEGIN(z, "pair");
     SEDX_PROFILE_END(z);
