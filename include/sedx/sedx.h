@@ -4,7 +4,7 @@
 #include <sedx/core.h>
 #include <sedx/context.h>
 #include <sedx/virtual_block.h>
-#if __has_include(<sedx/memory.h>)
 #include <sedx/memory.h>
-#endif
+#include <sedx/buffer.h>
+#include <sedx/transfer.h>
 #endif

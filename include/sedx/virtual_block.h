@@ -61,7 +61,8 @@ SEDX_API void sedx_virtual_block_destroy(sedx_virtual_block *block); /* NULL ok;
 SEDX_API sedx_result sedx_virtual_allocate(sedx_virtual_block *block, uint64_t size, uint64_t alignment,
                                            void *user_data, sedx_virtual_alloc *out_alloc,
                                            uint64_t *out_offset);
-/* SEDX_ERROR_INVALID_HANDLE for an unknown or already-freed handle (nothing changes). */
+/* SEDX_ERROR_INVALID_HANDLE for an unknown, foreign or already-freed handle (nothing changes).
+ * Freeing 0 (the null handle) is a no-op that returns SEDX_SUCCESS, like free(NULL). */
 SEDX_API sedx_result sedx_virtual_free(sedx_virtual_block *block, sedx_virtual_alloc alloc);
 SEDX_API void sedx_virtual_block_clear(sedx_virtual_block *block); /* frees every allocation */
 

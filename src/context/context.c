@@ -534,27 +534,40 @@ static sedx_result init_queue(sedx_context *ctx, sedx__queue *q)
     sci.pNext = &type;
     VkResult vr = vkCreateSemaphore(ctx->device, &sci, NULL, &q->timeline);
     if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreateSemaphore(timeline)");
+    q->can_submit = true;
+    return SEDX_SUCCESS;
+}
+
+/* Creates slot's pool and command buffer on first use (called with pool_lock held). */
+static sedx_result init_slot(sedx_context *ctx, sedx__queue *q, int slot)
+{
+    if (q->pools[slot]) return SEDX_SUCCESS;
     VkCommandPoolCreateInfo pci = {VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-    pci.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT | VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
+    pci.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
     pci.queueFamilyIndex = q->family;
-    vr = vkCreateCommandPool(ctx->device, &pci, NULL, &q->pool);
+    VkResult vr = vkCreateCommandPool(ctx->device, &pci, NULL, &q->pools[slot]);
     if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreateCommandPool");
     VkCommandBufferAllocateInfo ai = {VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-    ai.commandPool = q->pool;
+    ai.commandPool = q->pools[slot];
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    ai.commandBufferCount = SEDX__CMD_RING;
-    vr = vkAllocateCommandBuffers(ctx->device, &ai, q->cmds);
-    if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkAllocateCommandBuffers");
+    ai.commandBufferCount = 1;
+    vr = vkAllocateCommandBuffers(ctx->device, &ai, &q->cmds[slot]);
+    if (vr != VK_SUCCESS) {
+        vkDestroyCommandPool(ctx->device, q->pools[slot], NULL);
+        q->pools[slot] = VK_NULL_HANDLE;
+        return SEDX__VK(vr, "vkAllocateCommandBuffers");
+    }
     return SEDX_SUCCESS;
 }
 
 static void finish_queue(sedx_context *ctx, sedx__queue *q)
 {
     if (ctx->device) {
-        if (q->pool) vkDestroyCommandPool(ctx->device, q->pool, NULL);
+        for (int i = 0; i < (int)SEDX__CMD_RING; ++i)
+            if (q->pools[i]) vkDestroyCommandPool(ctx->device, q->pools[i], NULL);
         if (q->timeline) vkDestroySemaphore(ctx->device, q->timeline, NULL);
     }
-    q->pool = VK_NULL_HANDLE;
+    memset(q->pools, 0, sizeof q->pools);
     q->timeline = VK_NULL_HANDLE;
     pthread_mutex_destroy(&q->lock);
     pthread_mutex_destroy(&q->pool_lock);
@@ -591,86 +604,95 @@ sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out)
     if (!ctx || !out || (unsigned)kind >= SEDX_QUEUE_COUNT)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_cmd_begin: NULL context/out or bad queue");
     sedx__queue *q = sedx__ctx_queue(ctx, kind);
-    if (!q->pool)
+    if (!q->can_submit)
         return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
                          "submissions need timeline semaphores (not enabled on the adopted device)");
     pthread_mutex_lock(&q->pool_lock);
-    uint64_t done = refresh_completed(ctx, q);
     int slot = -1;
-    uint64_t oldest = UINT64_MAX;
-    int oldest_slot = -1;
-    for (int i = 0; i < (int)SEDX__CMD_RING; ++i) {
-        if (q->cmd_busy[i]) continue;
-        if (q->cmd_value[i] <= done) {
-            slot = i;
-            break;
+    for (int attempt = 0; slot < 0; ++attempt) {
+        uint64_t done = refresh_completed(ctx, q);
+        uint64_t oldest = UINT64_MAX;
+        for (int i = 0; i < (int)SEDX__CMD_RING; ++i) {
+            if (q->cmd_busy[i]) continue;
+            if (q->cmd_value[i] <= done) {
+                slot = i;
+                break;
+            }
+            oldest = SEDX__MIN(oldest, q->cmd_value[i]);
         }
-        if (q->cmd_value[i] < oldest) {
-            oldest = q->cmd_value[i];
-            oldest_slot = i;
+        if (slot >= 0) break;
+        if (oldest == UINT64_MAX || attempt > 1000) {
+            pthread_mutex_unlock(&q->pool_lock);
+            return SEDX__ERR(SEDX_ERROR_BUSY, TAG, "all %u one-time command buffers are being recorded",
+                             SEDX__CMD_RING);
         }
-    }
-    if (slot < 0 && oldest_slot >= 0) {
-        /* every command buffer is in flight: wait for the oldest */
+        /* every command buffer is in flight: wait for the oldest, without holding the lock */
+        pthread_mutex_unlock(&q->pool_lock);
         sedx_result r = wait_value(ctx, q, oldest, UINT64_MAX);
+        pthread_mutex_lock(&q->pool_lock);
         if (r != SEDX_SUCCESS) {
             pthread_mutex_unlock(&q->pool_lock);
             return r;
         }
-        slot = oldest_slot;
     }
-    if (slot < 0) {
-        pthread_mutex_unlock(&q->pool_lock);
-        return SEDX__ERR(SEDX_ERROR_BUSY, TAG, "all %u one-time command buffers are being recorded", SEDX__CMD_RING);
-    }
-    q->cmd_busy[slot] = true;
-    /* The pool is externally synchronised: reset and begin under its lock. Recording itself
-     * happens outside the lock; command buffers from one pool must not be recorded from two
-     * threads at once, so sedx serialises recording per queue with pool_lock held until submit. */
-    VkCommandBuffer cb = q->cmds[slot];
-    VkResult vr = vkResetCommandBuffer(cb, 0);
+    sedx_result r = init_slot(ctx, q, slot);
+    if (r == SEDX_SUCCESS) q->cmd_busy[slot] = true;
+    pthread_mutex_unlock(&q->pool_lock);
+    if (r != SEDX_SUCCESS) return r;
+
+    /* the slot's pool is ours alone until submit/discard */
+    VkResult vr = vkResetCommandPool(ctx->device, q->pools[slot], 0);
     VkCommandBufferBeginInfo bi = {VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    if (vr == VK_SUCCESS) vr = vkBeginCommandBuffer(cb, &bi);
+    if (vr == VK_SUCCESS) vr = vkBeginCommandBuffer(q->cmds[slot], &bi);
     if (vr != VK_SUCCESS) {
+        pthread_mutex_lock(&q->pool_lock);
         q->cmd_busy[slot] = false;
         pthread_mutex_unlock(&q->pool_lock);
         return SEDX__VK(vr, "vkBeginCommandBuffer");
     }
-    out->cmd = cb;
+    out->cmd = q->cmds[slot];
     out->queue = (uint32_t)kind;
     out->slot = (uint32_t)slot;
-    return SEDX_SUCCESS; /* pool_lock stays held until submit/discard */
+    return SEDX_SUCCESS;
+}
+
+static void release_slot(sedx__queue *q, uint32_t slot, uint64_t value)
+{
+    pthread_mutex_lock(&q->pool_lock);
+    q->cmd_value[slot] = value;
+    q->cmd_busy[slot] = false;
+    pthread_mutex_unlock(&q->pool_lock);
 }
 
 void sedx_cmd_discard(sedx_context *ctx, sedx_cmd *cmd)
 {
-    if (!ctx || !cmd || !cmd->cmd) return;
+    if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING) return;
     sedx__queue *q = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
     vkEndCommandBuffer(cmd->cmd);
-    q->cmd_busy[cmd->slot] = false;
+    release_slot(q, cmd->slot, 0);
     cmd->cmd = VK_NULL_HANDLE;
-    pthread_mutex_unlock(&q->pool_lock);
 }
 
 sedx_result sedx_cmd_submit(sedx_context *ctx, sedx_cmd *cmd, const sedx_submit_info *info, sedx_ticket *out_ticket)
 {
-    if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT)
+    if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_cmd_submit: no begun command buffer");
-    sedx_queue kind = (sedx_queue)cmd->queue;
-    sedx__queue *q = sedx__ctx_queue(ctx, kind);
+    sedx__queue *q = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
+    uint32_t n_wait = info ? info->wait_count : 0;
+    if (n_wait > 8) {
+        sedx_cmd_discard(ctx, cmd);
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_cmd_submit: at most 8 wait semaphores");
+    }
     VkResult vr = vkEndCommandBuffer(cmd->cmd);
     if (vr != VK_SUCCESS) {
-        q->cmd_busy[cmd->slot] = false;
+        release_slot(q, cmd->slot, 0);
         cmd->cmd = VK_NULL_HANDLE;
-        pthread_mutex_unlock(&q->pool_lock);
         return SEDX__VK(vr, "vkEndCommandBuffer");
     }
-    uint32_t n_wait = info ? info->wait_count : 0;
     uint64_t zero_values[8] = {0};
     VkPipelineStageFlags all_stages[8];
     for (int i = 0; i < 8; ++i) all_stages[i] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-    if (n_wait > 8) n_wait = 8;
 
     pthread_mutex_lock(&q->lock);
     uint64_t value = atomic_load(&q->submitted) + 1;
@@ -692,10 +714,8 @@ sedx_result sedx_cmd_submit(sedx_context *ctx, sedx_cmd *cmd, const sedx_submit_
     if (vr == VK_SUCCESS) atomic_store(&q->submitted, value);
     pthread_mutex_unlock(&q->lock);
 
-    q->cmd_value[cmd->slot] = vr == VK_SUCCESS ? value : 0;
-    q->cmd_busy[cmd->slot] = false;
+    release_slot(q, cmd->slot, vr == VK_SUCCESS ? value : 0);
     cmd->cmd = VK_NULL_HANDLE;
-    pthread_mutex_unlock(&q->pool_lock);
     if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkQueueSubmit");
     if (out_ticket) {
         out_ticket->value = value;

@@ -25,9 +25,11 @@ typedef struct sedx__queue {
     VkSemaphore timeline;
     _Atomic uint64_t submitted; /* last value a submission will signal */
     _Atomic uint64_t completed; /* cached last known completed value */
-    /* one-time command buffers */
+    /* one-time command buffers: each slot has its own pool, so several threads can record at
+     * once (a pool is externally synchronised); pool_lock only guards slot bookkeeping */
     pthread_mutex_t pool_lock;
-    VkCommandPool pool;
+    bool can_submit;                    /* timeline semaphores available */
+    VkCommandPool pools[SEDX__CMD_RING]; /* created on first use */
     VkCommandBuffer cmds[SEDX__CMD_RING];
     uint64_t cmd_value[SEDX__CMD_RING]; /* timeline value of its last submission */
     bool cmd_busy[SEDX__CMD_RING];      /* begun, not yet submitted */

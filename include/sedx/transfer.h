@@ -1,0 +1,148 @@
+/*
+ * sedx transfers: the seed's CopyBuffer and CopyBufferToImage, and the fast path for getting
+ * bytes onto and off the GPU: a bounded staging ring, batched uploads with one submit, direct
+ * writes into host-visible memory, a compute scatter for many small uploads, the transfer-only
+ * queue, and readback.
+ *
+ * The seed's "staging pool" and "batched pending uploads" (OptimizedBufferModule) are this
+ * system: sedx_upload() copies your bytes at once (you may free or reuse them when it returns)
+ * and records the copy into the open batch; sedx_upload_submit() submits the batch once and
+ * returns a ticket.
+ *
+ * Thread safety: every function may be called from any thread; uploads from several threads
+ * share one batch and one ring and are serialised by a lock.
+ */
+#ifndef SEDX_TRANSFER_H
+#define SEDX_TRANSFER_H
+
+#include <sedx/buffer.h>
+#include <sedx/context.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Zero-initialised = defaults. Call sedx_transfer_configure before the first transfer. */
+typedef struct sedx_transfer_info {
+    uint64_t staging_size;     /* upload ring bytes; 0 = 64 MiB (lavapipe: 16 MiB) */
+    uint64_t readback_size;    /* readback ring bytes; 0 = 32 MiB (lavapipe: 8 MiB) */
+    uint32_t memcpy_threads;   /* threads for large memcpys; 0 = min(cores - 1, 8); 1 = no threads */
+    uint32_t flags;            /* sedx_transfer_flag_bits */
+} sedx_transfer_info;
+
+typedef enum sedx_transfer_flag_bits {
+    SEDX_TRANSFER_NO_TRANSFER_QUEUE = 0x1, /* keep uploads on the main queue */
+    SEDX_TRANSFER_NO_DIRECT = 0x2,         /* never write straight into host-visible buffers */
+    SEDX_TRANSFER_NO_SCATTER = 0x4,        /* never use the compute scatter (copy regions only) */
+    SEDX_TRANSFER_NO_IMPORT = 0x8,         /* never import user memory (VK_EXT_external_memory_host) */
+    SEDX_TRANSFER_FORCE_COMPUTE_COPY = 0x10, /* device copies always by compute shader (when possible) */
+    SEDX_TRANSFER_FORCE_COPY_COMMAND = 0x20  /* device copies always by vkCmdCopyBuffer */
+} sedx_transfer_flag_bits;
+
+SEDX_API sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_transfer_info *info);
+
+/* ------------------------------------------------------------------------------------------
+ * The seed's calls (blocking: they return when the GPU has finished)
+ * ---------------------------------------------------------------------------------------- */
+/* The seed's CopyBuffer: records one copy, submits and waits. Also waits for the open upload
+ * batch so the order of your calls is the order on the GPU. */
+SEDX_API sedx_result sedx_copy_buffer(sedx_context *ctx, VkBuffer src, VkBuffer dst, VkDeviceSize size);
+SEDX_API sedx_result sedx_copy_buffer_offsets(sedx_context *ctx, VkBuffer src, VkDeviceSize src_offset, VkBuffer dst,
+                                              VkDeviceSize dst_offset, VkDeviceSize size);
+
+/* The seed's CopyBufferToImage for a whole 2D colour image, mip 0, layer 0, tightly packed at
+ * buffer offset 0: transitions UNDEFINED -> TRANSFER_DST_OPTIMAL -> SHADER_READ_ONLY_OPTIMAL
+ * (the seed leaves the layouts to the caller). */
+SEDX_API sedx_result sedx_copy_buffer_to_image(sedx_context *ctx, VkBuffer buffer, VkImage image, uint32_t width,
+                                               uint32_t height);
+typedef struct sedx_buffer_image_copy {
+    uint64_t buffer_offset;
+    uint32_t buffer_row_length;     /* texels; 0 = tightly packed */
+    uint32_t buffer_image_height;   /* texels; 0 = tightly packed */
+    VkImageAspectFlags aspect;      /* 0 = COLOR */
+    uint32_t mip_level;
+    uint32_t base_array_layer;
+    uint32_t layer_count;           /* 0 = 1 */
+    VkOffset3D image_offset;
+    VkExtent3D image_extent;        /* the region; depth 0 = 1 */
+    VkExtent3D mip_extent;          /* the whole mip level, for the bounds check; depth 0 = 1 */
+    VkImageLayout current_layout;   /* UNDEFINED discards the old contents */
+    VkImageLayout final_layout;     /* 0 (UNDEFINED) = SHADER_READ_ONLY_OPTIMAL */
+} sedx_buffer_image_copy;
+/* Region outside mip_extent, zero extent: SEDX_ERROR_OUT_OF_BOUNDS / INVALID_ARGUMENT. */
+SEDX_API sedx_result sedx_copy_buffer_to_image_ex(sedx_context *ctx, VkBuffer buffer, VkImage image,
+                                                  const sedx_buffer_image_copy *region);
+
+/* ------------------------------------------------------------------------------------------
+ * Uploads: the fast path
+ * ---------------------------------------------------------------------------------------- */
+typedef enum sedx_upload_flag_bits {
+    /* If the staging ring is full, return SEDX_ERROR_OUT_OF_STAGING instead of waiting for
+     * the GPU (the upload is not recorded; nothing was written). */
+    SEDX_UPLOAD_NO_WAIT = 0x1
+} sedx_upload_flag_bits;
+
+/* Copies size bytes from data into dst at dst_offset. Returns when data may be reused: the
+ * bytes are in the destination already (direct path: dst is host-visible and the GPU is not
+ * using it) or in the staging ring, with the copy recorded in the open batch. Large uploads
+ * are split into chunks and submitted as they go, so CPU copies overlap the GPU's.
+ * Errors: past the end (offset wrap-around included) SEDX_ERROR_OUT_OF_BOUNDS; data NULL with
+ * size > 0 SEDX_ERROR_INVALID_ARGUMENT; dst without TRANSFER_DST when staging is needed
+ * SEDX_ERROR_INVALID_USAGE; released buffer SEDX_ERROR_INVALID_HANDLE; another context's
+ * buffer SEDX_ERROR_WRONG_CONTEXT. On an error nothing was written and the batch is intact. */
+SEDX_API sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
+                                 uint64_t size);
+SEDX_API sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
+                                    uint64_t size, uint32_t flags);
+/* Submits the open batch (with the barriers that make the writes visible to every later
+ * command on the GPU). out_ticket may be NULL; an empty batch gives the last upload's ticket. */
+SEDX_API sedx_result sedx_upload_submit(sedx_context *ctx, sedx_ticket *out_ticket);
+/* Submits and waits. */
+SEDX_API sedx_result sedx_upload_flush(sedx_context *ctx);
+/* Convenience: create a buffer and upload data into it (submitted and waited for). */
+SEDX_API sedx_result sedx_buffer_create_with_data(sedx_context *ctx, uint64_t size, sedx_buffer_usage_flags usage,
+                                                  sedx_memory_flags memory, const char *name, const void *data,
+                                                  sedx_buffer *out);
+
+/* ------------------------------------------------------------------------------------------
+ * Readback and device copies
+ * ---------------------------------------------------------------------------------------- */
+/* Copies [offset, offset + size) of src into dst (host memory). Waits for the GPU. Submits
+ * the open upload batch first so earlier uploads are seen. Reads host-visible memory directly
+ * only where it is HOST_CACHED; otherwise through the readback ring (never reads
+ * device-local memory through a mapping). */
+SEDX_API sedx_result sedx_download(sedx_context *ctx, const sedx_buffer *src, uint64_t offset, uint64_t size,
+                                   void *dst);
+typedef struct sedx_download_region {
+    const sedx_buffer *src;
+    uint64_t offset, size;
+    void *dst;
+} sedx_download_region;
+SEDX_API sedx_result sedx_download_batch(sedx_context *ctx, const sedx_download_region *regions, uint32_t count);
+
+/* Device-to-device copy between sedx buffers with the fastest method for the device
+ * (compute shader on NVIDIA for >= 1 MiB with 16-byte aligned offsets, vkCmdCopyBuffer
+ * elsewhere), on the main queue, never the transfer-only queue. out_ticket NULL = wait. */
+SEDX_API sedx_result sedx_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_offset, const sedx_buffer *dst,
+                               uint64_t dst_offset, uint64_t size, sedx_ticket *out_ticket);
+
+/* Counters for tests and benchmarks. */
+typedef struct sedx_transfer_stats {
+    uint64_t uploads, upload_bytes;
+    uint64_t direct_uploads, direct_bytes;     /* written straight into host-visible memory */
+    uint64_t staged_bytes;                     /* through the staging ring */
+    uint64_t imported_bytes;                   /* DMA from/to imported user memory */
+    uint64_t batches, scatter_dispatches, copy_regions;
+    uint64_t ring_waits, ring_full_errors, ring_wraps;
+    uint64_t downloads, download_bytes, direct_download_bytes;
+    uint64_t compute_copies, command_copies;
+    uint64_t staging_size, readback_size;
+    uint32_t memcpy_threads;
+    bool transfer_queue;                       /* uploads go to the transfer-only queue */
+} sedx_transfer_stats;
+SEDX_API sedx_result sedx_transfer_get_stats(sedx_context *ctx, sedx_transfer_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEDX_TRANSFER_H */

@@ -1,0 +1,47 @@
+/* Buffer internals shared with the transfer and bindless layers. */
+#ifndef SEDX_BUFFER_INTERNAL_H
+#define SEDX_BUFFER_INTERNAL_H
+
+#include <sedx/buffer.h>
+#include <sedx/memory.h>
+#include "context/context_internal.h"
+
+struct sedx_buffer_resource {
+    _Atomic uint32_t refs;
+    _Atomic uint32_t map_count;
+    sedx_context *ctx;
+    uint64_t handle;               /* its own handle (slot + generation) */
+    VkBuffer buffer;
+    sedx_allocation allocation;
+    VkDeviceMemory memory;
+    uint64_t offset;               /* in memory */
+    uint64_t size;                 /* as requested */
+    uint64_t allocation_size;      /* after alignment rounding */
+    sedx_buffer_usage_flags usage;
+    VkBufferUsageFlags vk_usage;
+    sedx_memory_flags memory_kind;
+    uint32_t memory_type;
+    bool host_visible, coherent, dedicated;
+    void *mapped;                  /* persistent mapping (CPU memory): buffer.data */
+    void *host_ptr;                /* CPU address whenever the memory is host-visible (GPU
+                                      memory too, e.g. lavapipe or ReBAR): the direct path */
+    bool host_cached;
+    uint64_t batch_id;             /* transfer layer: last upload batch that references it */
+    VkDeviceAddress address;
+    uint32_t id;
+    _Atomic uint64_t last_use[SEDX_QUEUE_COUNT];
+    char *name;                    /* never NULL: "" when unnamed */
+    struct sedx_buffer_resource *prev, *next; /* registry list (live buffers) */
+};
+
+/* Validates buf and returns its resource, or NULL (logging `what` with the reason). */
+sedx_buffer_resource *sedx__buffer_get(const sedx_buffer *buf, const char *what);
+/* Creation with the staging-memory preference (the transfer layer's rings use it). */
+sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info *ci, bool staging, sedx_buffer *out);
+/* A reference taken/dropped by sedx itself (e.g. a batch that copies into the buffer). */
+void sedx__buffer_ref(sedx_buffer_resource *res);
+void sedx__buffer_unref(sedx_buffer_resource *res);
+/* Records a GPU use by a sedx submission (for deferred destruction). */
+void sedx__buffer_mark_use(sedx_buffer_resource *res, sedx_queue queue, uint64_t value);
+
+#endif

@@ -1,0 +1,1023 @@
+/*
+ * Transfers: the seed's CopyBuffer / CopyBufferToImage, the staging ring, upload batches,
+ * direct writes, the compute scatter for small uploads, readback and device copies.
+ *
+ * Ring: one host-visible buffer used as a FIFO of byte ranges. `head` and `tail` count bytes
+ * ever allocated / reclaimed (monotonic, never wrap in practice); an allocation that would
+ * straddle the end skips to the start. Every submission that consumed ring space records
+ * {head at submit, ticket}; reclaiming pops those whose ticket passed, in order.
+ */
+#include "buffer/buffer_internal.h"
+#include <sedx/transfer.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "copy_spv.h"
+#include "scatter_spv.h"
+
+#define TAG "TRANSFER"
+#define FIFO_CAP 1024u
+#define DIRECT_ALIGN 16u
+
+typedef struct region {
+    sedx_buffer_resource *dst;
+    uint64_t src_offset; /* in the ring */
+    uint64_t dst_offset;
+    uint64_t size;
+} region;
+
+typedef struct ring {
+    sedx_buffer buffer;
+    uint8_t *ptr;
+    uint64_t size, head, tail;
+    VkDeviceAddress address;
+    struct { uint64_t end; sedx_ticket ticket; } fifo[FIFO_CAP];
+    uint32_t fifo_first, fifo_count;
+} ring;
+
+/* A pool of threads for large memcpys (the caller works too). */
+typedef struct memcpy_pool {
+    pthread_t threads[16];
+    uint32_t count;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    uint64_t generation;
+    bool quit;
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t size, piece;
+    uint32_t pieces;
+    _Atomic uint32_t next, finished;
+} memcpy_pool;
+
+struct sedx__transfer {
+    pthread_mutex_t lock;
+    sedx_transfer_info info;
+    ring up, down;
+    region *regions;
+    uint32_t region_count, region_cap;
+    uint64_t batch_id;
+    uint64_t batch_bytes;
+    sedx_ticket last_ticket;
+    uint64_t last_value[SEDX_QUEUE_COUNT]; /* last value of sedx transfer submits per queue */
+    bool use_transfer_queue, nvidia;
+    /* compute */
+    VkPipelineLayout layout;
+    VkPipeline copy_pipe, scatter_pipe;
+    memcpy_pool pool;
+    sedx_transfer_stats stats;
+};
+
+static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ------------------------------------------------------------------------------------------
+ * Parallel memcpy
+ * ---------------------------------------------------------------------------------------- */
+static void pool_work(memcpy_pool *p)
+{
+    for (;;) {
+        uint32_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->pieces) break;
+        size_t off = (size_t)i * p->piece;
+        size_t n = SEDX__MIN(p->piece, p->size - off);
+        memcpy(p->dst + off, p->src + off, n);
+        atomic_fetch_add(&p->finished, 1);
+    }
+}
+
+static void *pool_thread(void *arg)
+{
+    memcpy_pool *p = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
+        if (p->quit) break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->lock);
+        pool_work(p);
+        pthread_mutex_lock(&p->lock);
+        if (atomic_load(&p->finished) == p->pieces) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+static void pool_start(memcpy_pool *p, uint32_t threads)
+{
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->count = 0;
+    for (uint32_t i = 0; i < threads && i < SEDX__COUNTOF(p->threads); ++i) {
+        if (pthread_create(&p->threads[i], NULL, pool_thread, p) != 0) break;
+        p->count++;
+    }
+}
+
+static void pool_stop(memcpy_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->quit = true;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (uint32_t i = 0; i < p->count; ++i) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+}
+
+/* memcpy, split over the pool's threads for large sizes. */
+static void fast_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
+{
+    const size_t min_parallel = 4u << 20;
+    if (p->count == 0 || size < min_parallel) {
+        memcpy(dst, src, size);
+        return;
+    }
+    uint32_t workers = p->count + 1;
+    size_t piece = (size / (workers * 4) + 4095) & ~(size_t)4095; /* 4 pieces per worker, page-sized */
+    pthread_mutex_lock(&p->lock);
+    p->dst = dst;
+    p->src = src;
+    p->size = size;
+    p->piece = piece;
+    p->pieces = (uint32_t)((size + piece - 1) / piece);
+    atomic_store(&p->next, 0);
+    atomic_store(&p->finished, 0);
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    pool_work(p);
+    pthread_mutex_lock(&p->lock);
+    while (atomic_load(&p->finished) != p->pieces) pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Set-up
+ * ---------------------------------------------------------------------------------------- */
+static sedx_result create_pipeline(sedx_context *ctx, struct sedx__transfer *t, const uint32_t *code, size_t bytes,
+                                   VkPipeline *out)
+{
+    VkShaderModuleCreateInfo mi = {VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+    mi.codeSize = bytes;
+    mi.pCode = code;
+    VkShaderModule module;
+    VkResult vr = vkCreateShaderModule(ctx->device, &mi, NULL, &module);
+    if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreateShaderModule");
+    VkComputePipelineCreateInfo pci = {VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+    pci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+    pci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    pci.stage.module = module;
+    pci.stage.pName = "main";
+    pci.layout = t->layout;
+    vr = vkCreateComputePipelines(ctx->device, VK_NULL_HANDLE, 1, &pci, NULL, out);
+    vkDestroyShaderModule(ctx->device, module, NULL);
+    if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreateComputePipelines");
+    return SEDX_SUCCESS;
+}
+
+static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upload)
+{
+    sedx_buffer_create_info ci = {0};
+    ci.size = size;
+    ci.memory = SEDX_MEMORY_CPU;
+    ci.usage = upload ? SEDX_BUFFER_USAGE_TRANSFER_SRC : SEDX_BUFFER_USAGE_TRANSFER_DST;
+    ci.host_access = upload ? SEDX_HOST_ACCESS_SEQUENTIAL_WRITE : SEDX_HOST_ACCESS_READBACK;
+    ci.name = upload ? "sedx staging ring" : "sedx readback ring";
+    ci.alignment = 256;
+    sedx_result res = sedx__buffer_create(ctx, &ci, upload, &r->buffer);
+    if (res != SEDX_SUCCESS) return res;
+    r->ptr = r->buffer.data;
+    r->size = size;
+    r->address = r->buffer.resource->address;
+    return SEDX_SUCCESS;
+}
+
+static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
+{
+    if (t->pool.count || t->pool.threads[0]) pool_stop(&t->pool);
+    sedx_buffer_release(&t->up.buffer);
+    sedx_buffer_release(&t->down.buffer);
+    if (t->copy_pipe) vkDestroyPipeline(ctx->device, t->copy_pipe, NULL);
+    if (t->scatter_pipe) vkDestroyPipeline(ctx->device, t->scatter_pipe, NULL);
+    if (t->layout) vkDestroyPipelineLayout(ctx->device, t->layout, NULL);
+    sedx__free(t->regions);
+    pthread_mutex_destroy(&t->lock);
+    sedx__free(t);
+}
+
+void sedx__transfer_destroy(sedx_context *ctx);
+void sedx__transfer_destroy(sedx_context *ctx)
+{
+    struct sedx__transfer *t = ctx->transfer;
+    if (!t) return;
+    ctx->transfer = NULL;
+    transfer_free(ctx, t);
+}
+
+static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *info, struct sedx__transfer **out)
+{
+    struct sedx__transfer *t = sedx__calloc(1, sizeof *t);
+    if (!t) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
+    pthread_mutex_init(&t->lock, NULL);
+    if (info) t->info = *info;
+    bool cpu_device = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    if (!t->info.staging_size) t->info.staging_size = cpu_device ? (16u << 20) : (64u << 20);
+    if (!t->info.readback_size) t->info.readback_size = cpu_device ? (8u << 20) : (32u << 20);
+    t->info.staging_size = sedx__align_up(SEDX__MAX(t->info.staging_size, 65536u), 256);
+    t->info.readback_size = sedx__align_up(SEDX__MAX(t->info.readback_size, 65536u), 256);
+    if (!t->info.memcpy_threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        t->info.memcpy_threads = (uint32_t)SEDX__MAX(1, SEDX__MIN(n - 1, 8) + 1);
+    }
+    t->nvidia = ctx->props.vendorID == 0x10DE;
+    t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
+    sedx_result r = ring_init(ctx, &t->up, t->info.staging_size, true);
+    if (r == SEDX_SUCCESS) r = ring_init(ctx, &t->down, t->info.readback_size, false);
+    if (r == SEDX_SUCCESS && (ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS)) {
+        VkPushConstantRange pcr = {VK_SHADER_STAGE_COMPUTE_BIT, 0, 24};
+        VkPipelineLayoutCreateInfo li = {VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+        li.pushConstantRangeCount = 1;
+        li.pPushConstantRanges = &pcr;
+        VkResult vr = vkCreatePipelineLayout(ctx->device, &li, NULL, &t->layout);
+        if (vr != VK_SUCCESS) r = SEDX__VK(vr, "vkCreatePipelineLayout");
+        if (r == SEDX_SUCCESS) r = create_pipeline(ctx, t, sedx__spv_copy, sizeof sedx__spv_copy, &t->copy_pipe);
+        if (r == SEDX_SUCCESS)
+            r = create_pipeline(ctx, t, sedx__spv_scatter, sizeof sedx__spv_scatter, &t->scatter_pipe);
+    }
+    if (r != SEDX_SUCCESS) {
+        transfer_free(ctx, t);
+        return r;
+    }
+    if (t->info.memcpy_threads > 1) pool_start(&t->pool, t->info.memcpy_threads - 1);
+    t->stats.staging_size = t->info.staging_size;
+    t->stats.readback_size = t->info.readback_size;
+    t->stats.memcpy_threads = t->pool.count + 1;
+    t->stats.transfer_queue = t->use_transfer_queue;
+    *out = t;
+    SEDX_LOG_DEBUG_TAG(TAG, "staging ring %llu KiB, readback ring %llu KiB, %u memcpy threads, uploads on the %s queue",
+                       (unsigned long long)(t->info.staging_size >> 10), (unsigned long long)(t->info.readback_size >> 10),
+                       t->pool.count + 1, t->use_transfer_queue ? "transfer" : "main");
+    return SEDX_SUCCESS;
+}
+
+static struct sedx__transfer *get_transfer(sedx_context *ctx, sedx_result *r)
+{
+    struct sedx__transfer *t = atomic_load((_Atomic(struct sedx__transfer *) *)&ctx->transfer);
+    if (t) {
+        *r = SEDX_SUCCESS;
+        return t;
+    }
+    pthread_mutex_lock(&g_init_lock);
+    t = ctx->transfer;
+    *r = SEDX_SUCCESS;
+    if (!t) {
+        *r = transfer_create(ctx, NULL, &t);
+        if (*r == SEDX_SUCCESS) atomic_store((_Atomic(struct sedx__transfer *) *)&ctx->transfer, t);
+    }
+    pthread_mutex_unlock(&g_init_lock);
+    return *r == SEDX_SUCCESS ? t : NULL;
+}
+
+sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_transfer_info *info)
+{
+    if (!ctx || !info) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_transfer_configure: NULL argument");
+    pthread_mutex_lock(&g_init_lock);
+    sedx_result r = SEDX_SUCCESS;
+    if (ctx->transfer) {
+        r = SEDX__ERR(SEDX_ERROR_BUSY, TAG, "sedx_transfer_configure: transfers already started on this context");
+    } else {
+        struct sedx__transfer *t = NULL;
+        r = transfer_create(ctx, info, &t);
+        if (r == SEDX_SUCCESS) ctx->transfer = t;
+    }
+    pthread_mutex_unlock(&g_init_lock);
+    return r;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Submissions: every transfer submit waits for sedx's previous transfer submits on the other
+ * queue, so uploads, copies and downloads run in the order they were called.
+ * ---------------------------------------------------------------------------------------- */
+static sedx_result submit_ordered(sedx_context *ctx, struct sedx__transfer *t, sedx_cmd *cmd, sedx_ticket *out)
+{
+    sedx_queue q = (sedx_queue)cmd->queue;
+    sedx__queue *mine = sedx__ctx_queue(ctx, q);
+    VkSemaphore waits[1];
+    uint64_t values[1];
+    VkPipelineStageFlags stages[1] = {VK_PIPELINE_STAGE_ALL_COMMANDS_BIT};
+    sedx_submit_info si = {0, waits, values, stages};
+    for (int other = 0; other < SEDX_QUEUE_COUNT; ++other) {
+        sedx__queue *oq = sedx__ctx_queue(ctx, (sedx_queue)other);
+        if (oq == mine || !t->last_value[other]) continue;
+        if (atomic_load(&oq->completed) >= t->last_value[other]) continue;
+        waits[0] = oq->timeline;
+        values[0] = t->last_value[other];
+        si.wait_count = 1;
+    }
+    sedx_ticket ticket;
+    sedx_result r = sedx_cmd_submit(ctx, cmd, &si, &ticket);
+    if (r != SEDX_SUCCESS) return r;
+    t->last_value[ticket.queue] = ticket.value;
+    t->last_ticket = ticket;
+    if (out) *out = ticket;
+    return SEDX_SUCCESS;
+}
+
+static void barrier(VkCommandBuffer cb, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                    VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+    VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = src_access;
+    mb.dstAccessMask = dst_access;
+    vkCmdPipelineBarrier(cb, src_stage, dst_stage, 0, 1, &mb, 0, NULL, 0, NULL);
+}
+
+/* Barriers around transfer work on queue q: before, earlier writes/reads of any command are
+ * done (WAW/WAR); after, the writes are visible to every later command. */
+static VkPipelineStageFlags work_stages(bool compute)
+{
+    return VK_PIPELINE_STAGE_TRANSFER_BIT | (compute ? VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT : 0);
+}
+static void barrier_before(VkCommandBuffer cb, bool compute)
+{
+    barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, work_stages(compute),
+            VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                (compute ? VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT : 0));
+}
+static void barrier_after(VkCommandBuffer cb, bool compute)
+{
+    barrier(cb, work_stages(compute), VK_ACCESS_TRANSFER_WRITE_BIT | (compute ? VK_ACCESS_SHADER_WRITE_BIT : 0),
+            VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Ring
+ * ---------------------------------------------------------------------------------------- */
+static void ring_reclaim(sedx_context *ctx, ring *r)
+{
+    while (r->fifo_count) {
+        sedx_ticket tk = r->fifo[r->fifo_first].ticket;
+        if (sedx_ticket_poll(ctx, tk) != SEDX_SUCCESS) break;
+        r->tail = r->fifo[r->fifo_first].end;
+        r->fifo_first = (r->fifo_first + 1) % FIFO_CAP;
+        r->fifo_count--;
+    }
+    if (!r->fifo_count) r->tail = r->head; /* nothing in flight */
+}
+
+/* Marks everything allocated so far as in use until ticket passes. */
+static void ring_commit(ring *r, sedx_ticket ticket)
+{
+    if (r->fifo_count && r->fifo[(r->fifo_first + r->fifo_count - 1) % FIFO_CAP].end == r->head) {
+        r->fifo[(r->fifo_first + r->fifo_count - 1) % FIFO_CAP].ticket = ticket; /* same range: newer ticket */
+        return;
+    }
+    uint32_t i = (r->fifo_first + r->fifo_count) % FIFO_CAP;
+    r->fifo[i].end = r->head;
+    r->fifo[i].ticket = ticket;
+    r->fifo_count++;
+}
+
+static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
+
+/* Space for size bytes (<= ring size / 2) at a 16-byte aligned offset. May submit the open
+ * batch (allow_submit) and wait for the GPU (unless no_wait). Lock held. */
+static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *r, uint64_t size, bool allow_submit,
+                              bool no_wait, uint64_t *out_offset)
+{
+    size = sedx__align_up(size, DIRECT_ALIGN);
+    for (;;) {
+        ring_reclaim(ctx, r);
+        if (r->fifo_count == FIFO_CAP) {
+            /* too many submissions in flight: wait below */
+        } else {
+            uint64_t pos = r->head % r->size;
+            uint64_t pad = (pos + size > r->size) ? r->size - pos : 0;
+            if ((r->head - r->tail) + pad + size <= r->size) {
+                if (pad) t->stats.ring_wraps++;
+                r->head += pad;
+                *out_offset = r->head % r->size;
+                r->head += size;
+                return SEDX_SUCCESS;
+            }
+        }
+        if (allow_submit && r == &t->up && t->region_count) {
+            sedx_result sr = batch_submit(ctx, t, NULL); /* the GPU starts on what we have */
+            if (sr != SEDX_SUCCESS) return sr;
+            continue;
+        }
+        if (!r->fifo_count) return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "%llu bytes do not fit the ring",
+                                             (unsigned long long)size);
+        if (no_wait) {
+            t->stats.ring_full_errors++;
+            return SEDX_ERROR_OUT_OF_STAGING;
+        }
+        t->stats.ring_waits++;
+        sedx_result wr = sedx_ticket_wait(ctx, r->fifo[r->fifo_first].ticket, UINT64_MAX);
+        if (wr != SEDX_SUCCESS) return wr;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Upload batch
+ * ---------------------------------------------------------------------------------------- */
+static sedx_result batch_add(struct sedx__transfer *t, sedx_buffer_resource *dst, uint64_t src_offset,
+                             uint64_t dst_offset, uint64_t size)
+{
+    if (t->region_count == t->region_cap) {
+        uint32_t cap = t->region_cap ? t->region_cap * 2 : 256;
+        region *n = sedx__realloc(t->regions, (size_t)cap * sizeof *n);
+        if (!n) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory for upload regions");
+        t->regions = n;
+        t->region_cap = cap;
+    }
+    if (dst->batch_id != t->batch_id + 1) { /* first region for this buffer in the open batch */
+        dst->batch_id = t->batch_id + 1;
+        sedx__buffer_ref(dst);
+    }
+    t->regions[t->region_count++] = (region){dst, src_offset, dst_offset, size};
+    t->batch_bytes += size;
+    return SEDX_SUCCESS;
+}
+
+static bool scatter_ok(const struct sedx__transfer *t, const region *g)
+{
+    return t->scatter_pipe && !(t->info.flags & SEDX_TRANSFER_NO_SCATTER) && g->size <= (64u << 10) &&
+           (g->dst_offset & 3) == 0 && (g->size & 3) == 0 && g->dst->address;
+}
+
+/* Submits the open batch. Lock held. */
+static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
+{
+    if (!t->region_count) {
+        if (out) *out = t->last_ticket;
+        return SEDX_SUCCESS;
+    }
+    SEDX_PROFILE_SCOPE("sedx_upload_submit");
+    /* many small regions: one compute dispatch on the main queue instead of thousands of
+     * copy regions (docs/transfer.md has the measurements behind the threshold) */
+    uint32_t n_scatter = 0;
+    for (uint32_t i = 0; i < t->region_count; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
+    bool scatter = n_scatter >= 64;
+    uint64_t table_offset = 0;
+    if (scatter) {
+        /* the region table goes into the ring too (no batch submit from here) */
+        if (ring_alloc(ctx, t, &t->up, (uint64_t)n_scatter * 16, false, false, &table_offset) != SEDX_SUCCESS)
+            scatter = false;
+    }
+    sedx_queue q = (!scatter && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+    sedx_cmd cmd;
+    sedx_result r = sedx_cmd_begin(ctx, q, &cmd);
+    if (r != SEDX_SUCCESS) return r;
+    VkCommandBuffer cb = cmd.cmd;
+    barrier_before(cb, scatter);
+    VkBuffer ring_buf = t->up.buffer.resource->buffer;
+    if (scatter) {
+        uint8_t *table = t->up.ptr + table_offset;
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < t->region_count; ++i) {
+            region *g = &t->regions[i];
+            if (!scatter_ok(t, g)) continue;
+            uint64_t dst_addr = g->dst->address + g->dst_offset;
+            uint32_t words = (uint32_t)(g->size / 4);
+            bool aligned16 = ((dst_addr | g->src_offset | g->size) & 15) == 0;
+            uint32_t src_word = (uint32_t)(g->src_offset / 4);
+            uint32_t w = words | (aligned16 ? 0x80000000u : 0);
+            memcpy(table + (size_t)k * 16, &dst_addr, 8);
+            memcpy(table + (size_t)k * 16 + 8, &src_word, 4);
+            memcpy(table + (size_t)k * 16 + 12, &w, 4);
+            k++;
+        }
+        sedx_memory_flush(ctx, t->up.buffer.resource->allocation, table_offset, (uint64_t)n_scatter * 16);
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, t->scatter_pipe);
+        for (uint32_t first = 0; first < n_scatter; first += 65535u) {
+            struct { uint64_t src, table; uint32_t count, first; } pc = {t->up.address, t->up.address + table_offset,
+                                                                         n_scatter, first};
+            vkCmdPushConstants(cb, t->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+            vkCmdDispatch(cb, SEDX__MIN(n_scatter - first, 65535u), 1, 1);
+            t->stats.scatter_dispatches++;
+        }
+    }
+    /* the rest: one vkCmdCopyBuffer per run of regions with the same destination */
+    VkBufferCopy copies[256];
+    uint32_t nc = 0;
+    VkBuffer cur = VK_NULL_HANDLE;
+    for (uint32_t i = 0; i <= t->region_count; ++i) {
+        region *g = i < t->region_count ? &t->regions[i] : NULL;
+        bool skip = g && scatter && scatter_ok(t, g);
+        if (skip) continue;
+        VkBuffer dst = g ? g->dst->buffer : VK_NULL_HANDLE;
+        if (nc && (dst != cur || nc == SEDX__COUNTOF(copies) || !g)) {
+            vkCmdCopyBuffer(cb, ring_buf, cur, nc, copies);
+            t->stats.copy_regions += nc;
+            nc = 0;
+        }
+        if (!g) break;
+        cur = dst;
+        copies[nc++] = (VkBufferCopy){g->src_offset, g->dst_offset, g->size};
+    }
+    barrier_after(cb, scatter);
+    sedx_ticket ticket;
+    r = submit_ordered(ctx, t, &cmd, &ticket);
+    /* the batch's references: record the use, then drop them (destruction waits for it) */
+    for (uint32_t i = 0; i < t->region_count; ++i) {
+        sedx_buffer_resource *d = t->regions[i].dst;
+        if (d->batch_id == t->batch_id + 1) {
+            d->batch_id = 0;
+            if (r == SEDX_SUCCESS) sedx__buffer_mark_use(d, (sedx_queue)ticket.queue, ticket.value);
+            sedx__buffer_unref(d);
+        }
+    }
+    t->region_count = 0;
+    t->batch_bytes = 0;
+    t->batch_id++;
+    if (r != SEDX_SUCCESS) return r; /* the ring space is reclaimed with the next completed ticket */
+    t->stats.batches++;
+    ring_commit(&t->up, ticket);
+    if (out) *out = ticket;
+    return SEDX_SUCCESS;
+}
+
+static sedx_buffer_resource *check_buffer(sedx_context *ctx, const sedx_buffer *buf, uint64_t offset, uint64_t size,
+                                          const char *what, sedx_result *r)
+{
+    sedx_buffer_resource *res = sedx__buffer_get(buf, what);
+    if (!res) {
+        *r = SEDX_ERROR_INVALID_HANDLE;
+        return NULL;
+    }
+    if (res->ctx != ctx) {
+        *r = SEDX__ERR(SEDX_ERROR_WRONG_CONTEXT, TAG, "%s: buffer '%s' belongs to another context", what, res->name);
+        return NULL;
+    }
+    if (offset > res->size || size > res->size - offset) {
+        *r = SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: buffer '%s': [%llu, +%llu) is outside its %llu bytes", what,
+                       res->name, (unsigned long long)offset, (unsigned long long)size, (unsigned long long)res->size);
+        return NULL;
+    }
+    *r = SEDX_SUCCESS;
+    return res;
+}
+
+static bool gpu_idle_for(sedx_context *ctx, sedx_buffer_resource *res)
+{
+    for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
+        uint64_t v = atomic_load(&res->last_use[q]);
+        if (v && sedx_context_completed_value(ctx, (sedx_queue)q) < v) return false;
+    }
+    return true;
+}
+
+sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
+                           uint64_t size, uint32_t flags)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: ctx is NULL");
+    sedx_result r;
+    sedx_buffer_resource *res = check_buffer(ctx, dst, dst_offset, size, "sedx_upload", &r);
+    if (!res) return r;
+    if (size == 0) return SEDX_SUCCESS;
+    if (!data) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: data is NULL for %llu bytes",
+                                (unsigned long long)size);
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    SEDX_PROFILE_SCOPE("sedx_upload");
+    pthread_mutex_lock(&t->lock);
+    t->stats.uploads++;
+    t->stats.upload_bytes += size;
+    /* direct path: host-visible destination the GPU is not using and no pending copy into it */
+    if (res->host_ptr && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT) && res->batch_id != t->batch_id + 1 &&
+        gpu_idle_for(ctx, res)) {
+        fast_memcpy(&t->pool, (uint8_t *)res->host_ptr + dst_offset, data, (size_t)size);
+        r = sedx_memory_flush(ctx, res->allocation, dst_offset, size);
+        t->stats.direct_uploads++;
+        t->stats.direct_bytes += size;
+        pthread_mutex_unlock(&t->lock);
+        return r;
+    }
+    if (!(res->vk_usage & VK_BUFFER_USAGE_TRANSFER_DST_BIT)) {
+        pthread_mutex_unlock(&t->lock);
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "sedx_upload: buffer '%s' lacks TRANSFER_DST", res->name);
+    }
+    /* staged: chunks of at most a quarter of the ring, submitted as they fill it */
+    uint64_t chunk = t->up.size / 4;
+    uint64_t submit_at = t->up.size / 4;
+    const uint8_t *src = data;
+    uint64_t done = 0;
+    bool no_wait = (flags & SEDX_UPLOAD_NO_WAIT) != 0;
+    if (no_wait) {
+        /* all or nothing: only if the whole upload fits in the ring right now */
+        ring_reclaim(ctx, &t->up);
+        if (sedx__align_up(size, DIRECT_ALIGN) + (t->up.head - t->up.tail) + DIRECT_ALIGN * 2 > t->up.size ||
+            size > chunk) {
+            t->stats.ring_full_errors++;
+            pthread_mutex_unlock(&t->lock);
+            return SEDX_ERROR_OUT_OF_STAGING;
+        }
+    }
+    while (done < size) {
+        uint64_t n = SEDX__MIN(chunk, size - done);
+        uint64_t off;
+        r = ring_alloc(ctx, t, &t->up, n, true, no_wait, &off);
+        if (r != SEDX_SUCCESS) break;
+        fast_memcpy(&t->pool, t->up.ptr + off, src + done, (size_t)n);
+        r = batch_add(t, res, off, dst_offset + done, n);
+        if (r != SEDX_SUCCESS) break;
+        t->stats.staged_bytes += n;
+        done += n;
+        if (t->batch_bytes >= submit_at) {
+            r = batch_submit(ctx, t, NULL);
+            if (r != SEDX_SUCCESS) break;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data, uint64_t size)
+{
+    return sedx_upload_ex(ctx, dst, dst_offset, data, size, 0);
+}
+
+sedx_result sedx_upload_submit(sedx_context *ctx, sedx_ticket *out_ticket)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_submit: ctx is NULL");
+    sedx_result r;
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    pthread_mutex_lock(&t->lock);
+    r = batch_submit(ctx, t, out_ticket);
+    pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+/* Waits for every transfer submit so far (both queues). */
+static sedx_result wait_all(sedx_context *ctx, struct sedx__transfer *t)
+{
+    for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
+        if (!t->last_value[q]) continue;
+        sedx_ticket tk = {t->last_value[q], (uint32_t)q, ctx->id};
+        sedx_result r = sedx_ticket_wait(ctx, tk, UINT64_MAX);
+        if (r != SEDX_SUCCESS) return r;
+    }
+    return SEDX_SUCCESS;
+}
+
+sedx_result sedx_upload_flush(sedx_context *ctx)
+{
+    sedx_ticket tk;
+    sedx_result r = sedx_upload_submit(ctx, &tk);
+    if (r != SEDX_SUCCESS) return r;
+    pthread_mutex_lock(&ctx->transfer->lock);
+    r = wait_all(ctx, ctx->transfer);
+    pthread_mutex_unlock(&ctx->transfer->lock);
+    return r;
+}
+
+sedx_result sedx__transfer_upload_blocking(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset, const void *data,
+                                           uint64_t size);
+sedx_result sedx__transfer_upload_blocking(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset, const void *data,
+                                           uint64_t size)
+{
+    sedx_result r = sedx_upload(ctx, dst, offset, data, size);
+    return r == SEDX_SUCCESS ? sedx_upload_flush(ctx) : r;
+}
+
+sedx_result sedx_buffer_create_with_data(sedx_context *ctx, uint64_t size, sedx_buffer_usage_flags usage,
+                                         sedx_memory_flags memory, const char *name, const void *data, sedx_buffer *out)
+{
+    if (!data) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_buffer_create_with_data: data is NULL");
+    sedx_buffer_create_info ci = {0};
+    ci.size = size;
+    ci.usage = usage;
+    ci.memory = memory;
+    ci.name = name;
+    ci.initial_data = data;
+    return sedx_buffer_create_ex(ctx, &ci, out);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Readback
+ * ---------------------------------------------------------------------------------------- */
+static sedx_result download_one(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res, uint64_t offset,
+                                uint64_t size, uint8_t *dst)
+{
+    /* the GPU must be done with the buffer (sedx's own submissions and marked uses) */
+    for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
+        uint64_t v = atomic_load(&res->last_use[q]);
+        if (!v) continue;
+        sedx_ticket tk = {v, (uint32_t)q, ctx->id};
+        sedx_result r = sedx_ticket_wait(ctx, tk, UINT64_MAX);
+        if (r != SEDX_SUCCESS) return r;
+    }
+    t->stats.downloads++;
+    t->stats.download_bytes += size;
+    if (res->host_ptr && res->host_cached && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT)) {
+        sedx_result r = sedx_memory_invalidate(ctx, res->allocation, offset, size);
+        if (r != SEDX_SUCCESS) return r;
+        fast_memcpy(&t->pool, dst, (const uint8_t *)res->host_ptr + offset, (size_t)size);
+        t->stats.direct_download_bytes += size;
+        return SEDX_SUCCESS;
+    }
+    /* through the readback ring, two halves: the GPU fills one while the CPU drains the other */
+    ring *r = &t->down;
+    uint64_t chunk = r->size / 2;
+    sedx_queue q = t->use_transfer_queue ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+    struct { uint64_t ring_off, dst_off, n; sedx_ticket tk; bool live; } pend[2] = {{0}};
+    uint64_t done = 0;
+    int slot = 0;
+    sedx_result rr = SEDX_SUCCESS;
+    while (done < size || pend[0].live || pend[1].live) {
+        if (done < size && !pend[slot].live) {
+            uint64_t n = SEDX__MIN(chunk, size - done);
+            sedx_cmd cmd;
+            rr = sedx_cmd_begin(ctx, q, &cmd);
+            if (rr != SEDX_SUCCESS) break;
+            barrier_before(cmd.cmd, false);
+            VkBufferCopy c = {offset + done, (uint64_t)slot * chunk, n};
+            vkCmdCopyBuffer(cmd.cmd, res->buffer, r->buffer.resource->buffer, 1, &c);
+            barrier(cmd.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                    VK_ACCESS_HOST_READ_BIT);
+            rr = submit_ordered(ctx, t, &cmd, &pend[slot].tk);
+            if (rr != SEDX_SUCCESS) break;
+            sedx__buffer_mark_use(res, (sedx_queue)pend[slot].tk.queue, pend[slot].tk.value);
+            pend[slot].ring_off = (uint64_t)slot * chunk;
+            pend[slot].dst_off = done;
+            pend[slot].n = n;
+            pend[slot].live = true;
+            done += n;
+            slot ^= 1;
+            continue; /* start the other half before draining this one */
+        }
+        int drain = pend[slot].live ? slot : slot ^ 1;
+        rr = sedx_ticket_wait(ctx, pend[drain].tk, UINT64_MAX);
+        if (rr != SEDX_SUCCESS) break;
+        rr = sedx_memory_invalidate(ctx, r->buffer.resource->allocation, pend[drain].ring_off, pend[drain].n);
+        if (rr != SEDX_SUCCESS) break;
+        fast_memcpy(&t->pool, dst + pend[drain].dst_off, r->ptr + pend[drain].ring_off, (size_t)pend[drain].n);
+        pend[drain].live = false;
+        slot = drain;
+    }
+    if (rr != SEDX_SUCCESS) {
+        for (int i = 0; i < 2; ++i)
+            if (pend[i].live) sedx_ticket_wait(ctx, pend[i].tk, UINT64_MAX);
+    }
+    return rr;
+}
+
+sedx_result sedx_download_batch(sedx_context *ctx, const sedx_download_region *regions, uint32_t count)
+{
+    if (!ctx || (count && !regions))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download_batch: NULL argument");
+    sedx_result r;
+    /* validate everything first: all or nothing */
+    for (uint32_t i = 0; i < count; ++i) {
+        if (!check_buffer(ctx, regions[i].src, regions[i].offset, regions[i].size, "sedx_download", &r)) return r;
+        if (regions[i].size && !regions[i].dst)
+            return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download: dst is NULL");
+    }
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    SEDX_PROFILE_SCOPE("sedx_download");
+    pthread_mutex_lock(&t->lock);
+    r = batch_submit(ctx, t, NULL); /* earlier uploads first */
+    for (uint32_t i = 0; r == SEDX_SUCCESS && i < count; ++i) {
+        if (!regions[i].size) continue;
+        r = download_one(ctx, t, regions[i].src->resource, regions[i].offset, regions[i].size, regions[i].dst);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+sedx_result sedx_download(sedx_context *ctx, const sedx_buffer *src, uint64_t offset, uint64_t size, void *dst)
+{
+    sedx_download_region reg = {src, offset, size, dst};
+    return sedx_download_batch(ctx, &reg, 1);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Device copies
+ * ---------------------------------------------------------------------------------------- */
+static bool use_compute_copy(const struct sedx__transfer *t, uint64_t src_addr, uint64_t dst_addr, uint64_t size)
+{
+    if (!t->copy_pipe || !src_addr || !dst_addr) return false;
+    if (((src_addr | dst_addr) & 15) != 0 || size < 16) return false;
+    if (t->info.flags & SEDX_TRANSFER_FORCE_COPY_COMMAND) return false;
+    if (t->info.flags & SEDX_TRANSFER_FORCE_COMPUTE_COPY) return true;
+    /* measured: NVIDIA H100 compute copy 1.41 TB/s vs vkCmdCopyBuffer 0.43 TB/s; lavapipe the
+     * other way round (4.9 vs 16.7 GB/s). Other vendors: the copy command until measured. */
+    return t->nvidia && size >= (1u << 20);
+}
+
+static void record_copy(sedx_context *ctx, struct sedx__transfer *t, VkCommandBuffer cb, sedx_buffer_resource *s,
+                        uint64_t so, sedx_buffer_resource *d, uint64_t dof, uint64_t size, bool *used_compute)
+{
+    (void)ctx;
+    uint64_t sa = s->address ? s->address + so : 0, da = d->address ? d->address + dof : 0;
+    if (use_compute_copy(t, sa, da, size)) {
+        uint64_t body = size & ~(uint64_t)15;
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, t->copy_pipe);
+        for (uint64_t done = 0; done < body;) {
+            uint64_t n = SEDX__MIN(body - done, (uint64_t)0xFFFFFFF0u * 16u);
+            struct { uint64_t src, dst; uint32_t count, pad; } pc = {sa + done, da + done, (uint32_t)(n / 16), 0};
+            vkCmdPushConstants(cb, t->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+            uint64_t groups = SEDX__MIN((n / 16 + 255) / 256, (uint64_t)ctx->props.limits.maxComputeWorkGroupCount[0]);
+            vkCmdDispatch(cb, (uint32_t)SEDX__MIN(groups, 65535u * 4u), 1, 1);
+            done += n;
+        }
+        if (size > body) {
+            VkBufferCopy c = {so + body, dof + body, size - body};
+            vkCmdCopyBuffer(cb, s->buffer, d->buffer, 1, &c);
+        }
+        *used_compute = true;
+        t->stats.compute_copies++;
+    } else {
+        VkBufferCopy c = {so, dof, size};
+        vkCmdCopyBuffer(cb, s->buffer, d->buffer, 1, &c);
+        t->stats.command_copies++;
+    }
+}
+
+sedx_result sedx_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_offset, const sedx_buffer *dst,
+                      uint64_t dst_offset, uint64_t size, sedx_ticket *out_ticket)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy: ctx is NULL");
+    sedx_result r;
+    sedx_buffer_resource *s = check_buffer(ctx, src, src_offset, size, "sedx_copy(src)", &r);
+    if (!s) return r;
+    sedx_buffer_resource *d = check_buffer(ctx, dst, dst_offset, size, "sedx_copy(dst)", &r);
+    if (!d) return r;
+    if (s == d && src_offset < dst_offset + size && dst_offset < src_offset + size)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy: source and destination ranges overlap");
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    if (size == 0) {
+        if (out_ticket) *out_ticket = (sedx_ticket){0, 0, ctx->id};
+        return SEDX_SUCCESS;
+    }
+    SEDX_PROFILE_SCOPE("sedx_copy");
+    pthread_mutex_lock(&t->lock);
+    r = batch_submit(ctx, t, NULL);
+    sedx_cmd cmd;
+    if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+    sedx_ticket tk = {0};
+    if (r == SEDX_SUCCESS) {
+        bool compute = false;
+        barrier_before(cmd.cmd, true);
+        record_copy(ctx, t, cmd.cmd, s, src_offset, d, dst_offset, size, &compute);
+        barrier_after(cmd.cmd, true);
+        r = submit_ordered(ctx, t, &cmd, &tk);
+    }
+    if (r == SEDX_SUCCESS) {
+        sedx__buffer_mark_use(s, (sedx_queue)tk.queue, tk.value);
+        sedx__buffer_mark_use(d, (sedx_queue)tk.queue, tk.value);
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (r != SEDX_SUCCESS) return r;
+    if (out_ticket) {
+        *out_ticket = tk;
+        return SEDX_SUCCESS;
+    }
+    return sedx_ticket_wait(ctx, tk, UINT64_MAX);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The seed's CopyBuffer and CopyBufferToImage (raw Vulkan handles)
+ * ---------------------------------------------------------------------------------------- */
+sedx_result sedx_copy_buffer_offsets(sedx_context *ctx, VkBuffer src, VkDeviceSize src_offset, VkBuffer dst,
+                                     VkDeviceSize dst_offset, VkDeviceSize size)
+{
+    if (!ctx || !src || !dst)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer: NULL context or buffer");
+    if (size == 0) return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "sedx_copy_buffer: size 0");
+    uint64_t end;
+    if (sedx__add_overflows(src_offset, size, &end) || sedx__add_overflows(dst_offset, size, &end))
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "sedx_copy_buffer: offset + size overflows");
+    sedx_result r;
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    SEDX_PROFILE_SCOPE("sedx_copy_buffer");
+    pthread_mutex_lock(&t->lock);
+    r = batch_submit(ctx, t, NULL);
+    sedx_cmd cmd;
+    if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+    sedx_ticket tk = {0};
+    if (r == SEDX_SUCCESS) {
+        barrier_before(cmd.cmd, false);
+        VkBufferCopy c = {src_offset, dst_offset, size};
+        vkCmdCopyBuffer(cmd.cmd, src, dst, 1, &c);
+        barrier_after(cmd.cmd, false);
+        r = submit_ordered(ctx, t, &cmd, &tk);
+        t->stats.command_copies++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return r == SEDX_SUCCESS ? sedx_ticket_wait(ctx, tk, UINT64_MAX) : r;
+}
+
+sedx_result sedx_copy_buffer(sedx_context *ctx, VkBuffer src, VkBuffer dst, VkDeviceSize size)
+{
+    return sedx_copy_buffer_offsets(ctx, src, 0, dst, 0, size);
+}
+
+static void image_barrier(VkCommandBuffer cb, VkImage image, const VkImageSubresourceRange *range, VkImageLayout from,
+                          VkImageLayout to, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                          VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+    VkImageMemoryBarrier b = {VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
+    b.srcAccessMask = src_access;
+    b.dstAccessMask = dst_access;
+    b.oldLayout = from;
+    b.newLayout = to;
+    b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    b.image = image;
+    b.subresourceRange = *range;
+    vkCmdPipelineBarrier(cb, src_stage, dst_stage, 0, 0, NULL, 0, NULL, 1, &b);
+}
+
+sedx_result sedx_copy_buffer_to_image_ex(sedx_context *ctx, VkBuffer buffer, VkImage image,
+                                         const sedx_buffer_image_copy *rg)
+{
+    if (!ctx || !buffer || !image || !rg)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer_to_image: NULL argument");
+    VkExtent3D e = rg->image_extent, m = rg->mip_extent;
+    if (!e.depth) e.depth = 1;
+    if (!m.depth) m.depth = 1;
+    if (!e.width || !e.height)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer_to_image: zero extent");
+    if (rg->image_offset.x < 0 || rg->image_offset.y < 0 || rg->image_offset.z < 0 ||
+        (uint64_t)rg->image_offset.x + e.width > m.width || (uint64_t)rg->image_offset.y + e.height > m.height ||
+        (uint64_t)rg->image_offset.z + e.depth > m.depth)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG,
+                         "sedx_copy_buffer_to_image: region (%d,%d,%d)+(%u,%u,%u) is outside the %ux%ux%u mip level",
+                         rg->image_offset.x, rg->image_offset.y, rg->image_offset.z, e.width, e.height, e.depth,
+                         m.width, m.height, m.depth);
+    if ((rg->buffer_row_length && rg->buffer_row_length < e.width) ||
+        (rg->buffer_image_height && rg->buffer_image_height < e.height))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer_to_image: row length/height below extent");
+    VkImageLayout final_layout = rg->final_layout ? rg->final_layout : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+    VkImageSubresourceRange range = {rg->aspect ? rg->aspect : VK_IMAGE_ASPECT_COLOR_BIT, rg->mip_level, 1,
+                                     rg->base_array_layer, rg->layer_count ? rg->layer_count : 1};
+    sedx_result r;
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    SEDX_PROFILE_SCOPE("sedx_copy_buffer_to_image");
+    pthread_mutex_lock(&t->lock);
+    r = batch_submit(ctx, t, NULL);
+    sedx_cmd cmd;
+    if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+    sedx_ticket tk = {0};
+    if (r == SEDX_SUCCESS) {
+        /* current -> TRANSFER_DST_OPTIMAL (the seed leaves this out) */
+        image_barrier(cmd.cmd, image, &range, rg->current_layout, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                      VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                      VK_ACCESS_TRANSFER_WRITE_BIT);
+        barrier(cmd.cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_TRANSFER_READ_BIT);
+        VkBufferImageCopy c = {0};
+        c.bufferOffset = rg->buffer_offset;
+        c.bufferRowLength = rg->buffer_row_length;
+        c.bufferImageHeight = rg->buffer_image_height;
+        c.imageSubresource.aspectMask = range.aspectMask;
+        c.imageSubresource.mipLevel = rg->mip_level;
+        c.imageSubresource.baseArrayLayer = range.baseArrayLayer;
+        c.imageSubresource.layerCount = range.layerCount;
+        c.imageOffset = rg->image_offset;
+        c.imageExtent = e;
+        vkCmdCopyBufferToImage(cmd.cmd, buffer, image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &c);
+        if (final_layout != VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL)
+            image_barrier(cmd.cmd, image, &range, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, final_layout,
+                          VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                          VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+        else
+            barrier_after(cmd.cmd, false);
+        r = submit_ordered(ctx, t, &cmd, &tk);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return r == SEDX_SUCCESS ? sedx_ticket_wait(ctx, tk, UINT64_MAX) : r;
+}
+
+sedx_result sedx_copy_buffer_to_image(sedx_context *ctx, VkBuffer buffer, VkImage image, uint32_t width, uint32_t height)
+{
+    sedx_buffer_image_copy c = {0};
+    c.image_extent = (VkExtent3D){width, height, 1};
+    c.mip_extent = c.image_extent;
+    c.current_layout = VK_IMAGE_LAYOUT_UNDEFINED;
+    c.final_layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+    return sedx_copy_buffer_to_image_ex(ctx, buffer, image, &c);
+}
+
+sedx_result sedx_transfer_get_stats(sedx_context *ctx, sedx_transfer_stats *out)
+{
+    if (!ctx || !out) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_transfer_get_stats: NULL argument");
+    sedx_result r;
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    pthread_mutex_lock(&t->lock);
+    *out = t->stats;
+    pthread_mutex_unlock(&t->lock);
+    return SEDX_SUCCESS;
+}
