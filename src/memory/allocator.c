@@ -40,6 +40,7 @@
 #define DEFAULT_BLOCK_SIZE (256ull << 20)
 #define SMALL_HEAP_MAX (1ull << 30)          /* heaps up to this use heap/8 blocks (as VMA) */
 #define NEW_BLOCK_SHIFT_MAX 3u               /* first blocks 1/8, 1/4, 1/2 of the preferred size */
+#define FAILED_BLOCK_SHIFT_MAX 3u            /* halvings tried when a new block cannot be allocated */
 #define BLOCK_SIZE_GRANULE 4096ull           /* block sizes are multiples of this */
 #define DEFAULT_DEBUG_MARGIN 16u
 #define MAGIC_MARGIN 0x7F84E666u             /* the value VMA uses, so dumps look familiar */
@@ -563,8 +564,8 @@ static sedx_result block_create(allocator *A, mtype *T, uint64_t size, bool allo
 
 /* Size of the next block for a request of `need` bytes (VMA's policy: start at 1/8, 1/4, 1/2
  * of the preferred size while that stays larger than every existing block and at least twice
- * the request). *shift receives the number of halvings used. */
-static uint64_t next_block_size(allocator *A, mtype *T, uint64_t need, uint32_t *shift)
+ * the request). */
+static uint64_t next_block_size(allocator *A, mtype *T, uint64_t need)
 {
     uint64_t size = A->preferred_block[T->heap], largest = 0;
     for (uint32_t i = 0; i < T->block_count; ++i) largest = SEDX__MAX(largest, T->blocks[i]->size);
@@ -579,7 +580,6 @@ static uint64_t next_block_size(allocator *A, mtype *T, uint64_t need, uint32_t 
         }
     }
     if (size < need) size = sedx__align_up(need, BLOCK_SIZE_GRANULE) ? sedx__align_up(need, BLOCK_SIZE_GRANULE) : need;
-    *shift = s;
     return size;
 }
 
@@ -769,9 +769,12 @@ static sedx_result alloc_block(allocator *A, mtype *T, const alloc_request *q, b
                                sedx__placement *place)
 {
     const sedx_allocation_info *info = q->info;
+    /* nonCoherentAtomSize for non-coherent types (flushes of neighbours never overlap) and
+     * the allocator's min_alignment */
+    const uint64_t align = SEDX__MAX(q->alignment, T->min_align);
     uint64_t front = 0, back = 0;
     if (T->margins) {
-        front = sedx__align_up(A->margin, q->alignment);
+        front = sedx__align_up(A->margin, align);
         back = A->margin;
     }
     uint64_t vsize;
@@ -801,26 +804,26 @@ static sedx_result alloc_block(allocator *A, mtype *T, const alloc_request *q, b
         block *c = T->blocks[i];
         if (c->alloc_count && c->klass != klass) continue;
         if (block_free(c) < vsize) continue;
-        if (sedx_virtual_allocate(c->vb, vsize, q->alignment, R, &va, &voff) == SEDX_SUCCESS) {
+        if (sedx_virtual_allocate(c->vb, vsize, align, R, &va, &voff) == SEDX_SUCCESS) {
             b = c;
             break;
         }
     }
     if (!b && may_create && !(info->flags & SEDX_ALLOCATION_NEVER_ALLOCATE)) {
-        uint32_t shift;
-        uint64_t size = next_block_size(A, T, vsize, &shift);
+        uint64_t size = next_block_size(A, T, vsize);
         bool allow = (info->flags & SEDX_ALLOCATION_ALLOW_OVER_BUDGET) != 0;
-        for (;;) {
+        /* On failure (driver out of memory, budget, heap limit) retry with up to
+         * FAILED_BLOCK_SHIFT_MAX halvings, never below the request. */
+        for (uint32_t retry = 0;; ++retry) {
             r = block_create(A, T, size, allow, &b);
             if (r == SEDX_SUCCESS) break;
-            bool retry = (r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY || r == SEDX_ERROR_OVER_BUDGET);
+            bool device = (r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY || r == SEDX_ERROR_OVER_BUDGET);
             uint64_t half = size / 2u;
-            if (!retry || shift >= NEW_BLOCK_SHIFT_MAX || half < vsize) break;
+            if (!device || retry >= FAILED_BLOCK_SHIFT_MAX || half < vsize) break;
             size = half;
-            ++shift;
         }
         if (b) {
-            r = sedx_virtual_allocate(b->vb, vsize, q->alignment, R, &va, &voff);
+            r = sedx_virtual_allocate(b->vb, vsize, align, R, &va, &voff);
             if (r != SEDX_SUCCESS) { /* cannot happen: an empty block of >= vsize bytes at offset 0 */
                 SEDX_LOG_ERROR_TAG(TAG, "internal: empty block of %llu bytes refused %llu bytes",
                                    (unsigned long long)b->size, (unsigned long long)vsize);
@@ -1768,9 +1771,10 @@ static void sb_str(sbuf *s, const char *str)
 {
     sb_put(s, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)str; *c; ++c) {
-        if (*c == '"' || *c == '\\') {
-            char e[2] = {'\\', (char)*c};
-            sb_put(s, e, 2);
+        const char *esc = *c == '"' ? "\\\"" : *c == '\\' ? "\\\\" : *c == '\n' ? "\\n" : *c == '\r' ? "\\r"
+                        : *c == '\t' ? "\\t" : *c == '\b' ? "\\b" : *c == '\f' ? "\\f" : NULL;
+        if (esc) {
+            sb_put(s, esc, 2);
         } else if (*c < 0x20) {
             sb_printf(s, "\\u%04x", *c);
         } else {

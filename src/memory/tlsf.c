@@ -295,20 +295,21 @@ static inline tlsf_node *search_from(const sedx_virtual_block *b, uint32_t c)
 /*
  * A free node that holds `size` bytes at an offset aligned to mask + 1, or NULL. Constant
  * time, no list walk:
- *  1. one look at the head of class(size), the lowest class that can hold a fitting node
- *     (a near best fit; it also catches exact fits such as the whole block);
- *  2. the first non-empty class at or above class(round(size + mask)): the padding in front
- *     of an aligned offset is at most mask bytes, so every node there fits, its head included.
+ *  1. the first non-empty class at or above class(round(size + mask)): the padding in front
+ *     of an aligned offset is at most mask bytes, so every node there fits, its head included;
+ *  2. only if there is none, one look at the head of class(size), the lowest class that can
+ *     hold a fitting node: it catches exact fits, such as the whole block, and near fits whose
+ *     padding happens to be small.
  */
 static inline tlsf_node *tlsf_find(const sedx_virtual_block *b, uint64_t size, uint64_t mask)
 {
-    if (TLSF_UNLIKELY(size > b->size)) return NULL;
-    uint64_t need = size + mask;                              /* size <= 2^63, mask < 2^63 */
+    uint64_t need = size + mask; /* size <= 2^63, mask < 2^63: no wrap */
     if (need <= b->size) {
         tlsf_node *f = search_from(b, size_class(round_to_class(need)));
         if (f) return f;
     }
-    tlsf_node *h = b->heads[size_class(size)];                /* the guard (size 0) if empty */
+    if (size > b->size) return NULL;
+    tlsf_node *h = b->heads[size_class(size)];                     /* the guard (size 0) if empty */
     return h->size >= size + ((0u - h->offset) & mask) ? h : NULL; /* <= 2^64 - 1: no wrap */
 }
 

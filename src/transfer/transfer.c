@@ -450,6 +450,30 @@ static bool scatter_ok(const struct sedx__transfer *t, const region *g)
            (g->dst_offset & 3) == 0 && (g->size & 3) == 0 && g->dst->address;
 }
 
+static int cmp_region(const void *a, const void *b)
+{
+    const region *x = *(const region *const *)a, *y = *(const region *const *)b;
+    if (x->dst != y->dst) return (uintptr_t)x->dst < (uintptr_t)y->dst ? -1 : 1;
+    return (x->dst_offset > y->dst_offset) - (x->dst_offset < y->dst_offset);
+}
+
+/* Do two regions of the open batch write the same bytes? Then their order matters, and a
+ * single dispatch or copy command would not keep it. O(n log n). */
+static bool batch_has_overlap(struct sedx__transfer *t)
+{
+    if (t->region_count < 2) return false;
+    region **sorted = sedx__malloc((size_t)t->region_count * sizeof *sorted);
+    if (!sorted) return true; /* cannot tell: take the ordered path */
+    for (uint32_t i = 0; i < t->region_count; ++i) sorted[i] = &t->regions[i];
+    qsort(sorted, t->region_count, sizeof *sorted, cmp_region);
+    bool overlap = false;
+    for (uint32_t i = 1; i < t->region_count && !overlap; ++i)
+        overlap = sorted[i]->dst == sorted[i - 1]->dst &&
+                  sorted[i - 1]->dst_offset + sorted[i - 1]->size > sorted[i]->dst_offset;
+    sedx__free(sorted);
+    return overlap;
+}
+
 /* Submits the open batch. Lock held. */
 static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
 {
@@ -460,8 +484,9 @@ static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sed
     SEDX_PROFILE_SCOPE("sedx_upload_submit");
     /* many small regions: one compute dispatch on the main queue instead of thousands of
      * copy regions (docs/transfer.md has the measurements behind the threshold) */
+    bool ordered = batch_has_overlap(t);
     uint32_t n_scatter = 0;
-    for (uint32_t i = 0; i < t->region_count; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
+    for (uint32_t i = 0; i < t->region_count && !ordered; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
     bool scatter = n_scatter >= 64;
     uint64_t table_offset = 0;
     if (scatter) {
@@ -502,11 +527,22 @@ static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sed
             t->stats.scatter_dispatches++;
         }
     }
+    if (ordered) {
+        /* overlapping uploads: in call order, one copy each, a barrier between them */
+        for (uint32_t i = 0; i < t->region_count; ++i) {
+            region *g = &t->regions[i];
+            if (i) barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                           VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+            VkBufferCopy c = {g->src_offset, g->dst_offset, g->size};
+            vkCmdCopyBuffer(cb, ring_buf, g->dst->buffer, 1, &c);
+        }
+        t->stats.copy_regions += t->region_count;
+    }
     /* the rest: one vkCmdCopyBuffer per run of regions with the same destination */
     VkBufferCopy copies[256];
     uint32_t nc = 0;
     VkBuffer cur = VK_NULL_HANDLE;
-    for (uint32_t i = 0; i <= t->region_count; ++i) {
+    for (uint32_t i = 0; !ordered && i <= t->region_count; ++i) {
         region *g = i < t->region_count ? &t->regions[i] : NULL;
         bool skip = g && scatter && scatter_ok(t, g);
         if (skip) continue;
@@ -598,9 +634,13 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
         pthread_mutex_unlock(&t->lock);
         return r;
     }
-    if (!(res->vk_usage & VK_BUFFER_USAGE_TRANSFER_DST_BIT)) {
+    if (!(res->usage & SEDX_BUFFER_USAGE_TRANSFER_DST)) {
+        /* sedx could copy anyway (its VkBuffers all allow it), but the caller said the buffer
+         * is no transfer destination: an upload that needs staging is a usage error */
         pthread_mutex_unlock(&t->lock);
-        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "sedx_upload: buffer '%s' lacks TRANSFER_DST", res->name);
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG,
+                         "sedx_upload: buffer '%s' lacks TRANSFER_DST and is not host-visible (staging needed)",
+                         res->name);
     }
     /* staged: chunks of at most a quarter of the ring, submitted as they fill it */
     uint64_t chunk = t->up.size / 4;

@@ -26,6 +26,26 @@ static void test_create_and_report(void **state)
     tu_context_destroy(ctx);
 }
 
+/* The validation layer really watches: a deliberate error is counted (so a clean count in
+ * the other tests means something). */
+static void test_validation_counts_errors(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    tu_log_capture();
+    VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    bci.size = 0; /* invalid: VUID-VkBufferCreateInfo-size-00912 */
+    bci.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+    VkBuffer b = VK_NULL_HANDLE;
+    VkResult vr = vkCreateBuffer(sedx_context_device(ctx), &bci, NULL, &b);
+    if (vr == VK_SUCCESS && b) vkDestroyBuffer(sedx_context_device(ctx), b, NULL);
+    assert_true(sedx_context_validation_error_count(ctx) >= 1);
+    assert_true(tu_log_contains("VkBufferCreateInfo"));
+    sedx_set_logger(NULL, NULL);
+    sedx_set_log_level(SEDX_LOG_WARN);
+    sedx_context_destroy(ctx); /* not tu_context_destroy: errors are expected here */
+}
+
 static void test_submit_ticket_and_deferred(void **state)
 {
     (void)state;
@@ -218,6 +238,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_and_report),
+        cmocka_unit_test(test_validation_counts_errors),
         cmocka_unit_test(test_submit_ticket_and_deferred),
         cmocka_unit_test(test_deletion_queue_waits_for_timeline),
         cmocka_unit_test(test_bad_input),
