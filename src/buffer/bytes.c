@@ -17,14 +17,19 @@ static sedx_result range_ok(const sedx_bytes *b, uint64_t size, uint64_t offset,
 sedx_result sedx_bytes_allocate(sedx_bytes *b, uint64_t size)
 {
     if (!b) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_bytes_allocate: NULL");
-    sedx_bytes_release(b);
-    if (size == 0) return SEDX_SUCCESS; /* the seed: Allocate(0) leaves an empty buffer */
+    /* on failure b keeps what it held */
     if (size > (uint64_t)PTRDIFF_MAX)
         return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "sedx_bytes_allocate: %llu bytes is too large",
                          (unsigned long long)size);
-    b->data = sedx__malloc((size_t)size);
-    if (!b->data)
-        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_bytes_allocate: %llu bytes", (unsigned long long)size);
+    uint8_t *data = NULL;
+    if (size) {
+        data = sedx__malloc((size_t)size);
+        if (!data)
+            return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_bytes_allocate: %llu bytes",
+                             (unsigned long long)size);
+    }
+    sedx_bytes_release(b); /* the seed: Allocate releases what was there; Allocate(0) leaves it empty */
+    b->data = data;
     b->size = size;
     return SEDX_SUCCESS;
 }

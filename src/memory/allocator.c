@@ -147,6 +147,11 @@ struct sedx__allocator {
     bool budget_valid;
     uint64_t b_usage[VK_MAX_MEMORY_HEAPS], b_budget[VK_MAX_MEMORY_HEAPS], b_at_fetch[VK_MAX_MEMORY_HEAPS];
 
+    /* Candidate order over all types for each usage without explicit property flags,
+     * [usage][MAPPED set]: the hot path only filters it by memoryTypeBits (order is kept). */
+    uint8_t order[SEDX_MEMORY_USAGE_CUSTOM + 1][2][VK_MAX_MEMORY_TYPES];
+    uint8_t order_n[SEDX_MEMORY_USAGE_CUSTOM + 1][2];
+
     mtype types[VK_MAX_MEMORY_TYPES];
 };
 
@@ -157,7 +162,13 @@ typedef struct sedx__allocator allocator;
  * ---------------------------------------------------------------------------------------- */
 static inline uint64_t align_down(uint64_t x, uint64_t a) { return x & ~(a - 1); }
 static inline uint64_t block_free(const block *b) { return b->size - b->used; }
-static inline uint32_t popcount32(uint32_t x) { return (uint32_t)__builtin_popcount(x); }
+/* SWAR popcount: __builtin_popcount becomes a libgcc call without -mpopcnt. */
+static inline uint32_t popcount32(uint32_t x)
+{
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    return (((x + (x >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24;
+}
 
 static const char *rec_name(const rec *r) { return r->name_heap ? r->name_heap : r->name; }
 
@@ -232,7 +243,7 @@ static mtype *handle_type(allocator *A, sedx_allocation a)
     return &A->types[type];
 }
 
-/* With T locked: the live record of a, or NULL. *dead_gen_match tells a just-freed record
+/* With T locked: the live record of a, or NULL. *double_free tells a just-freed record
  * (the slot was not reused since): a double free. */
 static rec *handle_rec(mtype *T, sedx_allocation a, uint32_t *out_index, bool *double_free)
 {
@@ -610,12 +621,15 @@ static void margin_write(allocator *A, mtype *T, const rec *r)
     }
 }
 
-/* true when both margins still hold the magic value. */
-static bool margin_ok(allocator *A, mtype *T, const rec *r, bool *front_bad)
+/* true when both margins still hold the magic value. `dying`: the allocation is being freed,
+ * so on non-coherent memory the margins may be invalidated first (to see GPU overruns): the
+ * atom-rounded range can cover the allocation's own last bytes, whose unflushed CPU writes an
+ * invalidate would discard, so a live allocation is checked without it. */
+static bool margin_ok(allocator *A, mtype *T, const rec *r, bool dying, bool *front_bad)
 {
     block *b = r->block;
     uint32_t m = A->margin, v;
-    if (T->non_coherent) {
+    if (T->non_coherent && dying) {
         range_flush(A, b->memory, b->size, r->offset - m, m, true);
         range_flush(A, b->memory, b->size, r->offset + r->size, m, true);
     }
@@ -632,17 +646,6 @@ static bool margin_ok(allocator *A, mtype *T, const rec *r, bool *front_bad)
         if (v != MAGIC_MARGIN) return false;
     }
     return true;
-}
-
-static sedx_result check_margins(allocator *A, mtype *T, const rec *r)
-{
-    bool front_bad;
-    if (margin_ok(A, T, r, &front_bad)) return SEDX_SUCCESS;
-    return SEDX__ERR(SEDX_ERROR_CORRUPTION, TAG,
-                     "memory corruption: the debug margin %s allocation '%s' (#%llu, %llu bytes at offset %llu "
-                     "of memory type %u) was overwritten",
-                     front_bad ? "before" : "after", rec_name(r), (unsigned long long)r->creation_index,
-                     (unsigned long long)r->size, (unsigned long long)r->offset, T->index);
 }
 
 static void fill_user_range(allocator *A, mtype *T, const rec *r, int pattern)
@@ -874,42 +877,46 @@ static sedx_result alloc_block(allocator *A, mtype *T, const alloc_request *q, b
     return SEDX_SUCCESS;
 }
 
-/* A dedicated VkDeviceMemory. Takes T's lock itself (the driver call runs unlocked). */
+/* A dedicated VkDeviceMemory. Takes T's lock itself; the driver calls run unlocked (the
+ * record is taken first, so a host failure costs no driver call). */
 static sedx_result alloc_dedicated(allocator *A, mtype *T, const alloc_request *q, sedx_allocation *out,
                                    sedx__placement *place)
 {
     const sedx_allocation_info *info = q->info;
     if (info->flags & SEDX_ALLOCATION_NEVER_ALLOCATE) return SEDX_ERROR_OUT_OF_DEVICE_MEMORY;
-    float prio = info->priority > 0.0f ? SEDX__MIN(info->priority, 1.0f) : 0.5f;
-    devmem_request dq = {q->size, q->dedicated_buffer, q->dedicated_image, prio,
-                         (info->flags & SEDX_ALLOCATION_ALLOW_OVER_BUDGET) != 0};
-    VkDeviceMemory memory;
-    sedx_result r = devmem_alloc(A, T, &dq, &memory);
-    if (r != SEDX_SUCCESS) return r;
-    void *mapped = NULL;
-    if (info->flags & SEDX_ALLOCATION_MAPPED) {
-        VkResult vr = A->vk.MapMemory(A->device, memory, 0, VK_WHOLE_SIZE, 0, &mapped);
-        if (vr != VK_SUCCESS) {
-            devmem_free(A, T, memory, q->size);
-            return SEDX__VK(vr, "vkMapMemory");
-        }
-    }
-    pthread_mutex_lock(&T->lock);
     uint32_t index;
-    r = rec_take(T, &index);
+    pthread_mutex_lock(&T->lock);
+    sedx_result r = rec_take(T, &index);
     rec *R = r == SEDX_SUCCESS ? rec_at(T, index) : NULL;
     if (R) {
+        R->name[0] = '\0';
         if (info->name && *info->name) {
             r = rec_set_name(R, info->name);
             if (r != SEDX_SUCCESS) rec_untake(T, index);
-        } else {
-            R->name[0] = '\0';
         }
     }
+    pthread_mutex_unlock(&T->lock);
+    if (r != SEDX_SUCCESS) return r;
+
+    float prio = info->priority > 0.0f ? SEDX__MIN(info->priority, 1.0f) : 0.5f;
+    devmem_request dq = {q->size, q->dedicated_buffer, q->dedicated_image, prio,
+                         (info->flags & SEDX_ALLOCATION_ALLOW_OVER_BUDGET) != 0};
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    void *mapped = NULL;
+    r = devmem_alloc(A, T, &dq, &memory);
+    if (r == SEDX_SUCCESS && (info->flags & SEDX_ALLOCATION_MAPPED)) {
+        VkResult vr = A->vk.MapMemory(A->device, memory, 0, VK_WHOLE_SIZE, 0, &mapped);
+        if (vr != VK_SUCCESS) {
+            devmem_free(A, T, memory, q->size);
+            r = SEDX__VK(vr, "vkMapMemory");
+        }
+    }
+    pthread_mutex_lock(&T->lock);
     if (r != SEDX_SUCCESS) {
+        sedx__free(R->name_heap);
+        R->name_heap = NULL;
+        rec_untake(T, index);
         pthread_mutex_unlock(&T->lock);
-        if (mapped) A->vk.UnmapMemory(A->device, memory);
-        devmem_free(A, T, memory, q->size);
         return r;
     }
     R->block = NULL;
@@ -926,12 +933,9 @@ static sedx_result alloc_dedicated(allocator *A, mtype *T, const alloc_request *
     T->dedicated_bytes += q->size;
     rec_publish(A, T, index, q, out);
     if (place) fill_placement(T, R, place);
-    const char *nm = rec_name(R);
     pthread_mutex_unlock(&T->lock);
-    if (A->ctx->set_object_name && *nm) {
-        /* the name is only read here by this thread before the handle escapes */
-        sedx_context_set_object_name(A->ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory, nm);
-    }
+    if (A->ctx->set_object_name && info->name && *info->name)
+        sedx_context_set_object_name(A->ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory, info->name);
     return SEDX_SUCCESS;
 }
 
@@ -984,17 +988,28 @@ static sedx_result allocate(allocator *A, const alloc_request *q, sedx_allocatio
                          info_name(info));
     if ((uint32_t)q->kind > SEDX_ALLOCATION_KIND_IMAGE_OPTIMAL)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "allocation '%s': unknown kind %u", info_name(info), q->kind);
-    type_prefs p;
-    sedx_result r = usage_prefs(info, &p);
-    if (r != SEDX_SUCCESS) return r;
     uint32_t bits = q->type_bits;
     if (info->memory_type_bits) bits &= info->memory_type_bits;
-    uint32_t cand[32];
-    uint32_t n = candidate_types(A, &p, bits, cand);
-    if (n == 0)
+    uint32_t cand[32], n = 0;
+    type_prefs p;
+    sedx_result r;
+    if (!(info->required_flags | info->preferred_flags | info->not_preferred_flags) &&
+        (uint32_t)info->usage <= SEDX_MEMORY_USAGE_CUSTOM) {
+        const uint32_t m = (info->flags & SEDX_ALLOCATION_MAPPED) ? 1u : 0u;
+        const uint8_t *order = A->order[info->usage][m];
+        for (uint32_t k = 0; k < A->order_n[info->usage][m]; ++k)
+            if (bits & (1u << order[k])) cand[n++] = order[k];
+    } else {
+        r = usage_prefs(info, &p);
+        if (r != SEDX_SUCCESS) return r;
+        n = candidate_types(A, &p, bits, cand);
+    }
+    if (n == 0) {
+        if (usage_prefs(info, &p) != SEDX_SUCCESS) p.required = info->required_flags;
         return SEDX__ERR(SEDX_ERROR_NO_MEMORY_TYPE, TAG,
                          "allocation '%s': no memory type among 0x%x has the required properties 0x%x",
                          info_name(info), bits, p.required);
+    }
     if (info->flags & SEDX_ALLOCATION_NO_FALLBACK) n = 1;
     sedx_result first = SEDX_SUCCESS;
     for (uint32_t i = 0; i < n; ++i) {
@@ -1012,12 +1027,15 @@ static const sedx_allocation_info k_default_info;
 
 static void request_init(alloc_request *q, const sedx_allocation_info *info, const VkMemoryRequirements *req)
 {
-    memset(q, 0, sizeof *q);
     q->info = info;
     q->size = req->size;
     q->alignment = req->alignment ? req->alignment : 1u;
     q->type_bits = req->memoryTypeBits;
     q->kind = (uint8_t)info->kind;
+    q->requires_dedicated = false;
+    q->prefers_dedicated = false;
+    q->dedicated_buffer = VK_NULL_HANDLE;
+    q->dedicated_image = VK_NULL_HANDLE;
 }
 
 /* Requirements of a buffer (with the dedicated requirements). */
@@ -1304,7 +1322,7 @@ sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
     VkDeviceMemory ded = VK_NULL_HANDLE;
     bool ded_mapped = false;
     if (b) {
-        if (T->margins && !margin_ok(A, T, R, &front_bad)) {
+        if (T->margins && !margin_ok(A, T, R, true, &front_bad)) {
             result = SEDX_ERROR_CORRUPTION;
             name_copy(name, sizeof name, R);
         }
@@ -1699,20 +1717,39 @@ sedx_result sedx_memory_check_corruption(sedx_context *ctx, uint32_t memory_type
 {
     NEED_ALLOCATOR(A, ctx, "sedx_memory_check_corruption");
     if (!A->margin) return SEDX_ERROR_FEATURE_NOT_PRESENT;
+    enum { REPORT_MAX = 16 };
+    struct { char name[128]; uint64_t index, size, offset; bool front; } rep[REPORT_MAX];
     uint32_t bad = 0;
     for (uint32_t t = 0; t < A->type_count; ++t) {
         mtype *T = &A->types[t];
         if (!(memory_type_bits & (1u << t)) || !T->margins) continue;
+        uint32_t nrep = 0;
         pthread_mutex_lock(&T->lock);
         for (uint32_t p = 0; p < T->page_count; ++p) {
             for (uint32_t i = 0; i < REC_PAGE_SIZE; ++i) {
                 rec *R = &T->pages[p][i];
-                if (!(R->gen & 1u) || !R->block) continue;
-                if (check_margins(A, T, R) != SEDX_SUCCESS) ++bad;
+                bool front;
+                if (!(R->gen & 1u) || !R->block || margin_ok(A, T, R, false, &front)) continue;
+                if (nrep < REPORT_MAX) {
+                    name_copy(rep[nrep].name, sizeof rep[nrep].name, R);
+                    rep[nrep].index = R->creation_index;
+                    rep[nrep].size = R->size;
+                    rep[nrep].offset = R->offset;
+                    rep[nrep].front = front;
+                    ++nrep;
+                }
+                ++bad;
             }
         }
         pthread_mutex_unlock(&T->lock);
+        for (uint32_t k = 0; k < nrep; ++k)
+            SEDX_LOG_ERROR_TAG(TAG,
+                               "memory corruption: the debug margin %s allocation '%s' (#%llu, %llu bytes at offset "
+                               "%llu of memory type %u) was overwritten",
+                               rep[k].front ? "before" : "after", rep[k].name, (unsigned long long)rep[k].index,
+                               (unsigned long long)rep[k].size, (unsigned long long)rep[k].offset, t);
     }
+    if (bad) SEDX_LOG_ERROR_TAG(TAG, "sedx_memory_check_corruption: %u corrupted allocation%s", bad, bad == 1 ? "" : "s");
     return bad ? SEDX_ERROR_CORRUPTION : SEDX_SUCCESS;
 }
 
@@ -2035,6 +2072,19 @@ sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info 
         T->margins = T->host_visible && A->margin > 0;
         T->fill = T->host_visible && (A->info.flags & SEDX_ALLOCATOR_DEBUG_FILL);
         T->min_align = SEDX__MAX((uint64_t)A->info.min_alignment, T->non_coherent ? A->atom : 1u);
+    }
+    for (uint32_t u = 0; u <= SEDX_MEMORY_USAGE_CUSTOM; ++u) {
+        for (uint32_t m = 0; m < 2; ++m) {
+            sedx_allocation_info ai = {0};
+            ai.usage = (sedx_memory_usage)u;
+            ai.flags = m ? SEDX_ALLOCATION_MAPPED : 0u;
+            type_prefs p;
+            uint32_t cand[32];
+            usage_prefs(&ai, &p);
+            uint32_t n = candidate_types(A, &p, UINT32_MAX, cand);
+            for (uint32_t k = 0; k < n; ++k) A->order[u][m][k] = (uint8_t)cand[k];
+            A->order_n[u][m] = (uint8_t)n;
+        }
     }
     if (pthread_mutex_init(&A->budget_lock, NULL) != 0) {
         allocator_free(A, t, false);

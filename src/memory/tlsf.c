@@ -49,7 +49,7 @@
 #define TLSF_NODE_ALIGN 64u                      /* one node, one cache line */
 
 _Static_assert(TLSF_SL_COUNT == 32, "sl_bitmap words are uint32_t");
-/* The largest class ever computed is class(round(2^63)) = 58 * 32 + 32 + 31 (first level 59). */
+/* Sizes and searches never exceed 2^63, whose class is 58 * 32 + 32: first level 59. */
 _Static_assert((((63u - TLSF_SL_LOG2) << TLSF_SL_LOG2) + 2u * TLSF_SL_COUNT - 1u) >> TLSF_SL_LOG2 < TLSF_FL_MAX,
                "fl_bitmap too small for 64-bit sizes");
 _Static_assert(TLSF_CHUNK_LOG2 >= 4 && TLSF_CHUNK_LOG2 <= 16, "chunk size out of range");
@@ -57,7 +57,9 @@ _Static_assert(TLSF_CHUNK_LOG2 >= 4 && TLSF_CHUNK_LOG2 <= 16, "chunk size out of
 #if defined(__GNUC__) || defined(__clang__)
 #  define TLSF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #  define TLSF_COLD __attribute__((cold, noinline))
+#  define TLSF_NOINLINE __attribute__((noinline))
 #else
+#  define TLSF_NOINLINE
 #  define TLSF_UNLIKELY(x) (x)
 #  define TLSF_COLD
 #endif
@@ -158,12 +160,14 @@ static inline uint32_t size_class(uint64_t s) /* s >= 1 */
     return (uint32_t)(((uint64_t)sh << TLSF_SL_LOG2) + (s >> sh));
 }
 
-/* The smallest class lower bound >= s: every free node in that class or above has at least
- * s bytes. For s <= 2^63 the result is <= 2^63 (no wrap). */
-static inline uint64_t round_to_class(uint64_t s)
+/* The lowest class whose every node has at least s bytes: class(s), plus one when s is not
+ * the lower bound of its class (class indices run on across first-level rows, so the next
+ * class of the last one in a row is the first of the next row). */
+static inline uint32_t size_class_up(uint64_t s) /* s >= 1 */
 {
-    uint64_t step = (uint64_t)1 << class_shift(s);
-    return (s + step - 1u) & ~(step - 1u);
+    unsigned sh = class_shift(s);
+    uint64_t below = s & (((uint64_t)1 << sh) - 1u);
+    return (uint32_t)(((uint64_t)sh << TLSF_SL_LOG2) + (s >> sh)) + (below != 0);
 }
 
 static inline sedx_virtual_alloc make_handle(const tlsf_node *n)
@@ -295,22 +299,30 @@ static inline tlsf_node *search_from(const sedx_virtual_block *b, uint32_t c)
 /*
  * A free node that holds `size` bytes at an offset aligned to mask + 1, or NULL. Constant
  * time, no list walk:
- *  1. the first non-empty class at or above class(round(size + mask)): the padding in front
+ *  1. the first non-empty class at or above size_class_up(size + mask): the padding in front
  *     of an aligned offset is at most mask bytes, so every node there fits, its head included;
- *  2. only if there is none, one look at the head of class(size), the lowest class that can
- *     hold a fitting node: it catches exact fits, such as the whole block, and near fits whose
- *     padding happens to be small.
+ *  2. only if there is none, two nodes that may fit anyway are looked at: the head of
+ *     class(size), the lowest class that can hold a fitting node (exact and near fits), then
+ *     the head of the highest non-empty class (the largest ranges; e.g. the whole block).
  */
+static inline bool fits(const tlsf_node *n, uint64_t size, uint64_t mask)
+{
+    return n->size >= size + ((0u - n->offset) & mask); /* <= 2^64 - 1: no wrap; the guard: size 0 */
+}
+
 static inline tlsf_node *tlsf_find(const sedx_virtual_block *b, uint64_t size, uint64_t mask)
 {
     uint64_t need = size + mask; /* size <= 2^63, mask < 2^63: no wrap */
     if (need <= b->size) {
-        tlsf_node *f = search_from(b, size_class(round_to_class(need)));
+        tlsf_node *f = search_from(b, size_class_up(need));
         if (f) return f;
     }
-    if (size > b->size) return NULL;
-    tlsf_node *h = b->heads[size_class(size)];                     /* the guard (size 0) if empty */
-    return h->size >= size + ((0u - h->offset) & mask) ? h : NULL; /* <= 2^64 - 1: no wrap */
+    if (size > b->size || !b->fl_bitmap) return NULL;
+    tlsf_node *h = b->heads[size_class(size)];
+    if (fits(h, size, mask)) return h;
+    uint32_t fl = tlsf_fls64(b->fl_bitmap);
+    h = b->heads[(fl << TLSF_SL_LOG2) | tlsf_fls32(b->sl_bitmap[fl])];
+    return fits(h, size, mask) ? h : NULL;
 }
 
 /* ---- errors, kept off the hot path --------------------------------------------------------- */
@@ -453,8 +465,9 @@ static inline bool linear_fit(const sedx_virtual_block *b, uint64_t size, uint64
     return at <= head && head - at >= size;
 }
 
-static sedx_result linear_allocate(sedx_virtual_block *b, uint64_t size, uint64_t alignment, void *user_data,
-                                   sedx_virtual_alloc *out_alloc, uint64_t *out_offset)
+/* Kept out of line so that the TLSF path of sedx_virtual_allocate stays small. */
+static TLSF_NOINLINE sedx_result linear_allocate(sedx_virtual_block *b, uint64_t size, uint64_t alignment,
+                                                 void *user_data, sedx_virtual_alloc *out_alloc, uint64_t *out_offset)
 {
     uint64_t offset;
     if (!linear_fit(b, size, alignment - 1u, &offset)) return out_of_space(b, size, alignment);

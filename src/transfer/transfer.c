@@ -62,6 +62,7 @@ struct sedx__transfer {
     sedx_ticket last_ticket;
     uint64_t last_value[SEDX_QUEUE_COUNT]; /* last value of sedx transfer submits per queue */
     bool use_transfer_queue, nvidia;
+    uint32_t copy_groups; /* most workgroups of one compute copy (grid-stride beyond) */
     /* compute */
     VkPipelineLayout layout;
     VkPipeline copy_pipe, scatter_pipe;
@@ -226,14 +227,16 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     if (info) t->info = *info;
     bool cpu_device = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     if (!t->info.staging_size) t->info.staging_size = cpu_device ? (16u << 20) : (64u << 20);
-    if (!t->info.readback_size) t->info.readback_size = cpu_device ? (8u << 20) : (32u << 20);
+    if (!t->info.readback_size) t->info.readback_size = cpu_device ? (8u << 20) : (64u << 20);
     t->info.staging_size = sedx__align_up(SEDX__MAX(t->info.staging_size, 65536u), 256);
     t->info.readback_size = sedx__align_up(SEDX__MAX(t->info.readback_size, 65536u), 256);
     if (!t->info.memcpy_threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        t->info.memcpy_threads = (uint32_t)SEDX__MAX(1, SEDX__MIN(n - 1, 8) + 1);
+        t->info.memcpy_threads = (uint32_t)SEDX__MAX(1, SEDX__MIN(n - 1, 15) + 1);
     }
     t->nvidia = ctx->props.vendorID == 0x10DE;
+    const char *groups = getenv("SEDX_COPY_GROUPS"); /* tuning knob for benchmarks */
+    t->copy_groups = groups && atoi(groups) > 0 ? (uint32_t)atoi(groups) : 65535u;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
     sedx_result r = ring_init(ctx, &t->up, t->info.staging_size, true);
     if (r == SEDX_SUCCESS) r = ring_init(ctx, &t->down, t->info.readback_size, false);
@@ -390,8 +393,8 @@ static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring 
                               bool no_wait, uint64_t *out_offset)
 {
     size = sedx__align_up(size, DIRECT_ALIGN);
-    for (;;) {
-        ring_reclaim(ctx, r);
+    for (int pass = 0;; ++pass) {
+        if (pass) ring_reclaim(ctx, r); /* first try with what is known free: no driver call */
         if (r->fifo_count == FIFO_CAP) {
             /* too many submissions in flight: wait below */
         } else {
@@ -405,6 +408,7 @@ static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring 
                 return SEDX_SUCCESS;
             }
         }
+        if (pass == 0) continue; /* reclaim, then try again */
         if (allow_submit && r == &t->up && t->region_count) {
             sedx_result sr = batch_submit(ctx, t, NULL); /* the GPU starts on what we have */
             if (sr != SEDX_SUCCESS) return sr;
@@ -603,7 +607,8 @@ static bool gpu_idle_for(sedx_context *ctx, sedx_buffer_resource *res)
 {
     for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
         uint64_t v = atomic_load(&res->last_use[q]);
-        if (v && sedx_context_completed_value(ctx, (sedx_queue)q) < v) return false;
+        if (!v || atomic_load(&sedx__ctx_queue(ctx, (sedx_queue)q)->completed) >= v) continue; /* cached */
+        if (sedx_context_completed_value(ctx, (sedx_queue)q) < v) return false;
     }
     return true;
 }
@@ -628,7 +633,7 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
     if (res->host_ptr && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT) && res->batch_id != t->batch_id + 1 &&
         gpu_idle_for(ctx, res)) {
         fast_memcpy(&t->pool, (uint8_t *)res->host_ptr + dst_offset, data, (size_t)size);
-        r = sedx_memory_flush(ctx, res->allocation, dst_offset, size);
+        r = res->coherent ? SEDX_SUCCESS : sedx_memory_flush(ctx, res->allocation, dst_offset, size);
         t->stats.direct_uploads++;
         t->stats.direct_bytes += size;
         pthread_mutex_unlock(&t->lock);
@@ -756,55 +761,52 @@ static sedx_result download_one(sedx_context *ctx, struct sedx__transfer *t, sed
     t->stats.downloads++;
     t->stats.download_bytes += size;
     if (res->host_ptr && res->host_cached && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT)) {
-        sedx_result r = sedx_memory_invalidate(ctx, res->allocation, offset, size);
+        sedx_result r = res->coherent ? SEDX_SUCCESS : sedx_memory_invalidate(ctx, res->allocation, offset, size);
         if (r != SEDX_SUCCESS) return r;
         fast_memcpy(&t->pool, dst, (const uint8_t *)res->host_ptr + offset, (size_t)size);
         t->stats.direct_download_bytes += size;
         return SEDX_SUCCESS;
     }
-    /* through the readback ring, two halves: the GPU fills one while the CPU drains the other */
+    /* through the readback ring in DL_SLOTS chunks: the GPU fills later chunks while the CPU
+     * drains the oldest */
+    enum { DL_SLOTS = 4 };
     ring *r = &t->down;
-    uint64_t chunk = r->size / 2;
+    uint64_t chunk = r->size / DL_SLOTS;
     sedx_queue q = t->use_transfer_queue ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
-    struct { uint64_t ring_off, dst_off, n; sedx_ticket tk; bool live; } pend[2] = {{0}};
-    uint64_t done = 0;
-    int slot = 0;
+    struct { uint64_t dst_off, n; sedx_ticket tk; } pend[DL_SLOTS];
+    uint64_t issued = 0;
+    uint32_t head = 0, tail = 0, live = 0;
     sedx_result rr = SEDX_SUCCESS;
-    while (done < size || pend[0].live || pend[1].live) {
-        if (done < size && !pend[slot].live) {
-            uint64_t n = SEDX__MIN(chunk, size - done);
+    while (issued < size || live) {
+        if (issued < size && live < DL_SLOTS) {
+            uint64_t n = SEDX__MIN(chunk, size - issued);
             sedx_cmd cmd;
             rr = sedx_cmd_begin(ctx, q, &cmd);
             if (rr != SEDX_SUCCESS) break;
             barrier_before(cmd.cmd, false);
-            VkBufferCopy c = {offset + done, (uint64_t)slot * chunk, n};
+            VkBufferCopy c = {offset + issued, (uint64_t)head * chunk, n};
             vkCmdCopyBuffer(cmd.cmd, res->buffer, r->buffer.resource->buffer, 1, &c);
             barrier(cmd.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
                     VK_ACCESS_HOST_READ_BIT);
-            rr = submit_ordered(ctx, t, &cmd, &pend[slot].tk);
+            rr = submit_ordered(ctx, t, &cmd, &pend[head].tk);
             if (rr != SEDX_SUCCESS) break;
-            sedx__buffer_mark_use(res, (sedx_queue)pend[slot].tk.queue, pend[slot].tk.value);
-            pend[slot].ring_off = (uint64_t)slot * chunk;
-            pend[slot].dst_off = done;
-            pend[slot].n = n;
-            pend[slot].live = true;
-            done += n;
-            slot ^= 1;
-            continue; /* start the other half before draining this one */
+            sedx__buffer_mark_use(res, (sedx_queue)pend[head].tk.queue, pend[head].tk.value);
+            pend[head].dst_off = issued;
+            pend[head].n = n;
+            issued += n;
+            head = (head + 1) % DL_SLOTS;
+            live++;
+            continue;
         }
-        int drain = pend[slot].live ? slot : slot ^ 1;
-        rr = sedx_ticket_wait(ctx, pend[drain].tk, UINT64_MAX);
+        rr = sedx_ticket_wait(ctx, pend[tail].tk, UINT64_MAX);
         if (rr != SEDX_SUCCESS) break;
-        rr = sedx_memory_invalidate(ctx, r->buffer.resource->allocation, pend[drain].ring_off, pend[drain].n);
+        rr = sedx_memory_invalidate(ctx, r->buffer.resource->allocation, (uint64_t)tail * chunk, pend[tail].n);
         if (rr != SEDX_SUCCESS) break;
-        fast_memcpy(&t->pool, dst + pend[drain].dst_off, r->ptr + pend[drain].ring_off, (size_t)pend[drain].n);
-        pend[drain].live = false;
-        slot = drain;
+        fast_memcpy(&t->pool, dst + pend[tail].dst_off, r->ptr + (uint64_t)tail * chunk, (size_t)pend[tail].n);
+        tail = (tail + 1) % DL_SLOTS;
+        live--;
     }
-    if (rr != SEDX_SUCCESS) {
-        for (int i = 0; i < 2; ++i)
-            if (pend[i].live) sedx_ticket_wait(ctx, pend[i].tk, UINT64_MAX);
-    }
+    for (; live; live--, tail = (tail + 1) % DL_SLOTS) sedx_ticket_wait(ctx, pend[tail].tk, UINT64_MAX);
     return rr;
 }
 
@@ -841,9 +843,11 @@ sedx_result sedx_download(sedx_context *ctx, const sedx_buffer *src, uint64_t of
 /* ------------------------------------------------------------------------------------------
  * Device copies
  * ---------------------------------------------------------------------------------------- */
-static bool use_compute_copy(const struct sedx__transfer *t, uint64_t src_addr, uint64_t dst_addr, uint64_t size)
+static bool use_compute_copy(const struct sedx__transfer *t, uint64_t src_addr, uint64_t dst_addr, uint64_t size,
+                             bool host_side)
 {
     if (!t->copy_pipe || !src_addr || !dst_addr) return false;
+    if (host_side) return false; /* host memory over PCIe: the DMA engine's job */
     if (((src_addr | dst_addr) & 15) != 0 || size < 16) return false;
     if (t->info.flags & SEDX_TRANSFER_FORCE_COPY_COMMAND) return false;
     if (t->info.flags & SEDX_TRANSFER_FORCE_COMPUTE_COPY) return true;
@@ -855,9 +859,11 @@ static bool use_compute_copy(const struct sedx__transfer *t, uint64_t src_addr, 
 static void record_copy(sedx_context *ctx, struct sedx__transfer *t, VkCommandBuffer cb, sedx_buffer_resource *s,
                         uint64_t so, sedx_buffer_resource *d, uint64_t dof, uint64_t size, bool *used_compute)
 {
-    (void)ctx;
     uint64_t sa = s->address ? s->address + so : 0, da = d->address ? d->address + dof : 0;
-    if (use_compute_copy(t, sa, da, size)) {
+    /* a CPU-memory side on a discrete GPU means PCIe: leave that to the copy engine */
+    bool host_side = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU &&
+                     (s->memory_kind == SEDX_MEMORY_CPU || d->memory_kind == SEDX_MEMORY_CPU);
+    if (use_compute_copy(t, sa, da, size, host_side)) {
         uint64_t body = size & ~(uint64_t)15;
         vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, t->copy_pipe);
         for (uint64_t done = 0; done < body;) {
@@ -865,7 +871,8 @@ static void record_copy(sedx_context *ctx, struct sedx__transfer *t, VkCommandBu
             struct { uint64_t src, dst; uint32_t count, pad; } pc = {sa + done, da + done, (uint32_t)(n / 16), 0};
             vkCmdPushConstants(cb, t->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
             uint64_t groups = SEDX__MIN((n / 16 + 255) / 256, (uint64_t)ctx->props.limits.maxComputeWorkGroupCount[0]);
-            vkCmdDispatch(cb, (uint32_t)SEDX__MIN(groups, 65535u * 4u), 1, 1);
+            groups = SEDX__MIN(groups, (uint64_t)t->copy_groups);
+            vkCmdDispatch(cb, (uint32_t)SEDX__MAX(groups, 1u), 1, 1);
             done += n;
         }
         if (size > body) {

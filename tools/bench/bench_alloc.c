@@ -258,8 +258,10 @@ static void add_machine(cJSON *root)
     }
     cJSON_AddStringToObject(m, "cpu", cpu);
     cJSON_AddNumberToObject(m, "online_cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
-#ifdef __VERSION__
-    cJSON_AddStringToObject(m, "compiler", __VERSION__);
+#if defined(__clang__)
+    cJSON_AddStringToObject(m, "compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+    cJSON_AddStringToObject(m, "compiler", "gcc " __VERSION__);
 #endif
 #ifdef __OPTIMIZE__
     cJSON_AddBoolToObject(m, "optimized", true);
@@ -335,14 +337,15 @@ int bench_alloc(const bench_args *args)
             if (want[k]) rc = bench_variant(&k_variants[k], runs, live, log, workloads);
         free(live);
     }
+    int rc_b = 0;
     if (rc == 0 && want_b) {
-        if (bench_alloc_b) {
-            rc = bench_alloc_b(args, workloads);
-        } else {
-            fprintf(log, "\nWorkload B: not built into this version (tools/bench/bench_alloc_b.c)\n");
-        }
+        if (bench_alloc_b) rc_b = bench_alloc_b(args, workloads);
+        else fprintf(log, "\nWorkload B: not built into this version (tools/bench/bench_alloc_b.c)\n");
     }
+    /* Workload A's figures are reported even if Workload B could not run (its exit code is
+     * passed on); nothing is reported if a check value or an A run failed. */
     if (rc == 0) rc = emit_json(args, root);
+    if (rc == 0) rc = rc_b;
     cJSON_Delete(root);
     return rc;
 }
