@@ -52,9 +52,10 @@ struct sedx_allocator_info {
      * it (as long as they stay larger than every existing block and twice the request). */
     uint64_t preferred_block_size;
     /* NULL, or one entry per memory heap (memoryHeapCount entries): 0 = no limit, else sedx
-     * treats the heap as being that large (for tests, like VMA's pHeapSizeLimit): device memory
-     * beyond it fails with SEDX_ERROR_OUT_OF_DEVICE_MEMORY, and the heap's budget is at most
-     * 80 % of it. */
+     * treats the heap as being that large and as its only user (for tests, like VMA's
+     * pHeapSizeLimit): device memory beyond it fails with SEDX_ERROR_OUT_OF_DEVICE_MEMORY, the
+     * heap's usage is sedx's own, and its budget is 80 % of the limit (or the driver's budget
+     * if lower). */
     const uint64_t *heap_size_limit;
     /* Bytes of debug margin before and after each allocation when DEBUG_MARGINS is set
      * (rounded up to a multiple of 4); 0 = 16. */

@@ -342,6 +342,21 @@ static void budget_get(allocator *A, uint32_t h, bool fresh, uint64_t *usage, ui
 {
     uint64_t blocks = atomic_load_explicit(&A->heap_block_bytes[h], memory_order_relaxed);
     uint64_t u, b;
+    if (A->heap_limit[h]) {
+        /* A simulated heap of heap_limit bytes that sedx alone uses: deterministic in tests
+         * whatever else the process holds in the real heap. */
+        u = blocks;
+        b = A->heap_limit[h] / 10u * 8u;
+        if (A->use_budget_ext) {
+            pthread_mutex_lock(&A->budget_lock);
+            if (fresh || !A->budget_valid) budget_fetch_locked(A);
+            b = SEDX__MIN(b, A->b_budget[h]);
+            pthread_mutex_unlock(&A->budget_lock);
+        }
+        *usage = u;
+        *budget = b;
+        return;
+    }
     if (A->use_budget_ext) {
         pthread_mutex_lock(&A->budget_lock);
         if (fresh || !A->budget_valid ||
@@ -356,7 +371,6 @@ static void budget_get(allocator *A, uint32_t h, bool fresh, uint64_t *usage, ui
         u = blocks;
         b = A->ctx->mem_props.memoryHeaps[h].size / 10u * 8u;
     }
-    if (A->heap_limit[h]) b = SEDX__MIN(b, A->heap_limit[h] / 10u * 8u);
     *usage = u;
     *budget = b;
 }

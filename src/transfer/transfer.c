@@ -36,18 +36,19 @@ typedef struct ring {
     uint32_t fifo_first, fifo_count;
 } ring;
 
-/* A pool of threads for large memcpys (the caller works too). */
+/* A pool of threads for large memcpys (the caller works too). Workers spin briefly after a
+ * job before sleeping, so the chunks of one large transfer find them awake. */
 typedef struct memcpy_pool {
     pthread_t threads[16];
     uint32_t count;
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
-    uint64_t generation;
-    bool quit;
-    uint8_t *dst;
-    const uint8_t *src;
-    size_t size, piece;
-    uint32_t pieces;
+    _Atomic uint64_t generation;
+    _Atomic bool quit;
+    uint8_t *_Atomic dst;
+    const uint8_t *_Atomic src;
+    _Atomic size_t size, piece;
+    _Atomic uint32_t pieces;
     _Atomic uint32_t next, finished;
 } memcpy_pool;
 
@@ -67,6 +68,7 @@ struct sedx__transfer {
     VkPipelineLayout layout;
     VkPipeline copy_pipe, scatter_pipe;
     memcpy_pool pool;
+    bool pool_started;
     sedx_transfer_stats stats;
 };
 
@@ -75,33 +77,74 @@ static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 /* ------------------------------------------------------------------------------------------
  * Parallel memcpy
  * ---------------------------------------------------------------------------------------- */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* Copy with non-temporal stores: large copies into staging (write-combined) memory or out of
+ * it into user memory do not pull the destination into the cache first. */
+static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
+    if (head > n) head = n;
+    memcpy(dst, src, head);
+    dst += head;
+    src += head;
+    n -= head;
+    for (; n >= 64; n -= 64, dst += 64, src += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)src), b = _mm_loadu_si128((const __m128i *)(src + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + 32)), d = _mm_loadu_si128((const __m128i *)(src + 48));
+        _mm_stream_si128((__m128i *)dst, a);
+        _mm_stream_si128((__m128i *)(dst + 16), b);
+        _mm_stream_si128((__m128i *)(dst + 32), c);
+        _mm_stream_si128((__m128i *)(dst + 48), d);
+    }
+    memcpy(dst, src, n);
+    _mm_sfence();
+}
+#else
+static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
+#endif
+
 static void pool_work(memcpy_pool *p)
 {
     for (;;) {
+        /* fields are read after the fetch: a late worker may be serving the next job */
         uint32_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->pieces) break;
-        size_t off = (size_t)i * p->piece;
-        size_t n = SEDX__MIN(p->piece, p->size - off);
-        memcpy(p->dst + off, p->src + off, n);
-        atomic_fetch_add(&p->finished, 1);
+        uint32_t pieces = atomic_load(&p->pieces);
+        if (i >= pieces) break;
+        size_t piece = atomic_load(&p->piece), size = atomic_load(&p->size);
+        size_t off = (size_t)i * piece;
+        stream_copy(atomic_load(&p->dst) + off, atomic_load(&p->src) + off, SEDX__MIN(piece, size - off));
+        if (atomic_fetch_add(&p->finished, 1) + 1 == pieces) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__SSE2__)
+    _mm_pause();
+#endif
 }
 
 static void *pool_thread(void *arg)
 {
     memcpy_pool *p = arg;
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->wake, &p->lock);
-        if (p->quit) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->lock);
+        for (int spin = 0; spin < 20000 && atomic_load(&p->generation) == seen && !atomic_load(&p->quit); ++spin)
+            cpu_relax();
+        if (atomic_load(&p->generation) == seen) {
+            pthread_mutex_lock(&p->lock);
+            while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->lock);
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (atomic_load(&p->quit)) break;
+        seen = atomic_load(&p->generation);
         pool_work(p);
-        pthread_mutex_lock(&p->lock);
-        if (atomic_load(&p->finished) == p->pieces) pthread_cond_signal(&p->done);
     }
-    pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
@@ -120,7 +163,7 @@ static void pool_start(memcpy_pool *p, uint32_t threads)
 static void pool_stop(memcpy_pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    p->quit = true;
+    atomic_store(&p->quit, true);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     for (uint32_t i = 0; i < p->count; ++i) pthread_join(p->threads[i], NULL);
@@ -129,30 +172,36 @@ static void pool_stop(memcpy_pool *p)
     pthread_cond_destroy(&p->done);
 }
 
-/* memcpy, split over the pool's threads for large sizes. */
+/* memcpy, split over the pool's threads for large sizes. One call at a time (transfer lock). */
 static void fast_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
 {
-    const size_t min_parallel = 4u << 20;
-    if (p->count == 0 || size < min_parallel) {
+    const size_t min_parallel = 2u << 20;
+    if (size < min_parallel) {
         memcpy(dst, src, size);
         return;
     }
+    if (p->count == 0) {
+        stream_copy(dst, src, size);
+        return;
+    }
     uint32_t workers = p->count + 1;
-    size_t piece = (size / (workers * 4) + 4095) & ~(size_t)4095; /* 4 pieces per worker, page-sized */
-    pthread_mutex_lock(&p->lock);
-    p->dst = dst;
-    p->src = src;
-    p->size = size;
-    p->piece = piece;
-    p->pieces = (uint32_t)((size + piece - 1) / piece);
-    atomic_store(&p->next, 0);
+    size_t piece = (size / workers + 4095) & ~(size_t)4095; /* one page-aligned piece per worker */
+    uint32_t pieces = (uint32_t)((size + piece - 1) / piece);
+    atomic_store(&p->dst, dst);
+    atomic_store(&p->src, src);
+    atomic_store(&p->size, size);
+    atomic_store(&p->piece, piece);
     atomic_store(&p->finished, 0);
-    p->generation++;
+    atomic_store(&p->pieces, pieces);
+    atomic_store(&p->next, 0);
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     pool_work(p);
+    for (int spin = 0; spin < 200000 && atomic_load(&p->finished) != pieces; ++spin) cpu_relax();
     pthread_mutex_lock(&p->lock);
-    while (atomic_load(&p->finished) != p->pieces) pthread_cond_wait(&p->done, &p->lock);
+    while (atomic_load(&p->finished) != pieces) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -199,7 +248,7 @@ static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upl
 
 static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
 {
-    if (t->pool.count || t->pool.threads[0]) pool_stop(&t->pool);
+    if (t->pool_started) pool_stop(&t->pool);
     sedx_buffer_release(&t->up.buffer);
     sedx_buffer_release(&t->down.buffer);
     if (t->copy_pipe) vkDestroyPipeline(ctx->device, t->copy_pipe, NULL);
@@ -255,7 +304,10 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
         transfer_free(ctx, t);
         return r;
     }
-    if (t->info.memcpy_threads > 1) pool_start(&t->pool, t->info.memcpy_threads - 1);
+    if (t->info.memcpy_threads > 1) {
+        pool_start(&t->pool, t->info.memcpy_threads - 1);
+        t->pool_started = true;
+    }
     t->stats.staging_size = t->info.staging_size;
     t->stats.readback_size = t->info.readback_size;
     t->stats.memcpy_threads = t->pool.count + 1;
