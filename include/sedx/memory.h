@@ -73,7 +73,11 @@ struct sedx_allocator_info {
 typedef struct sedx_allocation {
     uint64_t id;
 } sedx_allocation;
+#ifdef __cplusplus
+#define SEDX_NULL_ALLOCATION (sedx_allocation{0})
+#else
 #define SEDX_NULL_ALLOCATION ((sedx_allocation){0})
+#endif
 
 /* What the memory is for; chooses the memory-type preferences (docs/allocator.md has the
  * table). The explicit property flags of sedx_allocation_info are added on top. */

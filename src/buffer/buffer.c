@@ -408,16 +408,16 @@ void sedx__buffer_unref(sedx_buffer_resource *res)
     for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) after[q] = atomic_load(&res->last_use[q]);
     SEDX_LOG_DEBUG_TAG(TAG, "released '%s' id %u (destroyed after timeline %llu/%llu)", safe_name(res->name), res->id,
                        (unsigned long long)after[0], (unsigned long long)after[1]);
-    if (sedx_context_defer(res->ctx, after, destroy_resource, res) != SEDX_SUCCESS) {
+    sedx_context *ctx = res->ctx; /* res may be gone once it is queued (another thread collects) */
+    if (sedx_context_defer(ctx, after, destroy_resource, res) != SEDX_SUCCESS) {
         /* cannot queue it: wait for the GPU instead of destroying in-use memory */
-        sedx_context *ctx = res->ctx;
         for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
             sedx_ticket t = {after[q], (uint32_t)q, ctx->id};
             if (after[q]) sedx_ticket_wait(ctx, t, UINT64_MAX);
         }
         destroy_resource(ctx, res);
     } else {
-        sedx_context_collect_garbage(res->ctx);
+        sedx_context_collect_garbage(ctx);
     }
 }
 

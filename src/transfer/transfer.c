@@ -31,13 +31,15 @@ typedef struct ring {
     sedx_buffer buffer;
     uint8_t *ptr;
     uint64_t size, head, tail;
+    uint64_t committed; /* head at the last commit: [committed, head) is the open batch's */
     VkDeviceAddress address;
     struct { uint64_t end; sedx_ticket ticket; } fifo[FIFO_CAP];
     uint32_t fifo_first, fifo_count;
 } ring;
 
-/* A pool of threads for large memcpys (the caller works too). Workers spin briefly after a
- * job before sleeping, so the chunks of one large transfer find them awake. */
+/* A pool of threads for large memcpys (the caller works too). Workers sleep on a condition
+ * variable between jobs: spinning was measured slower on the H100 host (16 cores), because
+ * spinners starve the driver's own threads. */
 typedef struct memcpy_pool {
     pthread_t threads[16];
     uint32_t count;
@@ -64,6 +66,7 @@ struct sedx__transfer {
     uint64_t last_value[SEDX_QUEUE_COUNT]; /* last value of sedx transfer submits per queue */
     bool use_transfer_queue, nvidia;
     uint32_t copy_groups; /* most workgroups of one compute copy (grid-stride beyond) */
+    bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
     /* compute */
     VkPipelineLayout layout;
     VkPipeline copy_pipe, scatter_pipe;
@@ -104,6 +107,8 @@ static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
 static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
 #endif
 
+static bool g_stream_copy; /* SEDX_MEMCPY=stream: non-temporal stores for pieces (benchmark knob) */
+
 static void pool_work(memcpy_pool *p)
 {
     for (;;) {
@@ -113,7 +118,10 @@ static void pool_work(memcpy_pool *p)
         if (i >= pieces) break;
         size_t piece = atomic_load(&p->piece), size = atomic_load(&p->size);
         size_t off = (size_t)i * piece;
-        stream_copy(atomic_load(&p->dst) + off, atomic_load(&p->src) + off, SEDX__MIN(piece, size - off));
+        uint8_t *d = atomic_load(&p->dst) + off;
+        const uint8_t *sp = atomic_load(&p->src) + off;
+        if (g_stream_copy) stream_copy(d, sp, SEDX__MIN(piece, size - off));
+        else memcpy(d, sp, SEDX__MIN(piece, size - off));
         if (atomic_fetch_add(&p->finished, 1) + 1 == pieces) {
             pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
@@ -122,20 +130,11 @@ static void pool_work(memcpy_pool *p)
     }
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__SSE2__)
-    _mm_pause();
-#endif
-}
-
 static void *pool_thread(void *arg)
 {
     memcpy_pool *p = arg;
     uint64_t seen = 0;
     for (;;) {
-        for (int spin = 0; spin < 20000 && atomic_load(&p->generation) == seen && !atomic_load(&p->quit); ++spin)
-            cpu_relax();
         if (atomic_load(&p->generation) == seen) {
             pthread_mutex_lock(&p->lock);
             while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->lock);
@@ -181,11 +180,11 @@ static void fast_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
         return;
     }
     if (p->count == 0) {
-        stream_copy(dst, src, size);
+        memcpy(dst, src, size);
         return;
     }
     uint32_t workers = p->count + 1;
-    size_t piece = (size / workers + 4095) & ~(size_t)4095; /* one page-aligned piece per worker */
+    size_t piece = (size / (workers * 4) + 4095) & ~(size_t)4095; /* 4 page-aligned pieces per worker */
     uint32_t pieces = (uint32_t)((size + piece - 1) / piece);
     atomic_store(&p->dst, dst);
     atomic_store(&p->src, src);
@@ -199,7 +198,6 @@ static void fast_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
     pool_work(p);
-    for (int spin = 0; spin < 200000 && atomic_load(&p->finished) != pieces; ++spin) cpu_relax();
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->finished) != pieces) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
@@ -236,9 +234,11 @@ static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upl
     ci.memory = SEDX_MEMORY_CPU;
     ci.usage = upload ? SEDX_BUFFER_USAGE_TRANSFER_SRC : SEDX_BUFFER_USAGE_TRANSFER_DST;
     ci.host_access = upload ? SEDX_HOST_ACCESS_SEQUENTIAL_WRITE : SEDX_HOST_ACCESS_READBACK;
+    const char *cached = getenv("SEDX_STAGING_CACHED"); /* benchmark knob: staging in cached host memory */
+    if (upload && cached && *cached == '1') ci.host_access = SEDX_HOST_ACCESS_RANDOM;
     ci.name = upload ? "sedx staging ring" : "sedx readback ring";
     ci.alignment = 256;
-    sedx_result res = sedx__buffer_create(ctx, &ci, upload, &r->buffer);
+    sedx_result res = sedx__buffer_create(ctx, &ci, upload && ci.host_access != SEDX_HOST_ACCESS_RANDOM, &r->buffer);
     if (res != SEDX_SUCCESS) return res;
     r->ptr = r->buffer.data;
     r->size = size;
@@ -274,6 +274,8 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     if (!t) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
     pthread_mutex_init(&t->lock, NULL);
     if (info) t->info = *info;
+    const char *env_flags = getenv("SEDX_TRANSFER_FLAGS"); /* benchmark knob: extra sedx_transfer_flag_bits */
+    if (env_flags) t->info.flags |= (uint32_t)strtoul(env_flags, NULL, 0);
     bool cpu_device = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     if (!t->info.staging_size) t->info.staging_size = cpu_device ? (16u << 20) : (64u << 20);
     if (!t->info.readback_size) t->info.readback_size = cpu_device ? (8u << 20) : (64u << 20);
@@ -284,6 +286,13 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
         t->info.memcpy_threads = (uint32_t)SEDX__MAX(1, SEDX__MIN(n - 1, 15) + 1);
     }
     t->nvidia = ctx->props.vendorID == 0x10DE;
+    /* measured: H100 one dispatch 4.2x one vkCmdCopyBuffer with 16,384 regions; lavapipe runs
+     * the shader on the CPU and is 10x slower than its copy command */
+    t->scatter = !(t->info.flags & SEDX_TRANSFER_NO_SCATTER) &&
+                 (ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU ||
+                  (t->info.flags & SEDX_TRANSFER_FORCE_SCATTER));
+    const char *mc = getenv("SEDX_MEMCPY");
+    g_stream_copy = mc && strcmp(mc, "stream") == 0;
     const char *groups = getenv("SEDX_COPY_GROUPS"); /* tuning knob for benchmarks */
     t->copy_groups = groups && atoi(groups) > 0 ? (uint32_t)atoi(groups) : 65535u;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
@@ -421,12 +430,13 @@ static void ring_reclaim(sedx_context *ctx, ring *r)
         r->fifo_first = (r->fifo_first + 1) % FIFO_CAP;
         r->fifo_count--;
     }
-    if (!r->fifo_count) r->tail = r->head; /* nothing in flight */
+    if (!r->fifo_count) r->tail = r->committed; /* nothing in flight; the open batch still owns the rest */
 }
 
 /* Marks everything allocated so far as in use until ticket passes. */
 static void ring_commit(ring *r, sedx_ticket ticket)
 {
+    r->committed = r->head;
     if (r->fifo_count && r->fifo[(r->fifo_first + r->fifo_count - 1) % FIFO_CAP].end == r->head) {
         r->fifo[(r->fifo_first + r->fifo_count - 1) % FIFO_CAP].ticket = ticket; /* same range: newer ticket */
         return;
@@ -439,6 +449,14 @@ static void ring_commit(ring *r, sedx_ticket ticket)
 
 static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
 
+/* Would size bytes (16-byte aligned) fit now? *pad receives the bytes skipped at the end. */
+static bool ring_fits(const ring *r, uint64_t size, uint64_t *pad)
+{
+    uint64_t pos = r->head % r->size;
+    *pad = (pos + size > r->size) ? r->size - pos : 0;
+    return r->fifo_count < FIFO_CAP && (r->head - r->tail) + *pad + size <= r->size;
+}
+
 /* Space for size bytes (<= ring size / 2) at a 16-byte aligned offset. May submit the open
  * batch (allow_submit) and wait for the GPU (unless no_wait). Lock held. */
 static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *r, uint64_t size, bool allow_submit,
@@ -447,18 +465,13 @@ static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring 
     size = sedx__align_up(size, DIRECT_ALIGN);
     for (int pass = 0;; ++pass) {
         if (pass) ring_reclaim(ctx, r); /* first try with what is known free: no driver call */
-        if (r->fifo_count == FIFO_CAP) {
-            /* too many submissions in flight: wait below */
-        } else {
-            uint64_t pos = r->head % r->size;
-            uint64_t pad = (pos + size > r->size) ? r->size - pos : 0;
-            if ((r->head - r->tail) + pad + size <= r->size) {
-                if (pad) t->stats.ring_wraps++;
-                r->head += pad;
-                *out_offset = r->head % r->size;
-                r->head += size;
-                return SEDX_SUCCESS;
-            }
+        uint64_t pad;
+        if (ring_fits(r, size, &pad)) {
+            r->head += pad;
+            *out_offset = r->head % r->size;
+            if (*out_offset == 0 && r->head) t->stats.ring_wraps++; /* back at the start */
+            r->head += size;
+            return SEDX_SUCCESS;
         }
         if (pass == 0) continue; /* reclaim, then try again */
         if (allow_submit && r == &t->up && t->region_count) {
@@ -502,7 +515,7 @@ static sedx_result batch_add(struct sedx__transfer *t, sedx_buffer_resource *dst
 
 static bool scatter_ok(const struct sedx__transfer *t, const region *g)
 {
-    return t->scatter_pipe && !(t->info.flags & SEDX_TRANSFER_NO_SCATTER) && g->size <= (64u << 10) &&
+    return t->scatter_pipe && t->scatter && g->size <= (64u << 10) &&
            (g->dst_offset & 3) == 0 && (g->size & 3) == 0 && g->dst->address;
 }
 
@@ -627,7 +640,10 @@ static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sed
     t->region_count = 0;
     t->batch_bytes = 0;
     t->batch_id++;
-    if (r != SEDX_SUCCESS) return r; /* the ring space is reclaimed with the next completed ticket */
+    if (r != SEDX_SUCCESS) {
+        t->up.committed = t->up.head; /* nothing will read the failed batch's bytes */
+        return r;
+    }
     t->stats.batches++;
     ring_commit(&t->up, ticket);
     if (out) *out = ticket;
@@ -708,8 +724,8 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
     if (no_wait) {
         /* all or nothing: only if the whole upload fits in the ring right now */
         ring_reclaim(ctx, &t->up);
-        if (sedx__align_up(size, DIRECT_ALIGN) + (t->up.head - t->up.tail) + DIRECT_ALIGN * 2 > t->up.size ||
-            size > chunk) {
+        uint64_t pad;
+        if (size > chunk || !ring_fits(&t->up, sedx__align_up(size, DIRECT_ALIGN), &pad)) {
             t->stats.ring_full_errors++;
             pthread_mutex_unlock(&t->lock);
             return SEDX_ERROR_OUT_OF_STAGING;
