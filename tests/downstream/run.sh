@@ -15,5 +15,5 @@ cmake --build "$tmp/b" >/dev/null
 echo "-- pkg-config sedx"
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig:$tmp/prefix/lib/x86_64-linux-gnu/pkgconfig"
 cc -std=c11 -o "$tmp/consumer_pc" "$tmp/consumer.c" $(pkg-config --cflags sedx) $(pkg-config --libs --static sedx)
-"$tmp/consumer_pc"
+LD_LIBRARY_PATH="$tmp/prefix/lib:$tmp/prefix/lib/x86_64-linux-gnu" "$tmp/consumer_pc"
 echo "downstream: both consumers built and ran"
