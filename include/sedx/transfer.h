@@ -95,6 +95,17 @@ SEDX_API sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint
                                  uint64_t size);
 SEDX_API sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
                                     uint64_t size, uint32_t flags);
+/* The seed's batched pending uploads: every region is checked first (any error: nothing is
+ * written); then small staged regions are copied into the ring in parallel over the transfer
+ * threads. Same semantics as calling sedx_upload for each region in order. */
+typedef struct sedx_upload_region {
+    const sedx_buffer *dst;
+    uint64_t dst_offset;
+    const void *data;
+    uint64_t size;
+} sedx_upload_region;
+SEDX_API sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regions, uint32_t count);
+
 /* Submits the open batch (with the barriers that make the writes visible to every later
  * command on the GPU). out_ticket may be NULL; an empty batch gives the last upload's ticket. */
 SEDX_API sedx_result sedx_upload_submit(sedx_context *ctx, sedx_ticket *out_ticket);

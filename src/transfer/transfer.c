@@ -37,9 +37,17 @@ typedef struct ring {
     uint32_t fifo_first, fifo_count;
 } ring;
 
-/* A pool of threads for large memcpys (the caller works too). Workers sleep on a condition
- * variable between jobs: spinning was measured slower on the H100 host (16 cores), because
- * spinners starve the driver's own threads. */
+/* One copy of a parallel job list. */
+typedef struct copy_job {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t size;
+    bool stream; /* non-temporal stores (destination is write-combined staging) */
+} copy_job;
+
+/* A pool of threads for copies (the caller works too): a job list whose entries workers take
+ * one at a time. Workers sleep on a condition variable between lists: spinning was measured
+ * slower on the H100 host (16 cores), because spinners starve the driver's own threads. */
 typedef struct memcpy_pool {
     pthread_t threads[16];
     uint32_t count;
@@ -47,10 +55,8 @@ typedef struct memcpy_pool {
     pthread_cond_t wake, done;
     _Atomic uint64_t generation;
     _Atomic bool quit;
-    uint8_t *_Atomic dst;
-    const uint8_t *_Atomic src;
-    _Atomic size_t size, piece;
-    _Atomic uint32_t pieces;
+    const copy_job *_Atomic jobs;
+    _Atomic uint32_t job_count;
     _Atomic uint32_t next, finished;
 } memcpy_pool;
 
@@ -107,22 +113,17 @@ static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
 static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
 #endif
 
-static bool g_stream_copy; /* SEDX_MEMCPY=stream: non-temporal stores for pieces (benchmark knob) */
-
 static void pool_work(memcpy_pool *p)
 {
     for (;;) {
-        /* fields are read after the fetch: a late worker may be serving the next job */
+        /* the list is read after the fetch: a late worker may be serving the next list */
         uint32_t i = atomic_fetch_add(&p->next, 1);
-        uint32_t pieces = atomic_load(&p->pieces);
-        if (i >= pieces) break;
-        size_t piece = atomic_load(&p->piece), size = atomic_load(&p->size);
-        size_t off = (size_t)i * piece;
-        uint8_t *d = atomic_load(&p->dst) + off;
-        const uint8_t *sp = atomic_load(&p->src) + off;
-        if (g_stream_copy) stream_copy(d, sp, SEDX__MIN(piece, size - off));
-        else memcpy(d, sp, SEDX__MIN(piece, size - off));
-        if (atomic_fetch_add(&p->finished, 1) + 1 == pieces) {
+        uint32_t n = atomic_load(&p->job_count);
+        if (i >= n) break;
+        const copy_job *j = &atomic_load(&p->jobs)[i];
+        if (j->stream) stream_copy(j->dst, j->src, j->size);
+        else memcpy(j->dst, j->src, j->size);
+        if (atomic_fetch_add(&p->finished, 1) + 1 == n) {
             pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->lock);
@@ -171,27 +172,20 @@ static void pool_stop(memcpy_pool *p)
     pthread_cond_destroy(&p->done);
 }
 
-/* memcpy, split over the pool's threads for large sizes. One call at a time (transfer lock). */
-static void fast_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
+/* Runs every job, over the pool's threads when there is enough work. One list at a time
+ * (callers hold the transfer lock). */
+static void run_jobs(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes)
 {
-    const size_t min_parallel = 2u << 20;
-    if (size < min_parallel) {
-        memcpy(dst, src, size);
+    if (p->count == 0 || count < 2 || total_bytes < (1u << 20)) {
+        for (uint32_t i = 0; i < count; ++i) {
+            if (jobs[i].stream) stream_copy(jobs[i].dst, jobs[i].src, jobs[i].size);
+            else memcpy(jobs[i].dst, jobs[i].src, jobs[i].size);
+        }
         return;
     }
-    if (p->count == 0) {
-        memcpy(dst, src, size);
-        return;
-    }
-    uint32_t workers = p->count + 1;
-    size_t piece = (size / (workers * 4) + 4095) & ~(size_t)4095; /* 4 page-aligned pieces per worker */
-    uint32_t pieces = (uint32_t)((size + piece - 1) / piece);
-    atomic_store(&p->dst, dst);
-    atomic_store(&p->src, src);
-    atomic_store(&p->size, size);
-    atomic_store(&p->piece, piece);
+    atomic_store(&p->jobs, jobs);
     atomic_store(&p->finished, 0);
-    atomic_store(&p->pieces, pieces);
+    atomic_store(&p->job_count, count);
     atomic_store(&p->next, 0);
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->generation, 1);
@@ -199,8 +193,24 @@ static void fast_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
     pthread_mutex_unlock(&p->lock);
     pool_work(p);
     pthread_mutex_lock(&p->lock);
-    while (atomic_load(&p->finished) != pieces) pthread_cond_wait(&p->done, &p->lock);
+    while (atomic_load(&p->finished) != count) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
+}
+
+/* memcpy, split into 4 page-aligned pieces per thread for large sizes. */
+static void fast_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
+{
+    if (p->count == 0 || size < (2u << 20)) {
+        memcpy(dst, src, size);
+        return;
+    }
+    copy_job jobs[64];
+    uint32_t n = SEDX__MIN((p->count + 1) * 4, (uint32_t)SEDX__COUNTOF(jobs));
+    size_t piece = (size / n + 4095) & ~(size_t)4095;
+    uint32_t k = 0;
+    for (size_t off = 0; off < size; off += piece, ++k)
+        jobs[k] = (copy_job){(uint8_t *)dst + off, (const uint8_t *)src + off, SEDX__MIN(piece, size - off), false};
+    run_jobs(p, jobs, k, size);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -274,6 +284,8 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     if (!t) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
     pthread_mutex_init(&t->lock, NULL);
     if (info) t->info = *info;
+    const char *env_ring = getenv("SEDX_STAGING_MB"); /* benchmark knob: staging ring size */
+    if (env_ring && atoi(env_ring) > 0) t->info.staging_size = (uint64_t)atoi(env_ring) << 20;
     const char *env_flags = getenv("SEDX_TRANSFER_FLAGS"); /* benchmark knob: extra sedx_transfer_flag_bits */
     if (env_flags) t->info.flags |= (uint32_t)strtoul(env_flags, NULL, 0);
     bool cpu_device = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
@@ -291,8 +303,6 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     t->scatter = !(t->info.flags & SEDX_TRANSFER_NO_SCATTER) &&
                  (ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU ||
                   (t->info.flags & SEDX_TRANSFER_FORCE_SCATTER));
-    const char *mc = getenv("SEDX_MEMCPY");
-    g_stream_copy = mc && strcmp(mc, "stream") == 0;
     const char *groups = getenv("SEDX_COPY_GROUPS"); /* tuning knob for benchmarks */
     t->copy_groups = groups && atoi(groups) > 0 ? (uint32_t)atoi(groups) : 65535u;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
@@ -681,45 +691,49 @@ static bool gpu_idle_for(sedx_context *ctx, sedx_buffer_resource *res)
     return true;
 }
 
-sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
-                           uint64_t size, uint32_t flags)
+/* Validation shared by the single and the batched upload. */
+static sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset,
+                                          const void *data, uint64_t size, sedx_result *r)
 {
-    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: ctx is NULL");
-    sedx_result r;
-    sedx_buffer_resource *res = check_buffer(ctx, dst, dst_offset, size, "sedx_upload", &r);
-    if (!res) return r;
-    if (size == 0) return SEDX_SUCCESS;
-    if (!data) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: data is NULL for %llu bytes",
-                                (unsigned long long)size);
-    struct sedx__transfer *t = get_transfer(ctx, &r);
-    if (!t) return r;
-    SEDX_PROFILE_SCOPE("sedx_upload");
-    pthread_mutex_lock(&t->lock);
+    sedx_buffer_resource *res = check_buffer(ctx, dst, dst_offset, size, "sedx_upload", r);
+    if (res && size && !data) {
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: data is NULL for %llu bytes",
+                       (unsigned long long)size);
+        return NULL;
+    }
+    return res;
+}
+
+static bool direct_ok(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res)
+{
+    return res->host_ptr && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT) && res->batch_id != t->batch_id + 1 &&
+           gpu_idle_for(ctx, res);
+}
+
+static sedx_result staging_usage_error(sedx_buffer_resource *res)
+{
+    /* sedx could copy anyway (its VkBuffers all allow it), but the caller said the buffer is no
+     * transfer destination: an upload that needs staging is a usage error */
+    return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG,
+                     "sedx_upload: buffer '%s' lacks TRANSFER_DST and is not host-visible (staging needed)", res->name);
+}
+
+/* One validated upload. Lock held. */
+static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
+                                 uint64_t dst_offset, const uint8_t *src, uint64_t size, uint32_t flags)
+{
     t->stats.uploads++;
     t->stats.upload_bytes += size;
     /* direct path: host-visible destination the GPU is not using and no pending copy into it */
-    if (res->host_ptr && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT) && res->batch_id != t->batch_id + 1 &&
-        gpu_idle_for(ctx, res)) {
-        fast_memcpy(&t->pool, (uint8_t *)res->host_ptr + dst_offset, data, (size_t)size);
-        r = res->coherent ? SEDX_SUCCESS : sedx_memory_flush(ctx, res->allocation, dst_offset, size);
+    if (direct_ok(ctx, t, res)) {
+        fast_memcpy(&t->pool, (uint8_t *)res->host_ptr + dst_offset, src, (size_t)size);
         t->stats.direct_uploads++;
         t->stats.direct_bytes += size;
-        pthread_mutex_unlock(&t->lock);
-        return r;
+        return res->coherent ? SEDX_SUCCESS : sedx_memory_flush(ctx, res->allocation, dst_offset, size);
     }
-    if (!(res->usage & SEDX_BUFFER_USAGE_TRANSFER_DST)) {
-        /* sedx could copy anyway (its VkBuffers all allow it), but the caller said the buffer
-         * is no transfer destination: an upload that needs staging is a usage error */
-        pthread_mutex_unlock(&t->lock);
-        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG,
-                         "sedx_upload: buffer '%s' lacks TRANSFER_DST and is not host-visible (staging needed)",
-                         res->name);
-    }
+    if (!(res->usage & SEDX_BUFFER_USAGE_TRANSFER_DST)) return staging_usage_error(res);
     /* staged: chunks of at most a quarter of the ring, submitted as they fill it */
-    uint64_t chunk = t->up.size / 4;
-    uint64_t submit_at = t->up.size / 4;
-    const uint8_t *src = data;
-    uint64_t done = 0;
+    uint64_t chunk = t->up.size / 4, submit_at = t->up.size / 4, done = 0;
     bool no_wait = (flags & SEDX_UPLOAD_NO_WAIT) != 0;
     if (no_wait) {
         /* all or nothing: only if the whole upload fits in the ring right now */
@@ -727,26 +741,121 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
         uint64_t pad;
         if (size > chunk || !ring_fits(&t->up, sedx__align_up(size, DIRECT_ALIGN), &pad)) {
             t->stats.ring_full_errors++;
-            pthread_mutex_unlock(&t->lock);
             return SEDX_ERROR_OUT_OF_STAGING;
         }
     }
+    sedx_result r = SEDX_SUCCESS;
     while (done < size) {
-        uint64_t n = SEDX__MIN(chunk, size - done);
-        uint64_t off;
+        uint64_t n = SEDX__MIN(chunk, size - done), off;
         r = ring_alloc(ctx, t, &t->up, n, true, no_wait, &off);
         if (r != SEDX_SUCCESS) break;
-        fast_memcpy(&t->pool, t->up.ptr + off, src + done, (size_t)n);
+        /* small copies into the (write-combined) ring: non-temporal stores; glibc's memcpy
+         * switches to `rep movsb` above 2 KiB, which is slow into WC memory */
+        if (n < (2u << 20)) stream_copy(t->up.ptr + off, src + done, (size_t)n);
+        else fast_memcpy(&t->pool, t->up.ptr + off, src + done, (size_t)n);
         r = batch_add(t, res, off, dst_offset + done, n);
         if (r != SEDX_SUCCESS) break;
         t->stats.staged_bytes += n;
         done += n;
-        if (t->batch_bytes >= submit_at) {
-            r = batch_submit(ctx, t, NULL);
-            if (r != SEDX_SUCCESS) break;
-        }
+        if (t->batch_bytes >= submit_at && (r = batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) break;
     }
+    return r;
+}
+
+sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
+                           uint64_t size, uint32_t flags)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: ctx is NULL");
+    sedx_result r;
+    sedx_buffer_resource *res = check_upload(ctx, dst, dst_offset, data, size, &r);
+    if (!res) return r;
+    if (size == 0) return SEDX_SUCCESS;
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    SEDX_PROFILE_SCOPE("sedx_upload");
+    pthread_mutex_lock(&t->lock);
+    r = upload_locked(ctx, t, res, dst_offset, data, size, flags);
     pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+/* Small staged regions of a batch share one ring allocation (a group of at most a quarter of
+ * the ring) and are copied in parallel; the rest goes through upload_locked in order. */
+#define GROUP_REGION_MAX (256u << 10)
+
+static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
+                               uint32_t first, uint32_t end, uint64_t bytes, copy_job *jobs)
+{
+    if (first == end) return SEDX_SUCCESS;
+    uint64_t base;
+    sedx_result r = ring_alloc(ctx, t, &t->up, bytes, true, false, &base);
+    if (r != SEDX_SUCCESS) return r;
+    uint64_t off = base;
+    for (uint32_t i = first; i < end; ++i) {
+        jobs[i - first] = (copy_job){t->up.ptr + off, regions[i].data, (size_t)regions[i].size, true};
+        off += sedx__align_up(regions[i].size, DIRECT_ALIGN);
+    }
+    run_jobs(&t->pool, jobs, end - first, (size_t)bytes);
+    off = base;
+    for (uint32_t i = first; i < end && r == SEDX_SUCCESS; ++i) {
+        r = batch_add(t, regions[i].dst->resource, off, regions[i].dst_offset, regions[i].size);
+        off += sedx__align_up(regions[i].size, DIRECT_ALIGN);
+        t->stats.uploads++;
+        t->stats.upload_bytes += regions[i].size;
+        t->stats.staged_bytes += regions[i].size;
+    }
+    if (r == SEDX_SUCCESS && t->batch_bytes >= t->up.size / 4) r = batch_submit(ctx, t, NULL);
+    return r;
+}
+
+sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regions, uint32_t count)
+{
+    if (!ctx || (count && !regions))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_batch: NULL argument");
+    sedx_result r;
+    /* all or nothing: every region is checked before a byte moves */
+    for (uint32_t i = 0; i < count; ++i) {
+        sedx_buffer_resource *res =
+            check_upload(ctx, regions[i].dst, regions[i].dst_offset, regions[i].data, regions[i].size, &r);
+        if (!res) return r;
+    }
+    struct sedx__transfer *t = get_transfer(ctx, &r);
+    if (!t) return r;
+    for (uint32_t i = 0; i < count; ++i) {
+        sedx_buffer_resource *res = regions[i].dst->resource;
+        if (!(res->usage & SEDX_BUFFER_USAGE_TRANSFER_DST) && !(res->host_ptr && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT)))
+            return staging_usage_error(res);
+    }
+    SEDX_PROFILE_SCOPE("sedx_upload_batch");
+    copy_job *jobs = sedx__malloc(sizeof *jobs * (count ? count : 1));
+    if (!jobs) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_upload_batch: out of host memory");
+    pthread_mutex_lock(&t->lock);
+    uint64_t group_limit = t->up.size / 4, group_bytes = 0;
+    uint32_t first = 0;
+    r = SEDX_SUCCESS;
+    for (uint32_t i = 0; i < count && r == SEDX_SUCCESS; ++i) {
+        const sedx_upload_region *g = &regions[i];
+        sedx_buffer_resource *res = g->dst->resource;
+        uint64_t n = sedx__align_up(g->size, DIRECT_ALIGN);
+        bool small = g->size && g->size <= GROUP_REGION_MAX && !direct_ok(ctx, t, res);
+        if (small && group_bytes + n <= group_limit) {
+            group_bytes += n;
+            continue;
+        }
+        r = flush_group(ctx, t, regions, first, i, group_bytes, jobs);
+        first = i;
+        group_bytes = 0;
+        if (r != SEDX_SUCCESS) break;
+        if (small) {
+            group_bytes = n;
+            continue;
+        }
+        first = i + 1;
+        if (g->size) r = upload_locked(ctx, t, res, g->dst_offset, g->data, g->size, 0);
+    }
+    if (r == SEDX_SUCCESS) r = flush_group(ctx, t, regions, first, count, group_bytes, jobs);
+    pthread_mutex_unlock(&t->lock);
+    sedx__free(jobs);
     return r;
 }
 

@@ -189,6 +189,58 @@ static void test_ring_many_batches(void **state)
     }
 }
 
+/* The batched form: same result as one sedx_upload per region in order, all or nothing. */
+static void test_upload_batch(void **state)
+{
+    (void)state;
+    g_rng = tu_seed() + 9;
+    for (int direct = 0; direct < 2; ++direct) {
+        sedx_context *ctx = make_ctx((direct ? 0 : SEDX_TRANSFER_NO_DIRECT) | SEDX_TRANSFER_FORCE_SCATTER, 1u << 20);
+        const uint64_t size = 2u << 20;
+        sedx_buffer b;
+        assert_int_equal(sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
+                                            SEDX_MEMORY_GPU, "batch", &b), SEDX_SUCCESS);
+        uint8_t *expect = malloc(size), *got = malloc(size), *src = malloc(size);
+        memset(expect, POISON, size);
+        assert_int_equal(sedx_upload(ctx, &b, 0, expect, size), SEDX_SUCCESS);
+        enum { N = 700 };
+        sedx_upload_region *regs = calloc(N, sizeof *regs);
+        uint64_t src_off = 0;
+        for (int i = 0; i < N; ++i) {
+            /* mostly 4 KiB, some odd sizes, some large (> group limit), overlaps allowed */
+            uint64_t n = (i % 50 == 49) ? 300000 : (i % 7 == 3) ? 1 + tu_rand(&g_rng) % 999 : 4096;
+            uint64_t off = tu_rand(&g_rng) % (size - n);
+            if (src_off + n > size) src_off = 0;
+            tu_fill_random(src + src_off, n, &g_rng);
+            memcpy(expect + off, src + src_off, n); /* in order: later regions win */
+            regs[i] = (sedx_upload_region){&b, off, src + src_off, n};
+            src_off += n;
+            if (i % 100 == 99) {
+                assert_int_equal(sedx_upload_batch(ctx, regs + i - 99, 100), SEDX_SUCCESS);
+            }
+        }
+        assert_int_equal(sedx_upload_submit(ctx, NULL), SEDX_SUCCESS);
+        memset(got, 0x11, size);
+        assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
+        assert_memory_equal(expect, got, size);
+        /* one bad region: nothing of the batch is written */
+        sedx_set_log_level(SEDX_LOG_OFF);
+        regs[5].dst_offset = size - 1;
+        regs[5].size = 2;
+        memset(src, 0x77, size);
+        assert_int_equal(sedx_upload_batch(ctx, regs, 10), SEDX_ERROR_OUT_OF_BOUNDS);
+        sedx_set_log_level(SEDX_LOG_WARN);
+        assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
+        assert_memory_equal(expect, got, size);
+        sedx_buffer_release(&b);
+        free(regs);
+        free(expect);
+        free(got);
+        free(src);
+        tu_context_destroy(ctx);
+    }
+}
+
 static VkSemaphore make_gate(sedx_context *ctx, sedx_ticket *blocker)
 {
     VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
@@ -532,7 +584,7 @@ int main(void)
         cmocka_unit_test(test_sync_validation_is_on),
         cmocka_unit_test(test_direct_path),       cmocka_unit_test(test_ring_path),
         cmocka_unit_test(test_small_scatter),     cmocka_unit_test(test_ring_many_batches),
-        cmocka_unit_test(test_ring_accounting_open_batch),     cmocka_unit_test(test_device_copy),
+        cmocka_unit_test(test_ring_accounting_open_batch), cmocka_unit_test(test_upload_batch),     cmocka_unit_test(test_device_copy),
         cmocka_unit_test(test_buffer_to_image),   cmocka_unit_test(test_ring_full_and_errors),
         cmocka_unit_test(test_create_with_data),
     };
