@@ -158,6 +158,10 @@ SEDX_API sedx_result sedx_buffer_invalidate(const sedx_buffer *buf, uint64_t off
 SEDX_API uint32_t sedx_buffer_id(const sedx_buffer *buf);
 /* The seed's resource->buffer. VK_NULL_HANDLE for an empty or invalid buffer. */
 SEDX_API VkBuffer sedx_buffer_vk(const sedx_buffer *buf);
+/* The VkBufferUsageFlags the VkBuffer was really created with: buffer.usage plus what sedx
+ * adds for its own transfers (TRANSFER_SRC|TRANSFER_DST, SHADER_DEVICE_ADDRESS with buffer
+ * device address). 0 for an empty or invalid buffer. */
+SEDX_API VkBufferUsageFlags sedx_buffer_vk_usage(const sedx_buffer *buf);
 /* The seed's resource->memory and the offset of the buffer inside it. */
 SEDX_API VkDeviceMemory sedx_buffer_memory(const sedx_buffer *buf, uint64_t *out_offset);
 /* The seed's GetDescriptorInfo(): {buffer, 0, size}. */

@@ -586,6 +586,11 @@ VkBuffer sedx_buffer_vk(const sedx_buffer *buf)
     return sedx_buffer_is_valid(buf) ? buf->resource->buffer : VK_NULL_HANDLE;
 }
 
+VkBufferUsageFlags sedx_buffer_vk_usage(const sedx_buffer *buf)
+{
+    return sedx_buffer_is_valid(buf) ? buf->resource->vk_usage : 0;
+}
+
 VkDeviceMemory sedx_buffer_memory(const sedx_buffer *buf, uint64_t *out_offset)
 {
     if (!sedx_buffer_is_valid(buf)) return VK_NULL_HANDLE;

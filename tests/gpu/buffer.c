@@ -91,6 +91,9 @@ static void test_seed_rules(void **state)
     assert_int_equal(vb.size, 36);
     assert_non_null(sedx_buffer_vk(&vb));
     assert_string_equal(sedx_buffer_name(&vb), "Mesh Vertex Buffer");
+    /* the VkBuffer has at least what buffer.usage says, plus sedx's own transfer bits */
+    assert_int_equal(sedx_buffer_vk_usage(&vb) & vb.usage, vb.usage);
+    assert_true(sedx_buffer_vk_usage(&vb) & VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
     assert_int_equal(sedx_buffer_create(g_ctx, 12, SEDX_BUFFER_USAGE_INDEX, 0, "Mesh Index Buffer", &ib), SEDX_SUCCESS);
     assert_int_equal(ib.usage, SEDX_BUFFER_USAGE_INDEX | SEDX_BUFFER_USAGE_TRANSFER_DST);
     assert_int_equal(ib.memory, SEDX_MEMORY_GPU); /* 0 = the seed's default */

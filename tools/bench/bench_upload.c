@@ -287,6 +287,79 @@ int bench_upload(const bench_args *args)
     }
     report(&b, "4. readback sedx_download", bench_median(v, R), memcpy_gbps, "memcpy");
 
+    /* 5. what importing user memory (VK_EXT_external_memory_host) would cost: pin + DMA + unpin,
+     * against sedx_upload of the same bytes (the decision in docs/transfer.md rests on this) */
+    if (sedx_context_features(b.ctx) & SEDX_FEATURE_EXTERNAL_MEMORY_HOST) {
+        VkDevice vd = sedx_context_device(b.ctx);
+        PFN_vkGetMemoryHostPointerPropertiesEXT get_props =
+            (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(vd, "vkGetMemoryHostPointerPropertiesEXT");
+        VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
+            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+        VkPhysicalDeviceProperties2 p2 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &hp};
+        vkGetPhysicalDeviceProperties2(sedx_context_physical_device(b.ctx), &p2);
+        size_t align = (size_t)BMIN(hp.minImportedHostPointerAlignment, 1u << 21);
+        if (align < 4096) align = 4096;
+        void *pinned_src = NULL;
+        if (get_props && posix_memalign(&pinned_src, align, size) == 0) {
+            memcpy(pinned_src, user, size); /* pages touched: what a user buffer would be */
+            double pin = 0, dma = 0, unpin = 0;
+            int ok_runs = 0;
+            for (int i = 0; i < R; ++i) {
+                double ta = now_s();
+                VkMemoryHostPointerPropertiesEXT mp = {VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+                if (get_props(vd, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, pinned_src, &mp) != VK_SUCCESS)
+                    break;
+                VkExternalMemoryBufferCreateInfo eb = {VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO};
+                eb.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+                VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, &eb};
+                bci.size = size;
+                bci.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+                VkBuffer ib;
+                if (vkCreateBuffer(vd, &bci, NULL, &ib) != VK_SUCCESS) break;
+                VkMemoryRequirements mr;
+                vkGetBufferMemoryRequirements(vd, ib, &mr);
+                uint32_t bits = mp.memoryTypeBits & mr.memoryTypeBits, type = 0;
+                while (bits && !(bits & (1u << type))) type++;
+                VkImportMemoryHostPointerInfoEXT imp = {VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT};
+                imp.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+                imp.pHostPointer = pinned_src;
+                VkMemoryAllocateInfo ai = {VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, &imp};
+                ai.allocationSize = size;
+                ai.memoryTypeIndex = type;
+                VkDeviceMemory im;
+                if (!bits || vkAllocateMemory(vd, &ai, NULL, &im) != VK_SUCCESS) {
+                    vkDestroyBuffer(vd, ib, NULL);
+                    break;
+                }
+                vkBindBufferMemory(vd, ib, im, 0);
+                double t1 = now_s();
+                raw_copy(&b, ib, sedx_buffer_vk(&dev), size, 0, NULL);
+                double t2 = now_s();
+                vkDestroyBuffer(vd, ib, NULL);
+                vkFreeMemory(vd, im, NULL);
+                double t3 = now_s();
+                pin += t1 - ta;
+                dma += t2 - t1;
+                unpin += t3 - t2;
+                ok_runs++;
+            }
+            if (ok_runs) {
+                double total = (pin + dma + unpin) / ok_runs;
+                fprintf(b.log, "  5. import (pin %.2f ms + DMA %.2f ms + unpin %.2f ms per %llu MiB) %9.2f GB/s   vs sedx_upload %.2f GB/s\n",
+                        pin / ok_runs * 1e3, dma / ok_runs * 1e3, unpin / ok_runs * 1e3,
+                        (unsigned long long)(size >> 20), (double)size / total / 1e9, up);
+                cJSON *o = cJSON_AddObjectToObject(b.json, "5. import user memory");
+                cJSON_AddNumberToObject(o, "pin_ms", pin / ok_runs * 1e3);
+                cJSON_AddNumberToObject(o, "dma_ms", dma / ok_runs * 1e3);
+                cJSON_AddNumberToObject(o, "unpin_ms", unpin / ok_runs * 1e3);
+                cJSON_AddNumberToObject(o, "GBps", (double)size / total / 1e9);
+            } else {
+                fprintf(b.log, "  5. import: the driver refused to import this memory\n");
+            }
+            free(pinned_src);
+        }
+    }
+
     sedx_transfer_stats s;
     sedx_transfer_get_stats(b.ctx, &s);
     fprintf(b.log, "transfer: ring %llu MiB, %u memcpy threads, transfer queue %s, %llu batches, %llu scatter dispatches, "
