@@ -17,6 +17,9 @@ int bench_alloc(const bench_args *args);
 int bench_buffers(const bench_args *args);
 int bench_upload(const bench_args *args);
 
+/* Prints root on stdout with --json and writes it to --out FILE; 0 or 1 (write failed). */
+struct cJSON;
+int bench_emit_json(const bench_args *args, struct cJSON *root);
 /* Median of n doubles (sorts in place). */
 double bench_median(double *v, int n);
 /* True if argv has the flag. Value of "--name VALUE" or NULL. */

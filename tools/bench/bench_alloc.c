@@ -275,24 +275,6 @@ static void add_machine(cJSON *root)
 #endif
 }
 
-static int emit_json(const bench_args *args, cJSON *root)
-{
-    char *text = cJSON_Print(root);
-    if (!text) return 1;
-    int rc = 0;
-    if (args->json) printf("%s\n", text);
-    if (args->out) {
-        FILE *f = fopen(args->out, "w");
-        if (!f || fprintf(f, "%s\n", text) < 0) {
-            fprintf(stderr, "cannot write %s\n", args->out);
-            rc = 1;
-        }
-        if (f && fclose(f) != 0) rc = 1;
-    }
-    cJSON_free(text);
-    return rc;
-}
-
 int bench_alloc(const bench_args *args)
 {
     const char *which = bench_flag_value(args, "--workload");
@@ -344,7 +326,7 @@ int bench_alloc(const bench_args *args)
     }
     /* Workload A's figures are reported even if Workload B could not run (its exit code is
      * passed on); nothing is reported if a check value or an A run failed. */
-    if (rc == 0) rc = emit_json(args, root);
+    if (rc == 0) rc = bench_emit_json(args, root);
     if (rc == 0) rc = rc_b;
     cJSON_Delete(root);
     return rc;

@@ -699,24 +699,6 @@ static int bench_updates(sedx_context *ctx, const bb_opts *o, FILE *log, cJSON *
 /* ------------------------------------------------------------------------------------------
  * Entry
  * ---------------------------------------------------------------------------------------- */
-static int emit_json(const bench_args *args, cJSON *root)
-{
-    char *text = cJSON_Print(root);
-    if (!text) return 1;
-    int rc = 0;
-    if (args->json) printf("%s\n", text);
-    if (args->out) {
-        FILE *f = fopen(args->out, "w");
-        if (!f || fprintf(f, "%s\n", text) < 0) {
-            fprintf(stderr, "cannot write %s\n", args->out);
-            rc = 1;
-        }
-        if (f && fclose(f) != 0) rc = 1;
-    }
-    cJSON_free(text);
-    return rc;
-}
-
 int bench_buffers(const bench_args *args)
 {
     bb_opts o = {65536, 1000, 20, 0, 1000000, args->runs > 0 ? args->runs : 5, NULL, NULL};
@@ -821,7 +803,7 @@ int bench_buffers(const bench_args *args)
     if (!rc) rc = bench_updates(ctx, &o, log, root, SEDX_HOST_ACCESS_RANDOM, "uniform_update_host_cached");
     free(bufs);
     free(pairs);
-    if (!rc) rc = emit_json(args, root);
+    if (!rc) rc = bench_emit_json(args, root);
     cJSON_Delete(root);
     sedx_context_destroy(ctx);
     return rc;

@@ -369,18 +369,7 @@ int bench_upload(const bench_args *args)
             (unsigned long long)s.compute_copies, (unsigned long long)(s.direct_bytes >> 20),
             (unsigned long long)(s.staged_bytes >> 20));
     cJSON_AddNumberToObject(b.json, "checks_failed", fails);
-    if (args->json || args->out) {
-        char *text = cJSON_Print(b.json);
-        if (args->json) printf("%s\n", text);
-        if (args->out) {
-            FILE *f = fopen(args->out, "w");
-            if (f) {
-                fprintf(f, "%s\n", text);
-                fclose(f);
-            }
-        }
-        cJSON_free(text);
-    }
+    if ((args->json || args->out) && bench_emit_json(args, b.json)) fails++;
     cJSON_Delete(b.json);
     sedx_buffer_release(&dev);
     sedx_buffer_release(&dev2);

@@ -1,6 +1,7 @@
 /* sedx-bench: `sedx-bench <alloc|buffers|upload> [--json] [--runs N] [--out FILE] [bench options]` */
 #include "bench.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,24 @@ double bench_median(double *v, int n)
     if (n <= 0) return 0.0;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return (n & 1) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int bench_emit_json(const bench_args *args, cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    if (!text) return 1;
+    int rc = 0;
+    if (args->json) printf("%s\n", text);
+    if (args->out) {
+        FILE *f = fopen(args->out, "w");
+        if (!f || fprintf(f, "%s\n", text) < 0) {
+            fprintf(stderr, "cannot write %s\n", args->out);
+            rc = 1;
+        }
+        if (f && fclose(f) != 0) rc = 1;
+    }
+    cJSON_free(text);
+    return rc;
 }
 
 bool bench_has_flag(const bench_args *args, const char *flag)
