@@ -808,6 +808,8 @@ sedx_result sedx_context_defer(sedx_context *ctx, const uint64_t after[SEDX_QUEU
     return SEDX_SUCCESS;
 }
 
+/* Runs every item whose values have passed (all: every item). One pass over the queue per
+ * round, keeping the order of the rest; the callbacks run outside the lock (they may defer). */
 static uint32_t run_deferred(sedx_context *ctx, bool all)
 {
     uint64_t done[SEDX_QUEUE_COUNT];
@@ -815,26 +817,21 @@ static uint32_t run_deferred(sedx_context *ctx, bool all)
         done[i] = all ? UINT64_MAX : refresh_completed(ctx, sedx__ctx_queue(ctx, (sedx_queue)i));
     uint32_t ran = 0;
     for (;;) {
-        sedx__deferred item;
-        bool found = false;
+        sedx__deferred ready[64];
+        uint32_t n_ready = 0, kept = 0;
         pthread_mutex_lock(&ctx->deferred_lock);
         for (uint32_t i = 0; i < ctx->deferred_count; ++i) {
             sedx__deferred *d = &ctx->deferred[i];
-            bool ready = true;
-            for (int k = 0; k < SEDX_QUEUE_COUNT; ++k) ready = ready && d->after[k] <= done[k];
-            if (ready) {
-                item = *d;
-                /* keep FIFO order for items with equal keys */
-                memmove(d, d + 1, (size_t)(ctx->deferred_count - i - 1) * sizeof *d);
-                ctx->deferred_count--;
-                found = true;
-                break;
-            }
+            bool go = n_ready < SEDX__COUNTOF(ready);
+            for (int k = 0; k < SEDX_QUEUE_COUNT && go; ++k) go = d->after[k] <= done[k];
+            if (go) ready[n_ready++] = *d;
+            else ctx->deferred[kept++] = *d;
         }
+        ctx->deferred_count = kept;
         pthread_mutex_unlock(&ctx->deferred_lock);
-        if (!found) break;
-        item.fn(ctx, item.user); /* outside the lock: it may defer again */
-        ran++;
+        for (uint32_t i = 0; i < n_ready; ++i) ready[i].fn(ctx, ready[i].user);
+        ran += n_ready;
+        if (n_ready < SEDX__COUNTOF(ready)) break; /* a full batch: there may be more */
     }
     return ran;
 }
