@@ -669,6 +669,10 @@ void sedx_cmd_discard(sedx_context *ctx, sedx_cmd *cmd)
 {
     if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING) return;
     sedx__queue *q = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
+    pthread_mutex_lock(&q->pool_lock);
+    bool ours = q->cmd_busy[cmd->slot] && q->cmds[cmd->slot] == cmd->cmd;
+    pthread_mutex_unlock(&q->pool_lock);
+    if (!ours) return;
     vkEndCommandBuffer(cmd->cmd);
     release_slot(q, cmd->slot, 0);
     cmd->cmd = VK_NULL_HANDLE;
@@ -679,6 +683,12 @@ sedx_result sedx_cmd_submit(sedx_context *ctx, sedx_cmd *cmd, const sedx_submit_
     if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_cmd_submit: no begun command buffer");
     sedx__queue *q = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
+    pthread_mutex_lock(&q->pool_lock);
+    bool ours = q->cmd_busy[cmd->slot] && q->cmds[cmd->slot] == cmd->cmd;
+    pthread_mutex_unlock(&q->pool_lock);
+    if (!ours)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                         "sedx_cmd_submit: the command buffer was not begun on this context and queue");
     uint32_t n_wait = info ? info->wait_count : 0;
     if (n_wait > 8) {
         sedx_cmd_discard(ctx, cmd);

@@ -60,6 +60,18 @@ static void test_submit_ticket_and_deferred(void **state)
         assert_int_equal(sedx_ticket_poll(ctx, t), SEDX_SUCCESS);
         assert_true(sedx_context_completed_value(ctx, (sedx_queue)q) >= t.value);
     }
+    /* a command buffer that was not begun here, one submitted twice, a discard */
+    sedx_set_log_level(SEDX_LOG_OFF);
+    sedx_cmd fake = {(VkCommandBuffer)(uintptr_t)0x1234, SEDX_QUEUE_GRAPHICS, 3};
+    assert_int_equal(sedx_cmd_submit(ctx, &fake, NULL, NULL), SEDX_ERROR_INVALID_ARGUMENT);
+    sedx_cmd once;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &once), SEDX_SUCCESS);
+    sedx_cmd copy = once;
+    assert_int_equal(sedx_cmd_submit(ctx, &once, NULL, NULL), SEDX_SUCCESS);
+    assert_int_equal(sedx_cmd_submit(ctx, &copy, NULL, NULL), SEDX_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &once), SEDX_SUCCESS);
+    sedx_cmd_discard(ctx, &once);
+    sedx_set_log_level(SEDX_LOG_WARN);
     /* many submissions: the command-buffer ring wraps */
     sedx_ticket last = {0};
     for (int i = 0; i < 200; ++i) {
