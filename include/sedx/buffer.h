@@ -15,6 +15,9 @@
  *
  * Thread safety: create, retain, release, map, unmap, write and read may be called from any
  * thread. Writing the same bytes from two threads at once is the caller's race, as with memcpy.
+ * A thread that uses a buffer must hold a reference of its own (sedx_buffer_retain): the last
+ * release may free it at once when the GPU is not using it. A plain struct copy is not a
+ * reference; releasing it is a release of the reference it was copied from.
  */
 #ifndef SEDX_BUFFER_H
 #define SEDX_BUFFER_H
@@ -188,7 +191,8 @@ typedef struct sedx_buffer_info {
     bool dedicated;
 } sedx_buffer_info;
 typedef void (*sedx_buffer_visit_fn)(const sedx_buffer_info *info, void *user);
-/* Calls fn for every live (not yet released) buffer of ctx, in creation order; returns how many. */
+/* Calls fn for every live (not yet released) buffer of ctx, in creation order; returns how many.
+ * fn runs under the list's lock: it must not create or release buffers of ctx. */
 SEDX_API uint32_t sedx_buffer_list(sedx_context *ctx, sedx_buffer_visit_fn fn, void *user);
 /* Formats the list as a text table into out (always NUL-terminated when cap > 0); returns the
  * length the whole table needs (like snprintf). */
