@@ -11,6 +11,7 @@
 #include <sedx/transfer.h>
 
 #include <stdlib.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "copy_spv.h"
@@ -58,6 +59,7 @@ typedef struct memcpy_pool {
     const copy_job *_Atomic jobs;
     _Atomic uint32_t job_count;
     _Atomic uint32_t next, finished;
+    _Atomic uint32_t active; /* threads inside pool_work: a list ends only when this is 0 */
 } memcpy_pool;
 
 struct sedx__transfer {
@@ -115,8 +117,10 @@ static void stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst
 
 static void pool_work(memcpy_pool *p)
 {
+    /* While any thread is in here, run_jobs does not return, so no thread can hold an index
+     * of one list while the next list is being set up. */
+    atomic_fetch_add(&p->active, 1);
     for (;;) {
-        /* the list is read after the fetch: a late worker may be serving the next list */
         uint32_t i = atomic_fetch_add(&p->next, 1);
         uint32_t n = atomic_load(&p->job_count);
         if (i >= n) break;
@@ -129,6 +133,7 @@ static void pool_work(memcpy_pool *p)
             pthread_mutex_unlock(&p->lock);
         }
     }
+    atomic_fetch_sub(&p->active, 1);
 }
 
 static void *pool_thread(void *arg)
@@ -183,6 +188,9 @@ static void run_jobs(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_
         }
         return;
     }
+    /* A worker still waking up from the previous list may fetch `next` at any moment: park the
+     * counter out of range while the list changes, then open it. */
+    atomic_store(&p->next, UINT32_MAX / 2);
     atomic_store(&p->jobs, jobs);
     atomic_store(&p->finished, 0);
     atomic_store(&p->job_count, count);
@@ -195,6 +203,7 @@ static void run_jobs(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->finished) != count) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
+    while (atomic_load(&p->active) != 0) sched_yield(); /* stragglers leave at once: nothing left */
 }
 
 /* memcpy, split into 4 page-aligned pieces per thread for large sizes. */
