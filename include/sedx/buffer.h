@@ -191,7 +191,8 @@ typedef struct sedx_buffer_info {
     bool dedicated;
 } sedx_buffer_info;
 typedef void (*sedx_buffer_visit_fn)(const sedx_buffer_info *info, void *user);
-/* Calls fn for every live (not yet released) buffer of ctx, in creation order; returns how many.
+/* Calls fn for every live (not yet released) buffer of ctx, in creation order; returns how many
+ * (fn may be NULL: just the count). sedx's own internal buffers are not listed.
  * fn runs under the list's lock: it must not create or release buffers of ctx. */
 SEDX_API uint32_t sedx_buffer_list(sedx_context *ctx, sedx_buffer_visit_fn fn, void *user);
 /* Formats the list as a text table into out (always NUL-terminated when cap > 0); returns the

@@ -7,4 +7,5 @@
 #include <sedx/memory.h>
 #include <sedx/buffer.h>
 #include <sedx/transfer.h>
+#include <sedx/module.h>
 #endif

@@ -25,8 +25,9 @@ extern "C" {
 /* Zero-initialised = defaults. Call sedx_transfer_configure before the first transfer. */
 typedef struct sedx_transfer_info {
     uint64_t staging_size;     /* upload ring bytes; 0 = 64 MiB (lavapipe: 16 MiB) */
-    uint64_t readback_size;    /* readback ring bytes; 0 = 32 MiB (lavapipe: 8 MiB) */
-    uint32_t memcpy_threads;   /* threads for large memcpys; 0 = min(cores - 1, 8); 1 = no threads */
+    uint64_t readback_size;    /* readback ring bytes; 0 = 64 MiB (CPU devices such as lavapipe: 8 MiB) */
+    uint32_t memcpy_threads;   /* threads for large copies, the caller included; 0 = min(cores - 1, 15) + 1;
+                                  1 = no extra threads */
     uint32_t flags;            /* sedx_transfer_flag_bits */
 } sedx_transfer_info;
 

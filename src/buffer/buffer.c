@@ -637,7 +637,9 @@ uint32_t sedx_buffer_list(sedx_context *ctx, sedx_buffer_visit_fn fn, void *user
     struct sedx__buffer_registry *reg = ctx->buffers;
     uint32_t n = 0;
     pthread_mutex_lock(&reg->lock);
-    for (sedx_buffer_resource *r = reg->head; r; r = r->next, ++n) {
+    for (sedx_buffer_resource *r = reg->head; r; r = r->next) {
+        if (r->internal) continue;
+        ++n;
         if (!fn) continue;
         sedx_buffer_info bi = {r->id, r->name, r->size, r->allocation_size, r->usage, r->memory_kind,
                                r->memory_type, atomic_load(&r->map_count), atomic_load(&r->refs), r->dedicated};
@@ -696,6 +698,7 @@ void sedx__buffers_destroy(sedx_context *ctx)
     reg->count = 0;
     pthread_mutex_unlock(&reg->lock);
     if (leaked) SEDX_LOG_WARN_TAG(TAG, "%u buffer%s never released; destroying:", leaked, leaked == 1 ? "" : "s");
+    /* (sedx's own buffers are released before this runs, so every one listed is the application's) */
     while (r) {
         sedx_buffer_resource *next = r->next;
         SEDX_LOG_WARN_TAG(TAG, "  leaked buffer '%s' id %u, %llu bytes, %u reference%s", safe_name(r->name), r->id,

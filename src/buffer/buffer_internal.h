@@ -27,6 +27,7 @@ struct sedx_buffer_resource {
                                       memory too, e.g. lavapipe or ReBAR): the direct path */
     bool host_cached;
     uint64_t batch_id;             /* transfer layer: last upload batch that references it */
+    bool internal;                 /* sedx's own (the transfer rings): not in sedx_buffer_list */
     VkDeviceAddress address;
     uint32_t id;
     _Atomic uint64_t last_use[SEDX_QUEUE_COUNT];

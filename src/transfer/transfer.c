@@ -259,6 +259,7 @@ static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upl
     ci.alignment = 256;
     sedx_result res = sedx__buffer_create(ctx, &ci, upload && ci.host_access != SEDX_HOST_ACCESS_RANDOM, &r->buffer);
     if (res != SEDX_SUCCESS) return res;
+    r->buffer.resource->internal = true; /* not the application's: hidden from sedx_buffer_list */
     r->ptr = r->buffer.data;
     r->size = size;
     r->address = r->buffer.resource->address;

@@ -550,6 +550,7 @@ static void test_create_with_data(void **state)
     assert_int_equal(sedx_buffer_create_with_data(ctx, sizeof data, SEDX_BUFFER_USAGE_UNIFORM, SEDX_MEMORY_CPU, "ub",
                                                   data, &ub), SEDX_SUCCESS);
     assert_memory_equal(ub.data, data, sizeof data);
+    assert_int_equal(sedx_buffer_list(ctx, NULL, NULL), 2); /* the staging/readback rings are not listed */
     sedx_buffer_release(&vb);
     sedx_buffer_release(&ub);
     tu_context_destroy(ctx);
