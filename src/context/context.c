@@ -79,17 +79,19 @@ static bool has_extension(const VkExtensionProperties *exts, uint32_t n, const c
     return false;
 }
 
-static bool has_layer(const char *name)
+/* *found = whether the loader knows the layer; SEDX_ERROR_OUT_OF_HOST_MEMORY if we could not
+ * even look (so an allocation failure is not reported as a missing layer). */
+static sedx_result has_layer(const char *name, bool *found)
 {
+    *found = false;
     uint32_t n = 0;
-    if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0) return false;
+    if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0) return SEDX_SUCCESS;
     VkLayerProperties *layers = sedx__calloc(n, sizeof *layers);
-    if (!layers) return false;
-    bool found = false;
+    if (!layers) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory listing layers");
     if (vkEnumerateInstanceLayerProperties(&n, layers) == VK_SUCCESS)
-        for (uint32_t i = 0; i < n && !found; ++i) found = strcmp(layers[i].layerName, name) == 0;
+        for (uint32_t i = 0; i < n && !*found; ++i) *found = strcmp(layers[i].layerName, name) == 0;
     sedx__free(layers);
-    return found;
+    return SEDX_SUCCESS;
 }
 
 /* Instance extensions, from the loader and (optionally) a layer. Caller frees. */
@@ -184,9 +186,14 @@ static sedx_result create_instance(sedx_context *ctx, const sedx_context_info *i
     ctx->api_version = want;
 
     const char *layer = "VK_LAYER_KHRONOS_validation";
-    if (validation && !has_layer(layer))
-        return SEDX__ERR(SEDX_ERROR_LAYER_NOT_PRESENT, TAG,
-                         "validation requested but %s is not installed (Debian: vulkan-validationlayers)", layer);
+    if (validation) {
+        bool found;
+        sedx_result lr = has_layer(layer, &found);
+        if (lr != SEDX_SUCCESS) return lr;
+        if (!found)
+            return SEDX__ERR(SEDX_ERROR_LAYER_NOT_PRESENT, TAG,
+                             "validation requested but %s is not installed (Debian: vulkan-validationlayers)", layer);
+    }
 
     uint32_t n_ext = 0, n_layer_ext = 0;
     VkExtensionProperties *exts = instance_extensions(NULL, &n_ext);
@@ -261,13 +268,14 @@ static sedx_result create_instance(sedx_context *ctx, const sedx_context_info *i
 /* ------------------------------------------------------------------------------------------
  * Physical device
  * ---------------------------------------------------------------------------------------- */
-static bool find_queue_families(VkPhysicalDevice pd, bool want_transfer, uint32_t *main_family,
-                                uint32_t *transfer_family)
+/* 1: found (families written), 0: the device has no compute queue, -1: out of host memory. */
+static int find_queue_families(VkPhysicalDevice pd, bool want_transfer, uint32_t *main_family,
+                               uint32_t *transfer_family)
 {
     uint32_t n = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
     VkQueueFamilyProperties *q = sedx__calloc(n ? n : 1, sizeof *q);
-    if (!q) return false;
+    if (!q) return -1;
     vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, q);
     uint32_t main_f = UINT32_MAX, compute_f = UINT32_MAX, xfer_f = UINT32_MAX;
     for (uint32_t i = 0; i < n; ++i) {
@@ -281,10 +289,10 @@ static bool find_queue_families(VkPhysicalDevice pd, bool want_transfer, uint32_
     }
     sedx__free(q);
     if (main_f == UINT32_MAX) main_f = compute_f;
-    if (main_f == UINT32_MAX) return false;
+    if (main_f == UINT32_MAX) return 0;
     *main_family = main_f;
     *transfer_family = want_transfer ? xfer_f : UINT32_MAX;
-    return true;
+    return 1;
 }
 
 static sedx_result pick_physical_device(sedx_context *ctx, const char *selector)
@@ -315,7 +323,12 @@ static sedx_result pick_physical_device(sedx_context *ctx, const char *selector)
         VkPhysicalDeviceProperties p;
         vkGetPhysicalDeviceProperties(pds[i], &p);
         uint32_t mf, tf;
-        bool usable = VK_API_VERSION_MINOR(p.apiVersion) >= 2 && find_queue_families(pds[i], false, &mf, &tf);
+        int qf = VK_API_VERSION_MINOR(p.apiVersion) >= 2 ? find_queue_families(pds[i], false, &mf, &tf) : 0;
+        if (qf < 0) {
+            sedx__free(pds);
+            return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory listing queue families");
+        }
+        bool usable = qf > 0;
         if (selector && *selector) {
             bool match = by_index ? (long)i == index : contains_nocase(p.deviceName, selector);
             if (!match) continue;
@@ -367,8 +380,9 @@ static sedx_result create_device(sedx_context *ctx, const sedx_context_info *inf
 {
     bool minimal = (info->flags & SEDX_CONTEXT_MINIMAL_FEATURES) != 0;
     uint32_t main_f, xfer_f;
-    if (!find_queue_families(ctx->physical, !(info->flags & SEDX_CONTEXT_NO_TRANSFER_QUEUE), &main_f, &xfer_f))
-        return SEDX__ERR(SEDX_ERROR_NO_DEVICE, TAG, "device has no compute queue");
+    int qf = find_queue_families(ctx->physical, !(info->flags & SEDX_CONTEXT_NO_TRANSFER_QUEUE), &main_f, &xfer_f);
+    if (qf < 0) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory listing queue families");
+    if (qf == 0) return SEDX__ERR(SEDX_ERROR_NO_DEVICE, TAG, "device has no compute queue");
 
     /* device API version: min(instance request, device) */
     if (VK_API_VERSION_MINOR(ctx->props.apiVersion) < VK_API_VERSION_MINOR(ctx->api_version))
