@@ -253,11 +253,9 @@ static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upl
     ci.memory = SEDX_MEMORY_CPU;
     ci.usage = upload ? SEDX_BUFFER_USAGE_TRANSFER_SRC : SEDX_BUFFER_USAGE_TRANSFER_DST;
     ci.host_access = upload ? SEDX_HOST_ACCESS_SEQUENTIAL_WRITE : SEDX_HOST_ACCESS_READBACK;
-    const char *cached = getenv("SEDX_STAGING_CACHED"); /* benchmark knob: staging in cached host memory */
-    if (upload && cached && *cached == '1') ci.host_access = SEDX_HOST_ACCESS_RANDOM;
     ci.name = upload ? "sedx staging ring" : "sedx readback ring";
     ci.alignment = 256;
-    sedx_result res = sedx__buffer_create(ctx, &ci, upload && ci.host_access != SEDX_HOST_ACCESS_RANDOM, &r->buffer);
+    sedx_result res = sedx__buffer_create(ctx, &ci, upload, &r->buffer);
     if (res != SEDX_SUCCESS) return res;
     r->buffer.resource->internal = true; /* not the application's: hidden from sedx_buffer_list */
     r->ptr = r->buffer.data;
