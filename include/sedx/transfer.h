@@ -35,7 +35,7 @@ typedef enum sedx_transfer_flag_bits {
     SEDX_TRANSFER_NO_TRANSFER_QUEUE = 0x1, /* keep uploads on the main queue */
     SEDX_TRANSFER_NO_DIRECT = 0x2,         /* never write straight into host-visible buffers */
     SEDX_TRANSFER_NO_SCATTER = 0x4,        /* never use the compute scatter (copy regions only) */
-    SEDX_TRANSFER_NO_IMPORT = 0x8,         /* never import user memory (VK_EXT_external_memory_host) */
+    SEDX_TRANSFER_NO_IMPORT = 0x8,         /* reserved: sedx does not import user memory yet (docs/transfer.md) */
     SEDX_TRANSFER_FORCE_COMPUTE_COPY = 0x10, /* device copies always by compute shader (when possible) */
     SEDX_TRANSFER_FORCE_COPY_COMMAND = 0x20, /* device copies always by vkCmdCopyBuffer */
     SEDX_TRANSFER_FORCE_SCATTER = 0x40       /* small-upload scatter on any device (default: discrete GPUs) */
