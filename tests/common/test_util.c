@@ -93,6 +93,31 @@ void tu_context_destroy(sedx_context *ctx)
     assert_int_equal(warnings, 0);
 }
 
+VkSemaphore tu_gate(sedx_context *ctx, sedx_queue queue, sedx_ticket *out_ticket)
+{
+    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
+    type.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
+    VkSemaphoreCreateInfo sci = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
+    sci.pNext = &type;
+    VkSemaphore gate = VK_NULL_HANDLE;
+    assert_int_equal(vkCreateSemaphore(sedx_context_device(ctx), &sci, NULL, &gate), VK_SUCCESS);
+    sedx_cmd cmd;
+    assert_int_equal(sedx_cmd_begin(ctx, queue, &cmd), SEDX_SUCCESS);
+    uint64_t one = 1;
+    VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+    sedx_submit_info si = {1, &gate, &one, &stage};
+    assert_int_equal(sedx_cmd_submit(ctx, &cmd, &si, out_ticket), SEDX_SUCCESS);
+    return gate;
+}
+
+void tu_open_gate(sedx_context *ctx, VkSemaphore gate)
+{
+    VkSemaphoreSignalInfo sig = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO};
+    sig.semaphore = gate;
+    sig.value = 1;
+    assert_int_equal(vkSignalSemaphore(sedx_context_device(ctx), &sig), VK_SUCCESS);
+}
+
 uint64_t tu_seed(void)
 {
     const char *e = getenv("SEDX_TEST_SEED");

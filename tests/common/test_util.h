@@ -18,6 +18,12 @@ sedx_context *tu_context_flags(uint32_t flags, const sedx_allocator_info *alloc)
 /* Fails the test if validation reported any error or warning; then destroys the context. */
 void tu_context_destroy(sedx_context *ctx);
 
+/* A submission on queue that waits for a timeline semaphore the host signals later
+ * (tu_open_gate): everything submitted after it on that queue waits too. Destroy the returned
+ * semaphore with vkDestroySemaphore after the GPU is past it. */
+VkSemaphore tu_gate(sedx_context *ctx, sedx_queue queue, sedx_ticket *out_ticket);
+void tu_open_gate(sedx_context *ctx, VkSemaphore gate);
+
 /* Log capture: every message is counted (and still printed at WARN and above). */
 void tu_log_capture(void);
 uint32_t tu_log_count(sedx_log_level level);   /* messages at exactly this level */

@@ -108,19 +108,8 @@ static void test_deletion_queue_waits_for_timeline(void **state)
     sedx_context *ctx = tu_context(false);
     g_ran = 0;
     /* a value not reached yet: a submission that waits on a host-signalled semaphore */
-    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
-    type.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
-    VkSemaphoreCreateInfo sci = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-    sci.pNext = &type;
-    VkSemaphore gate;
-    assert_int_equal(vkCreateSemaphore(sedx_context_device(ctx), &sci, NULL, &gate), VK_SUCCESS);
-    sedx_cmd cmd;
-    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
-    uint64_t one = 1;
-    VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-    sedx_submit_info si = {1, &gate, &one, &stage};
     sedx_ticket t;
-    assert_int_equal(sedx_cmd_submit(ctx, &cmd, &si, &t), SEDX_SUCCESS);
+    VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &t);
     int one_i = 1, ten = 10;
     uint64_t after[SEDX_QUEUE_COUNT] = {t.value, 0};
     assert_int_equal(sedx_context_defer(ctx, after, count_fn, &one_i), SEDX_SUCCESS);
@@ -133,10 +122,7 @@ static void test_deletion_queue_waits_for_timeline(void **state)
     assert_int_equal(sedx_context_collect_garbage(ctx), 0);
     assert_int_equal(sedx_context_pending_deletions(ctx), 1);
     /* open the gate from the host */
-    VkSemaphoreSignalInfo sig = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO};
-    sig.semaphore = gate;
-    sig.value = 1;
-    assert_int_equal(vkSignalSemaphore(sedx_context_device(ctx), &sig), VK_SUCCESS);
+    tu_open_gate(ctx, gate);
     assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
     assert_int_equal(g_ran, 11);
     assert_int_equal(sedx_context_pending_deletions(ctx), 0);

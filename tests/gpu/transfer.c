@@ -241,31 +241,6 @@ static void test_upload_batch(void **state)
     }
 }
 
-static VkSemaphore make_gate(sedx_context *ctx, sedx_ticket *blocker)
-{
-    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
-    type.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
-    VkSemaphoreCreateInfo sci = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-    sci.pNext = &type;
-    VkSemaphore gate;
-    assert_int_equal(vkCreateSemaphore(sedx_context_device(ctx), &sci, NULL, &gate), VK_SUCCESS);
-    sedx_cmd cmd;
-    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_TRANSFER, &cmd), SEDX_SUCCESS);
-    uint64_t one = 1;
-    VkPipelineStageFlags st = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-    sedx_submit_info si = {1, &gate, &one, &st};
-    assert_int_equal(sedx_cmd_submit(ctx, &cmd, &si, blocker), SEDX_SUCCESS);
-    return gate;
-}
-
-static void open_gate(sedx_context *ctx, VkSemaphore gate)
-{
-    VkSemaphoreSignalInfo sig = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO};
-    sig.semaphore = gate;
-    sig.value = 1;
-    assert_int_equal(vkSignalSemaphore(sedx_context_device(ctx), &sig), VK_SUCCESS);
-}
-
 /* Ring accounting when every submission has completed but the open batch holds bytes: those
  * bytes stay reserved (a bug once handed them out again). Deterministic: gates hold the GPU,
  * NO_WAIT uploads probe exactly how much room the ring claims to have (64 KiB ring, chunks and
@@ -287,15 +262,15 @@ static void test_ring_accounting_open_batch(void **state)
     uint64_t off = 0;
 #define UP(n) (off += (n), sedx_upload_ex(ctx, &b, off - (n), expect + off - (n), (n), SEDX_UPLOAD_NO_WAIT))
     sedx_ticket blocker, t;
-    VkSemaphore gate1 = make_gate(ctx, &blocker);
+    VkSemaphore gate1 = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &blocker);
     for (int i = 0; i < 4; ++i) { /* 48 KiB in flight, held by gate 1 */
         assert_int_equal(UP(12 * K), SEDX_SUCCESS);
         assert_int_equal(sedx_upload_submit(ctx, &t), SEDX_SUCCESS);
     }
     assert_int_equal(UP(8 * K), SEDX_SUCCESS); /* B: 8 KiB in the open batch */
-    open_gate(ctx, gate1);
+    tu_open_gate(ctx, gate1);
     assert_int_equal(sedx_ticket_wait(ctx, t, UINT64_MAX), SEDX_SUCCESS); /* everything in flight is done */
-    VkSemaphore gate2 = make_gate(ctx, &blocker);
+    VkSemaphore gate2 = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &blocker);
     assert_int_equal(UP(16 * K), SEDX_SUCCESS); /* C: reclaims; B + C submitted, held by gate 2 */
     assert_int_equal(UP(16 * K), SEDX_SUCCESS); /* D */
     assert_int_equal(UP(16 * K), SEDX_SUCCESS); /* E: the ring is now exactly full (B..E = 64 KiB) */
@@ -305,7 +280,7 @@ static void test_ring_accounting_open_batch(void **state)
     sedx_set_log_level(SEDX_LOG_WARN);
     assert_int_equal(g, SEDX_ERROR_OUT_OF_STAGING); /* B's bytes are still owed to the GPU */
     assert_int_equal(off, before);
-    open_gate(ctx, gate2);
+    tu_open_gate(ctx, gate2);
     assert_int_equal(sedx_upload(ctx, &b, off, expect + off, 4 * K), SEDX_SUCCESS); /* now it may wait */
     off += 4 * K;
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
@@ -481,19 +456,8 @@ static void test_ring_full_and_errors(void **state)
     assert_int_equal(s0.staged_bytes, 0);
 
     /* ring full with NO_WAIT: a gate keeps the GPU from finishing earlier batches */
-    VkSemaphoreTypeCreateInfo type = {VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO};
-    type.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
-    VkSemaphoreCreateInfo sci = {VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
-    sci.pNext = &type;
-    VkSemaphore gate;
-    assert_int_equal(vkCreateSemaphore(sedx_context_device(ctx), &sci, NULL, &gate), VK_SUCCESS);
-    sedx_cmd cmd;
-    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_TRANSFER, &cmd), SEDX_SUCCESS);
-    uint64_t one = 1;
-    VkPipelineStageFlags st = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
-    sedx_submit_info si = {1, &gate, &one, &st};
     sedx_ticket blocker;
-    assert_int_equal(sedx_cmd_submit(ctx, &cmd, &si, &blocker), SEDX_SUCCESS);
+    VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &blocker);
     /* on a single queue every later batch waits behind the blocker */
     bool single_queue = !sedx_context_has_transfer_queue(ctx);
     int accepted = 0;
@@ -511,10 +475,7 @@ static void test_ring_full_and_errors(void **state)
     (void)single_queue;
     assert_int_equal(r, SEDX_ERROR_OUT_OF_STAGING);
     assert_int_equal(accepted, 16);
-    VkSemaphoreSignalInfo sig = {VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO};
-    sig.semaphore = gate;
-    sig.value = 1;
-    assert_int_equal(vkSignalSemaphore(sedx_context_device(ctx), &sig), VK_SUCCESS);
+    tu_open_gate(ctx, gate);
     /* after the GPU catches up the rest goes through (waiting is allowed now) */
     for (int i = 0; i < 16; ++i) /* waiting is allowed now */
         assert_int_equal(sedx_upload(ctx, &b, (uint64_t)i * 4096, data + i * 4096, 4096), SEDX_SUCCESS);
