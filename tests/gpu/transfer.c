@@ -2,8 +2,11 @@
  * data into poisoned destinations, at awkward sizes and offsets; ring behaviour; errors. */
 #include "test_util.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define POISON 0xCD
 
@@ -241,6 +244,24 @@ static void test_upload_batch(void **state)
     }
 }
 
+typedef struct blocking_upload {
+    sedx_context *ctx;
+    const sedx_buffer *b;
+    uint64_t off;
+    const void *data;
+    uint64_t n;
+    sedx_result result;
+    _Atomic bool done;
+} blocking_upload;
+
+static void *blocking_upload_fn(void *arg)
+{
+    blocking_upload *u = arg;
+    u->result = sedx_upload(u->ctx, u->b, u->off, u->data, u->n);
+    atomic_store(&u->done, true);
+    return NULL;
+}
+
 /* Ring accounting when every submission has completed but the open batch holds bytes: those
  * bytes stay reserved (a bug once handed them out again). Deterministic: gates hold the GPU,
  * NO_WAIT uploads probe exactly how much room the ring claims to have (64 KiB ring, chunks and
@@ -280,9 +301,20 @@ static void test_ring_accounting_open_batch(void **state)
     sedx_set_log_level(SEDX_LOG_WARN);
     assert_int_equal(g, SEDX_ERROR_OUT_OF_STAGING); /* B's bytes are still owed to the GPU */
     assert_int_equal(off, before);
+    /* a blocking upload now waits for the GPU (full-ring wait) and finishes once it moves on */
+    blocking_upload bu = {ctx, &b, off, expect + off, 4 * K, SEDX_ERROR_VULKAN, false};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, blocking_upload_fn, &bu), 0);
+    struct timespec ms50 = {0, 50 * 1000 * 1000};
+    nanosleep(&ms50, NULL);
+    assert_false(atomic_load(&bu.done)); /* still waiting: the gate holds the GPU */
     tu_open_gate(ctx, gate2);
-    assert_int_equal(sedx_upload(ctx, &b, off, expect + off, 4 * K), SEDX_SUCCESS); /* now it may wait */
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(bu.result, SEDX_SUCCESS);
     off += 4 * K;
+    sedx_transfer_stats ws;
+    sedx_transfer_get_stats(ctx, &ws);
+    assert_true(ws.ring_waits >= 1);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     memset(got, 0x11, size);
     assert_int_equal(sedx_download(ctx, &b, 0, off, got), SEDX_SUCCESS);
