@@ -10,7 +10,8 @@
  * returns a ticket.
  *
  * Thread safety: every function may be called from any thread; uploads from several threads
- * share one batch and one ring and are serialised by a lock.
+ * share one batch and one ring and are serialised by a lock (an upload that waits for ring
+ * space keeps the others waiting too, until the GPU frees space).
  */
 #ifndef SEDX_TRANSFER_H
 #define SEDX_TRANSFER_H
