@@ -34,9 +34,11 @@ test: deps
 test-fast: build
 	cd $(BUILD) && ctest -j$(JOBS) --output-on-failure
 
+# Benchmarks on the default device (no validation); figures for bench/results/ come from here.
 bench: build
 	$(BUILD)/tools/sedx-bench alloc
-	@if $(BUILD)/tools/sedx-bench buffers --help >/dev/null 2>&1; then $(BUILD)/tools/sedx-bench buffers; fi
+	$(BUILD)/tools/sedx-bench buffers
+	$(BUILD)/tools/sedx-bench upload
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
