@@ -129,7 +129,10 @@ SEDX_API sedx_result sedx_ticket_wait(sedx_context *ctx, sedx_ticket ticket, uin
 
 /* One-time submit: begin a primary command buffer for queue kind, record into it, then
  * submit it; the submission signals the queue's timeline and the returned ticket. Command
- * buffers are recycled once their ticket has passed. Thread-safe. */
+ * buffers are recycled once their ticket has passed. Thread-safe; several threads may record
+ * at once (each command buffer has its own pool). At most 64 are in flight per queue: the 65th
+ * begin waits for the oldest submission to complete (so never keep more than 63 sedx
+ * submissions waiting on something only the waiting thread would signal). */
 typedef struct sedx_cmd {
     VkCommandBuffer cmd;
     uint32_t queue;      /* sedx_queue */

@@ -26,6 +26,8 @@ extern "C" {
 /* Zero-initialised = defaults. Call sedx_transfer_configure before the first transfer. */
 typedef struct sedx_transfer_info {
     uint64_t staging_size;     /* upload ring bytes; 0 = 64 MiB (lavapipe: 16 MiB) */
+    uint64_t staging_max;      /* the ring may grow (doubling) up to this when full; 0 = 4 x staging_size;
+                                  = staging_size: never grows */
     uint64_t readback_size;    /* readback ring bytes; 0 = 64 MiB (CPU devices such as lavapipe: 8 MiB) */
     uint32_t memcpy_threads;   /* threads for large copies, the caller included; 0 = min(cores - 1, 15) + 1;
                                   1 = no extra threads */
@@ -147,7 +149,7 @@ typedef struct sedx_transfer_stats {
     uint64_t staged_bytes;                     /* through the staging ring */
     uint64_t imported_bytes;                   /* DMA from/to imported user memory */
     uint64_t batches, scatter_dispatches, copy_regions;
-    uint64_t ring_waits, ring_full_errors, ring_wraps;
+    uint64_t ring_waits, ring_full_errors, ring_wraps, ring_grows;
     uint64_t downloads, download_bytes, direct_download_bytes;
     uint64_t compute_copies, command_copies;
     uint64_t staging_size, readback_size;

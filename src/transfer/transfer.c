@@ -300,6 +300,8 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     if (!t->info.staging_size) t->info.staging_size = cpu_device ? (16u << 20) : (64u << 20);
     if (!t->info.readback_size) t->info.readback_size = cpu_device ? (8u << 20) : (64u << 20);
     t->info.staging_size = sedx__align_up(SEDX__MAX(t->info.staging_size, 65536u), 256);
+    if (!t->info.staging_max) t->info.staging_max = t->info.staging_size * 4;
+    t->info.staging_max = SEDX__MAX(t->info.staging_max, t->info.staging_size);
     t->info.readback_size = sedx__align_up(SEDX__MAX(t->info.readback_size, 65536u), 256);
     if (!t->info.memcpy_threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -475,6 +477,33 @@ static bool ring_fits(const ring *r, uint64_t size, uint64_t *pad)
     return r->fifo_count < FIFO_CAP && (r->head - r->tail) + *pad + size <= r->size;
 }
 
+/* Replaces the upload ring by a larger one (twice the size, at most staging_max) when nothing of
+ * the open batch lives in it. The old ring's buffer is released behind its in-flight batches
+ * (its last uses are their tickets), so the GPU still reads what it was given. Lock held. */
+static bool ring_grow(sedx_context *ctx, struct sedx__transfer *t)
+{
+    ring *r = &t->up;
+    uint64_t size = r->size * 2;
+    if (t->region_count || r->head != r->committed || size > t->info.staging_max) return false;
+    ring *fresh = sedx__calloc(1, sizeof *fresh);
+    if (!fresh) return false;
+    if (ring_init(ctx, fresh, size, true) != SEDX_SUCCESS) {
+        sedx__free(fresh);
+        return false; /* logged; the caller waits for the GPU instead */
+    }
+    for (uint32_t i = 0; i < r->fifo_count; ++i) {
+        sedx_ticket tk = r->fifo[(r->fifo_first + i) % FIFO_CAP].ticket;
+        sedx__buffer_mark_use(r->buffer.resource, (sedx_queue)tk.queue, tk.value);
+    }
+    sedx_buffer_release(&r->buffer);
+    *r = *fresh;
+    sedx__free(fresh);
+    t->stats.ring_grows++;
+    t->stats.staging_size = size;
+    SEDX_LOG_DEBUG_TAG(TAG, "staging ring grown to %llu KiB", (unsigned long long)(size >> 10));
+    return true;
+}
+
 /* Space for size bytes (<= ring size / 2) at a 16-byte aligned offset. May submit the open
  * batch (allow_submit) and wait for the GPU (unless no_wait). Lock held. */
 static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *r, uint64_t size, bool allow_submit,
@@ -497,6 +526,7 @@ static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring 
             if (sr != SEDX_SUCCESS) return sr;
             continue;
         }
+        if (allow_submit && r == &t->up && ring_grow(ctx, t)) continue; /* within staging_max */
         if (!r->fifo_count) return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "%llu bytes do not fit the ring",
                                              (unsigned long long)size);
         if (no_wait) {
@@ -746,8 +776,16 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
     if (no_wait) {
         /* all or nothing: only if the whole upload fits in the ring right now */
         ring_reclaim(ctx, &t->up);
-        uint64_t pad;
-        if (size > chunk || !ring_fits(&t->up, sedx__align_up(size, DIRECT_ALIGN), &pad)) {
+        uint64_t pad, aligned = sedx__align_up(size, DIRECT_ALIGN);
+        /* no room now: the ring may grow (after submitting what is pending: nothing of this
+         * upload has been written yet) */
+        while (size <= chunk && !ring_fits(&t->up, aligned, &pad) && t->up.size * 2 <= t->info.staging_max) {
+            if (t->region_count && batch_submit(ctx, t, NULL) != SEDX_SUCCESS) break;
+            if (!ring_grow(ctx, t)) break;
+            chunk = t->up.size / 4;
+            submit_at = t->up.size / 4;
+        }
+        if (size > chunk || !ring_fits(&t->up, aligned, &pad)) {
             t->stats.ring_full_errors++;
             return SEDX_ERROR_OUT_OF_STAGING;
         }

@@ -18,6 +18,7 @@ static sedx_context *make_ctx(uint32_t tflags, uint64_t ring)
     sedx_transfer_info ti = {0};
     ti.flags = tflags;
     ti.staging_size = ring;
+    ti.staging_max = ring; /* fixed size: the tests count its capacity (growth: test_ring_grows) */
     ti.readback_size = ring;
     ti.memcpy_threads = 2;
     assert_int_equal(sedx_transfer_configure(ctx, &ti), SEDX_SUCCESS);
@@ -528,6 +529,54 @@ static void test_ring_full_and_errors(void **state)
     tu_context_destroy(ctx);
 }
 
+/* A full ring grows (doubling, up to staging_max) instead of waiting; the old ring lives until
+ * the GPU is done with it; past the limit, NO_WAIT gets OUT_OF_STAGING. */
+static void test_ring_grows(void **state)
+{
+    (void)state;
+    g_rng = tu_seed() + 10;
+    sedx_context *ctx = tu_context(true);
+    sedx_transfer_info ti = {0};
+    ti.flags = SEDX_TRANSFER_NO_DIRECT;
+    ti.staging_size = 65536;
+    ti.staging_max = 4 * 65536;
+    assert_int_equal(sedx_transfer_configure(ctx, &ti), SEDX_SUCCESS);
+    const uint64_t size = 512u << 10, piece = 4096;
+    sedx_buffer b;
+    assert_int_equal(sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
+                                        SEDX_MEMORY_GPU, "growth", &b), SEDX_SUCCESS);
+    uint8_t *expect = malloc(size), *got = malloc(size);
+    tu_fill_random(expect, size, &g_rng);
+    sedx_ticket blocker;
+    VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &blocker); /* nothing completes */
+    int accepted = 0;
+    sedx_result r = SEDX_SUCCESS;
+    for (uint64_t k = 0; k < size / piece && r == SEDX_SUCCESS; ++k) {
+        /* batches submit themselves at a quarter of the ring: 28 submissions in all, fewer than
+         * the 64 command buffers a queue has in flight (the gate holds every one of them) */
+        r = sedx_upload_ex(ctx, &b, k * piece, expect + k * piece, piece, SEDX_UPLOAD_NO_WAIT);
+        if (r == SEDX_SUCCESS) accepted++;
+    }
+    /* 64 KiB + 128 KiB + 256 KiB of rings, every one held by the gate: 16 + 32 + 64 pieces */
+    assert_int_equal(r, SEDX_ERROR_OUT_OF_STAGING);
+    assert_int_equal(accepted, 112);
+    sedx_transfer_stats s;
+    sedx_transfer_get_stats(ctx, &s);
+    assert_int_equal(s.ring_grows, 2);
+    assert_int_equal(s.staging_size, 4 * 65536);
+    tu_open_gate(ctx, gate);
+    for (uint64_t k = (uint64_t)accepted; k < size / piece; ++k)
+        assert_int_equal(sedx_upload(ctx, &b, k * piece, expect + k * piece, piece), SEDX_SUCCESS);
+    memset(got, 0x11, size);
+    assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
+    assert_memory_equal(expect, got, size); /* the retired rings' bytes all arrived */
+    vkDestroySemaphore(sedx_context_device(ctx), gate, NULL);
+    sedx_buffer_release(&b);
+    free(expect);
+    free(got);
+    tu_context_destroy(ctx);
+}
+
 static void test_create_with_data(void **state)
 {
     (void)state;
@@ -580,7 +629,7 @@ int main(void)
         cmocka_unit_test(test_small_scatter),     cmocka_unit_test(test_ring_many_batches),
         cmocka_unit_test(test_ring_accounting_open_batch), cmocka_unit_test(test_upload_batch),     cmocka_unit_test(test_device_copy),
         cmocka_unit_test(test_buffer_to_image),   cmocka_unit_test(test_ring_full_and_errors),
-        cmocka_unit_test(test_create_with_data),
+        cmocka_unit_test(test_create_with_data),  cmocka_unit_test(test_ring_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
