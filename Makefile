@@ -44,4 +44,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-downstream
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-downstream

@@ -3,7 +3,8 @@
 #   1. release build (RelWithDebInfo, -Werror): every unit and GPU test (validation on)
 #   2. ASan+UBSan build: every test again
 #   3. TSan build: the thread tests
-#   4. downstream consumers: find_package(sedx) and pkg-config against a temp install
+#   4. libFuzzer targets (virtual block, JSON config), a few seconds each
+#   5. downstream consumers: find_package(sedx) and pkg-config against a temp install
 # GPU tests run on the default Vulkan device: lavapipe on machines without a GPU.
 # Prints "sedx tests: N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
@@ -55,6 +56,22 @@ if [ "${SEDX_SKIP_SANITIZERS:-0}" != 1 ]; then
   stage "TSan build + thread tests"
   if CC=clang CXX=clang++ build_dir build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEDX_SANITIZE=thread -DSEDX_BUILD_EXAMPLES=OFF -DSEDX_BUILD_TOOLS=OFF; then
     run_ctest build-tsan -R thread
+  fi
+fi
+
+if [ "${SEDX_SKIP_SANITIZERS:-0}" != 1 ]; then
+  stage "fuzz: libFuzzer targets, ${SEDX_FUZZ_SECONDS:-15} s each (fixed seed)"
+  if CC=clang CXX=clang++ build_dir build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEDX_SANITIZE=address,undefined \
+       -DSEDX_BUILD_FUZZ=ON -DSEDX_BUILD_TESTS=OFF -DSEDX_BUILD_TOOLS=OFF -DSEDX_BUILD_EXAMPLES=OFF; then
+    for f in build-fuzz/fuzz/fuzz_*; do
+      corpus=$(mktemp -d)
+      if "$f" -seed=1 -max_total_time="${SEDX_FUZZ_SECONDS:-15}" "$corpus" > "$corpus.log" 2>&1; then
+        echo "$(basename "$f"): $(grep -E 'DONE' "$corpus.log" | tail -1)"; passed=$((passed + 1))
+      else
+        echo "$(basename "$f") FOUND A CRASH:"; tail -40 "$corpus.log"; failed=$((failed + 1)); failures+=("$(basename "$f")")
+      fi
+      rm -rf "$corpus" "$corpus.log"
+    done
   fi
 fi
 
