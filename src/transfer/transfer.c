@@ -75,6 +75,7 @@ struct sedx__transfer {
     bool use_transfer_queue, nvidia;
     uint32_t copy_groups; /* most workgroups of one compute copy (grid-stride beyond) */
     bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
+    bool small_copy_libc; /* SEDX_SMALL_COPY=libc: glibc memcpy for small copies into the ring (A/B knob) */
     /* compute */
     VkPipelineLayout layout;
     VkPipeline copy_pipe, scatter_pipe;
@@ -292,6 +293,8 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     if (!t) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
     pthread_mutex_init(&t->lock, NULL);
     if (info) t->info = *info;
+    const char *small = getenv("SEDX_SMALL_COPY");
+    t->small_copy_libc = small && strcmp(small, "libc") == 0;
     const char *env_ring = getenv("SEDX_STAGING_MB"); /* benchmark knob: staging ring size */
     if (env_ring && atoi(env_ring) > 0) t->info.staging_size = (uint64_t)atoi(env_ring) << 20;
     const char *env_flags = getenv("SEDX_TRANSFER_FLAGS"); /* benchmark knob: extra sedx_transfer_flag_bits */
@@ -797,7 +800,8 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
         if (r != SEDX_SUCCESS) break;
         /* small copies into the (write-combined) ring: non-temporal stores; glibc's memcpy
          * switches to `rep movsb` above 2 KiB, which is slow into WC memory */
-        if (n < (2u << 20)) stream_copy(t->up.ptr + off, src + done, (size_t)n);
+        if (n < (2u << 20) && !t->small_copy_libc) stream_copy(t->up.ptr + off, src + done, (size_t)n);
+        else if (n < (2u << 20)) memcpy(t->up.ptr + off, src + done, (size_t)n);
         else fast_memcpy(&t->pool, t->up.ptr + off, src + done, (size_t)n);
         r = batch_add(t, res, off, dst_offset + done, n);
         if (r != SEDX_SUCCESS) break;
