@@ -1,5 +1,5 @@
 # sedx — two commands on a fresh Debian 12 machine:
-#   make demo   installs missing packages, builds, runs the main demo on the default device
+#   make demo   installs missing packages, builds, prints the device report, runs sedx-demo
 #   make test   same set-up, then the whole test suite (release, ASan+UBSan, TSan, downstream)
 # Other targets: make build | bench | install PREFIX=/usr/local | info | clean
 
@@ -21,8 +21,11 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
+# The device report, then the demo (the seed's buffer system at work, checked end to end).
 demo: build
-	@if [ -x $(BUILD)/tools/sedx-demo ]; then $(BUILD)/tools/sedx-demo; else $(BUILD)/tools/sedx-info; fi
+	$(BUILD)/tools/sedx-info
+	@echo
+	cd $(BUILD) && ./tools/sedx-demo
 
 info: build
 	$(BUILD)/tools/sedx-info

@@ -155,16 +155,3 @@ bool tu_long_mode(void)
     const char *e = getenv("SEDX_TEST_LONG");
     return e && *e && *e != '0';
 }
-
-/* Sanitizer builds: the Vulkan loader dlclose()s drivers and layers, so LeakSanitizer sees
- * their leftovers as "<unknown module>" and cannot attribute them. Load those modules once,
- * with RTLD_NODELETE, so they stay mapped until exit and tests/lsan.supp can suppress them by
- * module name. sedx's own code is never suppressed. */
-#include <dlfcn.h>
-__attribute__((constructor)) static void tu_pin_vulkan_modules(void)
-{
-    static const char *modules[] = {"libvulkan_lvp.so", "libvulkan_intel.so", "libvulkan_intel_hasvk.so",
-                                    "libvulkan_radeon.so", "libVkLayer_khronos_validation.so"};
-    for (size_t i = 0; i < sizeof modules / sizeof modules[0]; ++i)
-        (void)dlopen(modules[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-}
