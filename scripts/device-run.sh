@@ -11,7 +11,7 @@ source .gl/env.sh
 "$build/tools/sedx-info" > "$out/info.txt" 2>&1; head -3 "$out/info.txt"
 if [ "$what" = tests ] || [ "$what" = all ]; then
   pass=0; fail=0
-  for t in "$build"/tests/gpu_* "$build"/tests/unit_* "$build"/examples/example_*; do
+  for t in "$build"/tests/gpu_* "$build"/tests/unit_* "$build"/examples/example_* "$build"/tools/sedx-demo; do
     [ -x "$t" ] || continue
     timeout 300 "$t" > "$out/$(basename "$t").log" 2>&1; rc=$?
     if [ $rc -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAILED $(basename "$t") rc=$rc"; tail -25 "$out/$(basename "$t").log"; fi
