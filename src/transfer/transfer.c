@@ -19,7 +19,7 @@
 
 #define TAG "TRANSFER"
 #define FIFO_CAP 1024u
-#define DIRECT_ALIGN 16u
+#define RING_ALIGN 16u /* ring allocations start 16-byte aligned (uvec4 scatter) */
 
 typedef struct region {
     sedx_buffer_resource *dst;
@@ -512,7 +512,7 @@ static bool ring_grow(sedx_context *ctx, struct sedx__transfer *t)
 static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *r, uint64_t size, bool allow_submit,
                               bool no_wait, uint64_t *out_offset)
 {
-    size = sedx__align_up(size, DIRECT_ALIGN);
+    size = sedx__align_up(size, RING_ALIGN);
     for (int pass = 0;; ++pass) {
         if (pass) ring_reclaim(ctx, r); /* first try with what is known free: no driver call */
         uint64_t pad;
@@ -779,7 +779,7 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
     if (no_wait) {
         /* all or nothing: only if the whole upload fits in the ring right now */
         ring_reclaim(ctx, &t->up);
-        uint64_t pad, aligned = sedx__align_up(size, DIRECT_ALIGN);
+        uint64_t pad, aligned = sedx__align_up(size, RING_ALIGN);
         /* no room now: the ring may grow (after submitting what is pending: nothing of this
          * upload has been written yet) */
         while (size <= chunk && !ring_fits(&t->up, aligned, &pad) && t->up.size * 2 <= t->info.staging_max) {
@@ -843,13 +843,13 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
     uint64_t off = base;
     for (uint32_t i = first; i < end; ++i) {
         jobs[i - first] = (copy_job){t->up.ptr + off, regions[i].data, (size_t)regions[i].size, true};
-        off += sedx__align_up(regions[i].size, DIRECT_ALIGN);
+        off += sedx__align_up(regions[i].size, RING_ALIGN);
     }
     run_jobs(&t->pool, jobs, end - first, (size_t)bytes);
     off = base;
     for (uint32_t i = first; i < end && r == SEDX_SUCCESS; ++i) {
         r = batch_add(t, regions[i].dst->resource, off, regions[i].dst_offset, regions[i].size);
-        off += sedx__align_up(regions[i].size, DIRECT_ALIGN);
+        off += sedx__align_up(regions[i].size, RING_ALIGN);
         t->stats.uploads++;
         t->stats.upload_bytes += regions[i].size;
         t->stats.staged_bytes += regions[i].size;
@@ -886,7 +886,7 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
     for (uint32_t i = 0; i < count && r == SEDX_SUCCESS; ++i) {
         const sedx_upload_region *g = &regions[i];
         sedx_buffer_resource *res = g->dst->resource;
-        uint64_t n = sedx__align_up(g->size, DIRECT_ALIGN);
+        uint64_t n = sedx__align_up(g->size, RING_ALIGN);
         bool small = g->size && g->size <= GROUP_REGION_MAX && !direct_ok(ctx, t, res);
         if (small && group_bytes + n <= group_limit) {
             group_bytes += n;
