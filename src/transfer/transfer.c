@@ -279,10 +279,18 @@ static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
 }
 
 void sedx__transfer_destroy(sedx_context *ctx);
+static sedx_result wait_all(sedx_context *ctx, struct sedx__transfer *t);
+static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
+
 void sedx__transfer_destroy(sedx_context *ctx)
 {
     struct sedx__transfer *t = ctx->transfer;
     if (!t) return;
+    /* uploads still in the open batch are the application's data: submit them and wait (their
+     * buffers' references are dropped by the submit) rather than drop them */
+    pthread_mutex_lock(&t->lock);
+    if (t->region_count && batch_submit(ctx, t, NULL) == SEDX_SUCCESS) wait_all(ctx, t);
+    pthread_mutex_unlock(&t->lock);
     ctx->transfer = NULL;
     transfer_free(ctx, t);
 }

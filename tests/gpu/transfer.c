@@ -577,6 +577,27 @@ static void test_ring_grows(void **state)
     tu_context_destroy(ctx);
 }
 
+/* A context destroyed with uploads still in the open batch: they are submitted, the buffers'
+ * batch references dropped, nothing reported as leaked. */
+static void test_destroy_with_open_batch(void **state)
+{
+    (void)state;
+    sedx_context *ctx = make_ctx(SEDX_TRANSFER_NO_DIRECT, 65536);
+    sedx_buffer b;
+    assert_int_equal(sedx_buffer_create(ctx, 4096, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
+                                        SEDX_MEMORY_GPU, "pending at destroy", &b), SEDX_SUCCESS);
+    uint8_t data[4096];
+    g_rng = tu_seed() + 11;
+    tu_fill_random(data, sizeof data, &g_rng);
+    assert_int_equal(sedx_upload(ctx, &b, 0, data, sizeof data), SEDX_SUCCESS);
+    sedx_buffer_release(&b); /* the open batch still holds it */
+    tu_log_capture();
+    sedx_set_log_level(SEDX_LOG_WARN);
+    tu_context_destroy(ctx);
+    assert_int_equal(tu_log_count(SEDX_LOG_WARN) + tu_log_count(SEDX_LOG_ERROR), 0);
+    sedx_set_logger(NULL, NULL);
+}
+
 static void test_create_with_data(void **state)
 {
     (void)state;
@@ -630,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_ring_accounting_open_batch), cmocka_unit_test(test_upload_batch),     cmocka_unit_test(test_device_copy),
         cmocka_unit_test(test_buffer_to_image),   cmocka_unit_test(test_ring_full_and_errors),
         cmocka_unit_test(test_create_with_data),  cmocka_unit_test(test_ring_grows),
+        cmocka_unit_test(test_destroy_with_open_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
