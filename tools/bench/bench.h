@@ -20,6 +20,9 @@ int bench_upload(const bench_args *args);
 /* Prints root on stdout with --json and writes it to --out FILE; 0 or 1 (write failed). */
 struct cJSON;
 int bench_emit_json(const bench_args *args, struct cJSON *root);
+/* Adds root.machine {cpu, online_cpus, compiler, optimized, ndebug}; the CPU model goes into
+ * cpu[cap] too. Returns the machine object. */
+struct cJSON *bench_add_machine(struct cJSON *root, char *cpu, size_t cap);
 /* Median of n doubles (sorts in place). */
 double bench_median(double *v, int n);
 /* True if argv has the flag. Value of "--name VALUE" or NULL. */

@@ -236,45 +236,6 @@ static int bench_variant(const a_variant *v, int runs, sedx_virtual_alloc *live,
     return 0;
 }
 
-static void add_machine(cJSON *root)
-{
-    cJSON *m = cJSON_AddObjectToObject(root, "machine");
-    char cpu[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "model name", 10) == 0) {
-                const char *p = strchr(line, ':');
-                if (p) {
-                    p += 1 + (p[1] == ' ');
-                    snprintf(cpu, sizeof cpu, "%s", p);
-                    cpu[strcspn(cpu, "\n")] = 0;
-                }
-                break;
-            }
-        }
-        fclose(f);
-    }
-    cJSON_AddStringToObject(m, "cpu", cpu);
-    cJSON_AddNumberToObject(m, "online_cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
-#if defined(__clang__)
-    cJSON_AddStringToObject(m, "compiler", "clang " __clang_version__);
-#elif defined(__GNUC__)
-    cJSON_AddStringToObject(m, "compiler", "gcc " __VERSION__);
-#endif
-#ifdef __OPTIMIZE__
-    cJSON_AddBoolToObject(m, "optimized", true);
-#else
-    cJSON_AddBoolToObject(m, "optimized", false);
-#endif
-#ifdef NDEBUG
-    cJSON_AddBoolToObject(m, "ndebug", true);
-#else
-    cJSON_AddBoolToObject(m, "ndebug", false);
-#endif
-}
-
 int bench_alloc(const bench_args *args)
 {
     const char *which = bench_flag_value(args, "--workload");
@@ -299,7 +260,8 @@ int bench_alloc(const bench_args *args)
     char lib[32];
     snprintf(lib, sizeof lib, "sedx %d.%d.%d", SEDX_VERSION_MAJOR, SEDX_VERSION_MINOR, SEDX_VERSION_PATCH);
     cJSON_AddStringToObject(root, "library", lib);
-    add_machine(root);
+    char cpu[256];
+    bench_add_machine(root, cpu, sizeof cpu);
     int bad = wl_verify_check_values(log, root);
     if (bad) {
         fprintf(stderr, "sedx-bench alloc: %d check value(s) differ from bench-workloads.md: not reporting\n", bad);

@@ -105,47 +105,11 @@ static bool parse_u32(const bench_args *args, const char *flag, uint32_t *inout)
 /* ------------------------------------------------------------------------------------------
  * Machine and device
  * ---------------------------------------------------------------------------------------- */
-static void cpu_model(char *out, size_t cap)
-{
-    snprintf(out, cap, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        const char *p = strchr(line, ':');
-        if (p) {
-            p += 1 + (p[1] == ' ');
-            snprintf(out, cap, "%s", p);
-            out[strcspn(out, "\n")] = 0;
-        }
-        break;
-    }
-    fclose(f);
-}
-
 static void add_machine(cJSON *root, FILE *log)
 {
     char cpu[256];
-    cpu_model(cpu, sizeof cpu);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    cJSON *m = cJSON_AddObjectToObject(root, "machine");
-    cJSON_AddStringToObject(m, "cpu", cpu);
-    cJSON_AddNumberToObject(m, "online_cpus", (double)ncpu);
-#ifdef __VERSION__
-    cJSON_AddStringToObject(m, "compiler", __VERSION__);
-#endif
-#ifdef __OPTIMIZE__
-    cJSON_AddBoolToObject(m, "optimized", true);
-#else
-    cJSON_AddBoolToObject(m, "optimized", false);
-#endif
-#ifdef NDEBUG
-    cJSON_AddBoolToObject(m, "ndebug", true);
-#else
-    cJSON_AddBoolToObject(m, "ndebug", false);
-#endif
-    fprintf(log, "cpu: %s (%ld online)\n", cpu, ncpu);
+    bench_add_machine(root, cpu, sizeof cpu);
+    fprintf(log, "cpu: %s (%ld online)\n", cpu, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* The vendor's own encoding of driverVersion. */

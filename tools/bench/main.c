@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int bench_alloc(const bench_args *args) __attribute__((weak));
 int bench_buffers(const bench_args *args) __attribute__((weak));
@@ -20,6 +21,45 @@ double bench_median(double *v, int n)
     if (n <= 0) return 0.0;
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return (n & 1) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+cJSON *bench_add_machine(cJSON *root, char *cpu, size_t cap)
+{
+    snprintf(cpu, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            if (strncmp(line, "model name", 10) != 0) continue;
+            const char *p = strchr(line, ':');
+            if (p) {
+                p += 1 + (p[1] == ' ');
+                snprintf(cpu, cap, "%s", p);
+                cpu[strcspn(cpu, "\n")] = 0;
+            }
+            break;
+        }
+        fclose(f);
+    }
+    cJSON *m = cJSON_AddObjectToObject(root, "machine");
+    cJSON_AddStringToObject(m, "cpu", cpu);
+    cJSON_AddNumberToObject(m, "online_cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
+#if defined(__clang__)
+    cJSON_AddStringToObject(m, "compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+    cJSON_AddStringToObject(m, "compiler", "gcc " __VERSION__);
+#endif
+#ifdef __OPTIMIZE__
+    cJSON_AddBoolToObject(m, "optimized", true);
+#else
+    cJSON_AddBoolToObject(m, "optimized", false);
+#endif
+#ifdef NDEBUG
+    cJSON_AddBoolToObject(m, "ndebug", true);
+#else
+    cJSON_AddBoolToObject(m, "ndebug", false);
+#endif
+    return m;
 }
 
 int bench_emit_json(const bench_args *args, cJSON *root)
