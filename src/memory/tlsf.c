@@ -365,6 +365,7 @@ static void reset_ranges(sedx_virtual_block *b)
     b->fl_bitmap = 0;
     memset(b->sl_bitmap, 0, sizeof b->sl_bitmap);
     b->guard = (tlsf_node){0};
+    b->guard.offset = b->size; /* TLSF: the end of the last node's range */
     b->guard.state = NODE_GUARD;
     b->guard.prev_phys = b->guard.next_phys = &b->guard;
     for (uint32_t c = 0; c < b->class_count; ++c) b->heads[c] = &b->guard;
@@ -526,15 +527,17 @@ sedx_result sedx_virtual_allocate(sedx_virtual_block *b, uint64_t size, uint64_t
         free_remove(b, f);
         a = f;
     }
-    if (pad) {
-        /* The padding is a free node of its own. Its lower neighbour is used (free nodes are
-         * never neighbours, and offset 0 needs no padding), so there is nothing to merge. */
+    if (TLSF_UNLIKELY(pad >= SEDX_VIRTUAL_PAD_RANGE_MIN)) {
+        /* A large padding is a free node of its own. Its lower neighbour is used (free nodes
+         * are never neighbours, and offset 0 needs no padding), so there is nothing to merge. */
         tlsf_node *p = node_take(b);
         link_before(a, p);
         p->offset = start;
         p->size = pad;
         free_insert(b, p, size_class(pad));
     }
+    /* A smaller padding becomes slack at the end of the used lower neighbour (see "Slack"):
+     * no node, no list operation, and no free sliver that only a smaller alignment could use. */
     a->offset = start + pad;
     a->size = size;
     a->state = NODE_USED;
@@ -563,7 +566,7 @@ sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
     /* Coalesce with both physical neighbours (the guard is never free). A free neighbour
      * survives the merge and keeps its place in its list when its class does not change. */
     tlsf_node *p = n->prev_phys, *x = n->next_phys, *keep;
-    uint64_t size = n->size;
+    uint64_t size = x->offset - n->offset; /* the whole range, slack included; the guard's offset is b->size */
     if (p->state == NODE_FREE) {
         if (x->state == NODE_FREE) {
             free_remove(b, x);
@@ -578,6 +581,7 @@ sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
         x->size += size;
         keep = x;
     } else {
+        n->size = size;
         free_insert(b, n, size_class(size));
         return SEDX_SUCCESS;
     }
@@ -750,8 +754,10 @@ static sedx_result validate_tlsf(const sedx_virtual_block *b)
         VCHECK(n->prev_phys == prev, "node %" PRIu32 ": broken back link", n->index);
         VCHECK(n->offset == end, "node %" PRIu32 " at %" PRIu64 ", expected %" PRIu64 " (gap or overlap)", n->index,
                n->offset, end);
-        VCHECK(n->size > 0 && n->size <= b->size - n->offset, "node %" PRIu32 ": size %" PRIu64 " at %" PRIu64,
-               n->index, n->size, n->offset);
+        uint64_t next = n->next_phys->offset; /* the guard's: b->size */
+        VCHECK(n->size > 0 && next > n->offset && n->size <= next - n->offset,
+               "node %" PRIu32 ": size %" PRIu64 " at %" PRIu64 " overlaps the next node at %" PRIu64, n->index,
+               n->size, n->offset, next);
         if (n->state == NODE_USED) {
             used++;
             used_bytes += n->size;
@@ -761,9 +767,13 @@ static sedx_result validate_tlsf(const sedx_virtual_block *b)
                    prev->index, n->index);
             free_nodes++;
         }
-        end = n->offset + n->size;
+        VCHECK(n->state != NODE_FREE || n->size == next - n->offset,
+               "free node %" PRIu32 " [%" PRIu64 ", +%" PRIu64 ") does not reach the next node at %" PRIu64, n->index,
+               n->offset, n->size, next);
+        end = next;
     }
     VCHECK(g->prev_phys == prev, "the guard's back link is not the last node");
+    VCHECK(g->offset == b->size, "the guard's offset %" PRIu64 " is not the block size", g->offset);
     VCHECK(end == b->size, "physical chain ends at %" PRIu64 ", block size %" PRIu64, end, b->size);
     VCHECK(used == b->alloc_count && used_bytes == b->alloc_bytes,
            "%" PRIu32 " allocations / %" PRIu64 " B in the chain, %" PRIu32 " / %" PRIu64 " B counted", used,

@@ -79,6 +79,7 @@ typedef struct model_alloc {
     uint64_t offset, size;
     uintptr_t user;
     uint64_t serial; /* allocation order (linear mode) */
+    uint64_t end;    /* end of the range the allocation holds: offset + size + slack (TLSF) */
 } model_alloc;
 
 typedef struct model {
@@ -87,6 +88,7 @@ typedef struct model {
     uint64_t bytes;
     uint64_t serial;
     uint64_t block_size;
+    bool slack; /* TLSF: padding below SEDX_VIRTUAL_PAD_RANGE_MIN joins the lower allocation */
 } model;
 
 static void model_add(model *m, sedx_virtual_alloc h, uint64_t offset, uint64_t size, uintptr_t user)
@@ -96,7 +98,18 @@ static void model_add(model *m, sedx_virtual_alloc h, uint64_t offset, uint64_t 
         m->v = realloc(m->v, m->cap * sizeof *m->v);
         assert_non_null(m->v);
     }
-    m->v[m->n++] = (model_alloc){h, offset, size, user, m->serial++};
+    if (m->slack) {
+        /* The free range the allocation came from starts at the end of the allocation below
+         * it (or at 0); a padding shorter than SEDX_VIRTUAL_PAD_RANGE_MIN in front of the new
+         * allocation is kept by that one, a longer one stays a free range. */
+        model_alloc *below = NULL;
+        for (size_t i = 0; i < m->n; ++i)
+            if (m->v[i].offset < offset && (!below || m->v[i].offset > below->offset)) below = &m->v[i];
+        uint64_t start = below ? below->end : 0;
+        assert_true(start <= offset);
+        if (below && offset - start < SEDX_VIRTUAL_PAD_RANGE_MIN) below->end = offset;
+    }
+    m->v[m->n++] = (model_alloc){h, offset, size, user, m->serial++, offset + size};
     m->bytes += size;
 }
 
@@ -114,7 +127,8 @@ static int cmp_offset(const void *a, const void *b)
     return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
-/* Free gaps between live allocations: count, largest, and the live set sorted by offset. */
+/* Free ranges between live allocations (each allocation holding its slack): count, largest,
+ * and the live set sorted by offset. */
 typedef struct gaps {
     uint32_t count;
     uint64_t largest;
@@ -132,7 +146,7 @@ static gaps model_gaps(const model *m, model_alloc *sorted)
             g.count++;
             if (next - at > g.largest) g.largest = next - at;
         }
-        if (i < m->n) at = sorted[i].offset + sorted[i].size;
+        if (i < m->n) at = sorted[i].end;
     }
     return g;
 }
@@ -196,6 +210,7 @@ static void run_random_tlsf(uint64_t seed, uint64_t block_size, uint32_t ops)
     sedx_virtual_block *b = make_block(block_size, 0);
     model m = {0};
     m.block_size = block_size;
+    m.slack = true;
     model_alloc *sorted = NULL;
     size_t sorted_cap = 0;
     sedx_virtual_alloc stale[64] = {0};
@@ -740,6 +755,46 @@ static void test_near_fit_heads(void **state)
     sedx_virtual_block_destroy(b);
 }
 
+/* A padding shorter than SEDX_VIRTUAL_PAD_RANGE_MIN stays with the allocation below (no free
+ * range of its own, returned when that one is freed); a longer one is a free range. */
+static void test_padding_slack(void **state)
+{
+    (void)state;
+    sedx_virtual_block *b = make_block(65536, 0);
+    sedx_virtual_alloc a, c, d;
+    uint64_t oa, oc, od;
+    sedx_virtual_block_stats st;
+    assert_int_equal(sedx_virtual_allocate(b, 100, 1, NULL, &a, &oa), SEDX_SUCCESS);
+    assert_int_equal(sedx_virtual_allocate(b, 100, 256, NULL, &c, &oc), SEDX_SUCCESS);
+    assert_int_equal(oa, 0);
+    assert_int_equal(oc, 256);
+    sedx_virtual_block_get_stats(b, &st);
+    assert_int_equal(st.free_bytes, 65536 - 200);   /* the 156 B of padding count as free bytes */
+    assert_int_equal(st.free_range_count, 1);       /* but are not a range: only [356, 65536) is */
+    assert_int_equal(st.largest_free_range, 65536 - 356);
+    /* A 4 KiB-aligned allocation needs 3740 B of padding after c: that one is a range. */
+    assert_int_equal(sedx_virtual_allocate(b, 100, 4096, NULL, &d, &od), SEDX_SUCCESS);
+    assert_int_equal(od, 4096);
+    sedx_virtual_block_get_stats(b, &st);
+    assert_int_equal(st.free_range_count, 2);
+    assert_int_equal(st.largest_free_range, 65536 - 4196);
+    assert_int_equal(sedx_virtual_block_validate(b), SEDX_SUCCESS);
+    /* Freeing a returns its 100 B and the 156 B it held: [0, 256) is one free range. */
+    assert_int_equal(sedx_virtual_free(b, a), SEDX_SUCCESS);
+    sedx_virtual_block_get_stats(b, &st);
+    assert_int_equal(st.free_range_count, 3);
+    assert_int_equal(sedx_virtual_allocate(b, 256, 1, NULL, &a, &oa), SEDX_SUCCESS);
+    assert_int_equal(oa, 0);
+    /* Freeing c merges its range [256, 356) with the 3740 B range above. */
+    assert_int_equal(sedx_virtual_free(b, c), SEDX_SUCCESS);
+    sedx_virtual_block_get_stats(b, &st);
+    assert_int_equal(st.free_range_count, 2);
+    assert_int_equal(sedx_virtual_allocate(b, 4096 - 256, 1, NULL, &c, &oc), SEDX_SUCCESS);
+    assert_int_equal(oc, 256);
+    assert_int_equal(sedx_virtual_block_validate(b), SEDX_SUCCESS);
+    sedx_virtual_block_destroy(b);
+}
+
 /* ---- linear (ring) edge cases -------------------------------------------------------------- */
 static void test_linear_ring(void **state)
 {
@@ -985,6 +1040,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_coalesce_and_clear, setup_quiet, teardown_quiet),
         cmocka_unit_test_setup_teardown(test_no_walk_alignment, setup_quiet, teardown_quiet),
         cmocka_unit_test_setup_teardown(test_near_fit_heads, setup_quiet, teardown_quiet),
+        cmocka_unit_test_setup_teardown(test_padding_slack, setup_quiet, teardown_quiet),
         cmocka_unit_test_setup_teardown(test_linear_ring, setup_quiet, teardown_quiet),
         cmocka_unit_test_setup_teardown(test_out_of_host_memory, setup_quiet, teardown_quiet),
         cmocka_unit_test_setup_teardown(test_random_tlsf, setup_quiet, teardown_quiet),
