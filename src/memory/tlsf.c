@@ -11,7 +11,8 @@
  * clear), so stale handles are detected. Nodes no longer needed go to a spare list and are
  * reused: steady-state allocation never calls the host allocator.
  *
- * Sentinel. Each block embeds one guard node (state NODE_GUARD, size 0). The physical chain is
+ * Sentinel. Each block embeds one guard node (state NODE_GUARD, size 0, offset = the block
+ * size in TLSF mode). The physical chain is
  * circular through it (guard.next_phys = the node at offset 0, guard.prev_phys = the last node)
  * and an empty class list points at it, so list and neighbour updates need no NULL tests: a
  * guard is never free (no merge with it) and its size 0 never fits a request.
@@ -21,9 +22,15 @@
  * First level = class >> 5 (one bit of fl_bitmap), second level = class & 31 (one bit of
  * sl_bitmap[fl]). Every free node is in the list of class(size).
  *
+ * Slack. An alignment padding shorter than SEDX_VIRTUAL_PAD_RANGE_MIN in front of a new
+ * allocation does not become a free node: the used node below keeps it. So a node's range is
+ * [offset, next_phys->offset) (the guard's offset is the block size); size holds the whole
+ * range for a free node and the requested size for a used one.
+ *
  * Invariants (all checked by sedx_virtual_block_validate):
- *  - TLSF: the physical chain covers [0, size) exactly, in offset order, with no empty node;
- *    two free nodes are never neighbours (free coalesces at once).
+ *  - TLSF: the physical chain covers [0, size) in offset order with no empty range; a free
+ *    node's size is its whole range, a used node's at most its range; two free nodes are
+ *    never neighbours (free coalesces at once).
  *  - a bit of sl_bitmap is set iff its list is non-empty; a bit of fl_bitmap iff its
  *    sl_bitmap word is non-zero.
  *  - pool nodes [1, high_water) are each exactly one of: used, free (in one list), spare.
