@@ -12,10 +12,10 @@
  * reused: steady-state allocation never calls the host allocator.
  *
  * Sentinel. Each block embeds one guard node (state NODE_GUARD, size 0, offset = the block
- * size in TLSF mode). The physical chain is
- * circular through it (guard.next_phys = the node at offset 0, guard.prev_phys = the last node)
- * and an empty class list points at it, so list and neighbour updates need no NULL tests: a
- * guard is never free (no merge with it) and its size 0 never fits a request.
+ * size in TLSF mode). The physical chain is circular through it (guard.next_phys = the node at
+ * offset 0, guard.prev_phys = the last node) and an empty class list points at it, so list and
+ * neighbour updates need no NULL tests: a guard is never free (no merge with it) and its size
+ * 0 never fits a request.
  *
  * Size classes. class(s) = s for s < 64 (one list per byte size: the linear "small" level);
  * above, 32 classes per power of two: class(s) = 32 * (f - 5) + (s >> (f - 5)), f = fls(s).
