@@ -5,10 +5,10 @@
  * -> sedx_buffer_id). GetBufferResourceID(index) returns SEDX_INVALID_ID for an index out of
  * range instead of asserting.
  *
- * Not yet: the full bindless descriptor system (a descriptor array indexed by these IDs and a
- * device-address table) is a later step of sedx (src/bindless/). Today the ID is the buffer's
- * slot: unique among live buffers, reused after release; sedx_buffer_address() gives the
- * shader device address where the device supports it.
+ * The IDs index sedx's bindless tables (docs/bindless.md): after sedx_bindless_get, entry ID of
+ * the device-address table holds the buffer's address and size, and element ID of the
+ * descriptor array (where the device has descriptor indexing) the buffer itself. An ID is given
+ * back only once its buffer is destroyed (after the GPU is past it), then reused.
  */
 #include <sedx/sedx.h>
 #include <sedx/module.h>
@@ -92,6 +92,20 @@ int main(void)
         }
         printf("\n");
         CHECK(bindless_buffer_id(&bm, BUFFER_COUNT) == SEDX_INVALID_ID, "index out of range");
+        /* The bindless tables: what a shader reads for each ID. */
+        sedx_bindless_layout layout;
+        r = sedx_bindless_get(ctx, &layout);
+        CHECK(r == SEDX_SUCCESS, "sedx_bindless_get: %s", sedx_result_name(r));
+        if (r == SEDX_SUCCESS) {
+            printf("BindlessBufferModule: %u IDs, address table %s, descriptor array %s\n", layout.capacity,
+                   layout.table ? "yes" : "no", layout.set ? "yes" : "no");
+            for (uint32_t i = 0; i < BUFFER_COUNT && layout.table; ++i) {
+                sedx_bindless_entry e = {0, 0};
+                sedx_bindless_entry_get(ctx, bindless_buffer_id(&bm, i), &e);
+                CHECK(e.address == sedx_buffer_address(&bm.storage_buffers[i]) && e.size == BUFFER_SIZE,
+                      "table entry of buffer %u", i);
+            }
+        }
         /* A released buffer has no ID; its slot goes to the next buffer created. */
         uint32_t old = sedx_buffer_id(&bm.storage_buffers[5]);
         sedx_buffer_release(&bm.storage_buffers[5]);

@@ -17,15 +17,29 @@ static sedx_result g_pool_status = SEDX_ERROR_OUT_OF_HOST_MEMORY;
 static void pool_init(void) { g_pool_status = sedx__handle_pool_init(&g_pool); }
 
 /* Per-context registry of live buffers (the seed's debug panel). */
+/* Resource IDs (sedx_buffer_id, the index of a buffer in the bindless table and descriptor
+ * array): per context, compact (a free list, reused last-freed first), taken when a buffer is
+ * created and given back only when it is destroyed, i.e. after the GPU has passed its last use,
+ * so an ID never names two buffers while submitted work may still read it. */
+typedef struct id_slot {
+    sedx_buffer_resource *res; /* NULL when free */
+    uint32_t next_free;        /* free list: next free ID + 1, 0 ends it */
+} id_slot;
+
 struct sedx__buffer_registry {
     pthread_mutex_t lock;
-    sedx_buffer_resource *head, *tail;
+    sedx_buffer_resource *head, *tail; /* live (not yet released) buffers, in creation order */
     uint32_t count;
+    id_slot *ids;
+    uint32_t id_cap, id_high, id_free; /* id_free: first free ID + 1, 0 when none */
 };
 
-/* Transfer layer hook for initial data in GPU memory (weak: the buffer layer links alone). */
+/* Initial data for GPU memory goes through the transfer layer (the one call of the buffer layer
+ * upwards). A strong reference on purpose: with a weak one, a program linked against libsedx.a
+ * that never calls a transfer function itself would not get transfer.o from the archive, and
+ * its GPU buffers with initial data would fail (found by tests/gpu/bindless.c). */
 sedx_result sedx__transfer_upload_blocking(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset,
-                                           const void *data, uint64_t size) __attribute__((weak));
+                                           const void *data, uint64_t size);
 
 static struct sedx__buffer_registry *registry(sedx_context *ctx)
 {
@@ -150,10 +164,50 @@ static sedx_memory_usage memory_usage_for(sedx_memory_flags memory, sedx_host_ac
     return SEDX_MEMORY_USAGE_UPLOAD;
 }
 
+/* With reg locked. */
+static sedx_result id_take(struct sedx__buffer_registry *reg, sedx_buffer_resource *res, uint32_t *out)
+{
+    uint32_t id;
+    if (reg->id_free) {
+        id = reg->id_free - 1u;
+        reg->id_free = reg->ids[id].next_free;
+    } else {
+        if (reg->id_high == reg->id_cap) {
+            if (reg->id_cap >= SEDX_INVALID_ID / 2u)
+                return SEDX__ERR(SEDX_ERROR_TOO_MANY_ALLOCATIONS, TAG, "out of buffer IDs (%u live)", reg->id_cap);
+            uint32_t cap = reg->id_cap ? reg->id_cap * 2u : 256u;
+            id_slot *ids = sedx__realloc(reg->ids, (size_t)cap * sizeof *ids);
+            if (!ids) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory for buffer IDs");
+            reg->ids = ids;
+            reg->id_cap = cap;
+        }
+        id = reg->id_high++;
+    }
+    reg->ids[id] = (id_slot){res, 0};
+    *out = id;
+    return SEDX_SUCCESS;
+}
+
+/* With reg locked. */
+static void id_give_back(struct sedx__buffer_registry *reg, uint32_t id)
+{
+    reg->ids[id] = (id_slot){NULL, reg->id_free};
+    reg->id_free = id + 1u;
+}
+
 static void destroy_resource(sedx_context *ctx, void *user)
 {
     sedx_buffer_resource *res = user;
     (void)ctx;
+    /* The ID is free again only now (see id_slot); the registry is gone after context teardown
+     * has listed the leaked buffers, when nothing can take an ID any more. */
+    struct sedx__buffer_registry *reg = res->ctx->buffers;
+    if (reg && res->id != SEDX_INVALID_ID) {
+        pthread_mutex_lock(&reg->lock);
+        if (res->ctx->bindless_update) res->ctx->bindless_update(res->ctx, res, false);
+        id_give_back(reg, res->id);
+        pthread_mutex_unlock(&reg->lock);
+    }
     sedx_memory_destroy_buffer(res->ctx, res->buffer, res->allocation);
     sedx__free(res->name);
     sedx__free(res);
@@ -212,6 +266,7 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
     res->allocation_size = alloc_size;
     res->usage = usage;
     res->memory_kind = memory;
+    res->id = SEDX_INVALID_ID;
     atomic_init(&res->refs, 1);
 
     /* VkBuffer: ADDRESS maps to SHADER_DEVICE_ADDRESS (same bit). */
@@ -302,16 +357,11 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
         if (res->mapped) {
             memcpy(res->mapped, ci->initial_data, (size_t)n);
             sedx_memory_flush(ctx, res->allocation, 0, n);
-        } else if (!sedx__transfer_upload_blocking) {
-            r = SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG, "buffer '%s': initial data for GPU memory needs the "
-                          "transfer layer", safe_name(name));
-            goto fail;
         }
     }
 
     r = sedx__handle_alloc(&g_pool, res, &res->handle);
     if (r != SEDX_SUCCESS) goto fail;
-    res->id = (uint32_t)res->handle - 1;
 
     sedx_buffer b = {res->mapped, res, ci->size, usage, memory, res->handle};
     if (ci->initial_data && !res->mapped) {
@@ -324,11 +374,18 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
     }
 
     pthread_mutex_lock(&reg->lock);
+    r = id_take(reg, res, &res->id);
+    if (r != SEDX_SUCCESS) {
+        pthread_mutex_unlock(&reg->lock);
+        sedx__handle_free(&g_pool, res->handle);
+        goto fail;
+    }
     res->prev = reg->tail;
     if (reg->tail) reg->tail->next = res;
     else reg->head = res;
     reg->tail = res;
     reg->count++;
+    if (ctx->bindless_update) ctx->bindless_update(ctx, res, true);
     pthread_mutex_unlock(&reg->lock);
 
     SEDX_LOG_DEBUG_TAG(TAG, "created '%s' id %u: %llu bytes (%llu allocated), memory type %u%s", safe_name(name),
@@ -708,6 +765,34 @@ void sedx__buffers_destroy(sedx_context *ctx)
         r = next;
     }
     pthread_mutex_destroy(&reg->lock);
+    sedx__free(reg->ids);
     sedx__free(reg);
     ctx->buffers = NULL;
+}
+
+void sedx__buffers_lock(sedx_context *ctx)
+{
+    struct sedx__buffer_registry *reg = registry(ctx);
+    if (reg) pthread_mutex_lock(&reg->lock);
+}
+
+void sedx__buffers_unlock(sedx_context *ctx)
+{
+    struct sedx__buffer_registry *reg = ctx->buffers;
+    if (reg) pthread_mutex_unlock(&reg->lock);
+}
+
+/* The bindless layer's start: installs its hook and calls it for every live buffer, under the
+ * registry lock so that no buffer is created or destroyed in between. */
+sedx_result sedx__buffers_install_bindless(sedx_context *ctx,
+                                           void (*update)(sedx_context *ctx, sedx_buffer_resource *res, bool live))
+{
+    struct sedx__buffer_registry *reg = registry(ctx);
+    if (!reg) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (buffer registry)");
+    pthread_mutex_lock(&reg->lock);
+    ctx->bindless_update = update;
+    if (update)
+        for (sedx_buffer_resource *r = reg->head; r; r = r->next) update(ctx, r, true);
+    pthread_mutex_unlock(&reg->lock);
+    return SEDX_SUCCESS;
 }

@@ -42,6 +42,12 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
 /* A reference taken/dropped by sedx itself (e.g. a batch that copies into the buffer). */
 void sedx__buffer_ref(sedx_buffer_resource *res);
 void sedx__buffer_unref(sedx_buffer_resource *res);
+/* The bindless layer's hook (NULL removes it); see sedx_context.bindless_update. */
+sedx_result sedx__buffers_install_bindless(sedx_context *ctx,
+                                           void (*update)(sedx_context *ctx, sedx_buffer_resource *res, bool live));
+/* The registry's lock, for readers of what the hook maintains. */
+void sedx__buffers_lock(sedx_context *ctx);
+void sedx__buffers_unlock(sedx_context *ctx);
 /* Records a GPU use by a sedx submission (for deferred destruction). */
 void sedx__buffer_mark_use(sedx_buffer_resource *res, sedx_queue queue, uint64_t value);
 

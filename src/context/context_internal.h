@@ -35,6 +35,8 @@ typedef struct sedx__queue {
     bool cmd_busy[SEDX__CMD_RING];      /* begun, not yet submitted */
 } sedx__queue;
 
+struct sedx_buffer_resource;
+
 struct sedx_context {
     uint32_t id;                 /* unique per process, for tickets and handles */
     VkInstance instance;
@@ -71,6 +73,10 @@ struct sedx_context {
     struct sedx__allocator *allocator;
     struct sedx__buffer_registry *buffers;
     struct sedx__transfer *transfer;
+    struct sedx__bindless *bindless;
+    /* Installed by the bindless layer: called by the buffer layer, with its registry locked,
+     * when a buffer gets its ID (live = true) and when it is destroyed (live = false). */
+    void (*bindless_update)(sedx_context *ctx, struct sedx_buffer_resource *res, bool live);
 };
 
 /* The queue actually used for kind (TRANSFER -> GRAPHICS when no transfer family). */
