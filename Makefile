@@ -21,11 +21,13 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The device report, then the demo (the seed's buffer system at work, checked end to end).
+# The device report, then the demo (the seed's buffer system at work, checked end to end), then
+# the allocator's state after the last frame drawn as a memory map (build/sedx-demo-memory.png).
 demo: build
 	$(BUILD)/tools/sedx-info
 	@echo
-	cd $(BUILD) && ./tools/sedx-demo
+	cd $(BUILD) && ./tools/sedx-demo --dump sedx-demo-memory.json
+	cd $(BUILD) && ./tools/sedx-report memory sedx-demo-memory.json sedx-demo-memory.png
 
 info: build
 	$(BUILD)/tools/sedx-info

@@ -8,7 +8,9 @@
  *   - 60 frames; then the seed's debug panel (sedx_buffer_format_table), the allocator and
  *     transfer statistics, and a Chrome/Perfetto trace of the profiling scopes.
  * Exit code 0 only if every read-back matched (and, with SEDX_VALIDATION=1, validation stayed
- * silent). Options: --frames N, --trace FILE (default sedx-demo-trace.json), --quiet.
+ * silent). Options: --frames N, --trace FILE (default sedx-demo-trace.json), --quiet,
+ * --dump FILE (the allocator's JSON dump after the last frame; `sedx-report memory FILE OUT.png`
+ * draws it).
  */
 #include <sedx/sedx.h>
 
@@ -213,13 +215,15 @@ int main(int argc, char **argv)
 {
     int frames = 60;
     const char *trace = "sedx-demo-trace.json";
+    const char *dump = NULL;
     bool quiet = false;
     for (int i = 1; i < argc; ++i) {
         if (strcmp(argv[i], "--frames") == 0 && i + 1 < argc) frames = atoi(argv[++i]);
         else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc) trace = argv[++i];
         else if (strcmp(argv[i], "--quiet") == 0) quiet = true;
+        else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc) dump = argv[++i];
         else {
-            fprintf(stderr, "usage: sedx-demo [--frames N] [--trace FILE] [--quiet]\n");
+            fprintf(stderr, "usage: sedx-demo [--frames N] [--trace FILE] [--dump FILE] [--quiet]\n");
             return 2;
         }
     }
@@ -265,6 +269,20 @@ int main(int argc, char **argv)
     }
     double ms = (double)(sedx_time_ns() - t0) / 1e6;
     if (r == SEDX_SUCCESS) printf("%d frames in %.1f ms (%.2f ms per frame)\n", frames, ms, ms / frames);
+    if (dump) {
+        char *json = NULL;
+        FILE *f = NULL;
+        bool written = sedx_memory_dump_json(ctx, &json) == SEDX_SUCCESS && (f = fopen(dump, "w")) != NULL &&
+                       fputs(json, f) >= 0;
+        if (f && fclose(f) != 0) written = false;
+        sedx_memory_free_string(json);
+        if (!written) {
+            fprintf(stderr, "sedx-demo: could not write the memory dump to %s\n", dump);
+            g_mismatches++;
+        } else if (!quiet) {
+            printf("Allocator dump written to %s (sedx-report memory %s map.png draws it)\n", dump, dump);
+        }
+    }
 
     if (!quiet) {
         char text[8192];
