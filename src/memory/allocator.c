@@ -565,8 +565,12 @@ static sedx_result block_create(allocator *A, mtype *T, uint64_t size, bool allo
     }
     b->size = size;
     b->id = T->next_block_id++;
-    if (T->host_visible && (T->margins || T->fill)) {
-        r = block_map(A, b); /* debug writes need the mapping */
+    if (T->host_visible) {
+        /* Mapped now, before any other thread can see the block, and until it is destroyed:
+         * vkMapMemory needs the memory externally synchronised, and a first map later would
+         * race with the vkBindBufferMemory/vkBindImageMemory of the block's other allocations,
+         * which run outside the lock (the validation layer's thread checks caught it). */
+        r = block_map(A, b);
         if (r != SEDX_SUCCESS) {
             devmem_free(A, T, b->memory, size);
             sedx_virtual_block_destroy(b->vb);
