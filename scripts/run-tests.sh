@@ -65,6 +65,8 @@ if [ "${SEDX_SKIP_SANITIZERS:-0}" != 1 ]; then
        -DSEDX_BUILD_FUZZ=ON -DSEDX_BUILD_TESTS=OFF -DSEDX_BUILD_TOOLS=OFF -DSEDX_BUILD_EXAMPLES=OFF; then
     for f in build-fuzz/fuzz/fuzz_*; do
       corpus=$(mktemp -d)
+      seeds="fuzz/corpus/$(basename "$f" | sed 's/^fuzz_//')"
+      if [ -d "$seeds" ]; then cp "$seeds"/* "$corpus"/; fi
       if "$f" -seed=1 -max_total_time="${SEDX_FUZZ_SECONDS:-15}" "$corpus" > "$corpus.log" 2>&1; then
         echo "$(basename "$f"): $(grep -E 'DONE' "$corpus.log" | tail -1)"; passed=$((passed + 1))
       else
