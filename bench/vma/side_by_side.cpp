@@ -1,0 +1,315 @@
+// sedx against AMD's Vulkan Memory Allocator, side by side in one process: Workloads A, A at
+// 50 % and B of ../shared/bench-workloads.md, each run alternating between the two libraries
+// with the same loop code (a template over the two), median of 5 runs each.
+//
+// Not part of the build: VMA is not packaged in Debian 12. bench/vma/run.sh takes the copy of
+// vk_mem_alloc.h that Debian's chromium source package carries (third_party/
+// vulkan_memory_allocator), builds this file against it and libsedx.a, and runs it. Nothing of
+// VMA is committed.
+#define VMA_IMPLEMENTATION
+#define VMA_STATIC_VULKAN_FUNCTIONS 0
+#define VMA_DYNAMIC_VULKAN_FUNCTIONS 1
+#include "vk_mem_alloc.h"
+
+extern "C" {
+#include <sedx/sedx.h>
+}
+
+#ifndef VMA_LABEL
+#define VMA_LABEL "vk_mem_alloc.h"
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+// ---- the workloads' PRNG and size distribution (bench-workloads.md) --------------------------
+struct Rng {
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    uint64_t next()
+    {
+        uint64_t x = s;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s = x;
+        return x * 0x2545F4914F6CDD1Dull;
+    }
+    double u01() { return (double)(next() >> 11) * (1.0 / 9007199254740992.0); }
+    uint64_t draw_size()
+    {
+        double u = u01();
+        uint64_t v = (uint64_t)(16.0 * exp2(16.0 * u));
+        if (v < 16) v = 16;
+        if (v > 1048576) v = 1048576;
+        return v;
+    }
+};
+
+static double now_s()
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+static double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// ---- Workload A over a virtual block ----------------------------------------------------------
+struct SedxBlock {
+    static const char *name() { return "sedx"; }
+    sedx_virtual_block *b = nullptr;
+    SedxBlock()
+    {
+        sedx_virtual_block_info info = {1ull << 30, 0};
+        if (sedx_virtual_block_create(&info, &b) != SEDX_SUCCESS) abort();
+    }
+    ~SedxBlock() { sedx_virtual_block_destroy(b); }
+    bool alloc(uint64_t size, uint64_t *h) { return sedx_virtual_allocate(b, size, 256, nullptr, h, nullptr) == SEDX_SUCCESS; }
+    void release(uint64_t h) { sedx_virtual_free(b, h); }
+    void frag(double *f, uint64_t *live_bytes)
+    {
+        sedx_virtual_block_stats st;
+        sedx_virtual_block_get_stats(b, &st);
+        *f = st.free_bytes ? 1.0 - (double)st.largest_free_range / (double)st.free_bytes : 0.0;
+        *live_bytes = st.allocation_bytes;
+    }
+};
+
+struct VmaBlock {
+    static const char *name() { return "VMA"; }
+    VmaVirtualBlock b = VK_NULL_HANDLE;
+    VmaBlock()
+    {
+        VmaVirtualBlockCreateInfo ci = {};
+        ci.size = 1ull << 30;
+        if (vmaCreateVirtualBlock(&ci, &b) != VK_SUCCESS) abort();
+    }
+    ~VmaBlock()
+    {
+        vmaClearVirtualBlock(b);
+        vmaDestroyVirtualBlock(b);
+    }
+    bool alloc(uint64_t size, uint64_t *h)
+    {
+        VmaVirtualAllocationCreateInfo ci = {};
+        ci.size = size;
+        ci.alignment = 256;
+        VmaVirtualAllocation a;
+        if (vmaVirtualAllocate(b, &ci, &a, nullptr) != VK_SUCCESS) return false;
+        *h = (uint64_t)(uintptr_t)a;
+        return true;
+    }
+    void release(uint64_t h) { vmaVirtualFree(b, (VmaVirtualAllocation)(uintptr_t)h); }
+    void frag(double *f, uint64_t *live_bytes)
+    {
+        VmaDetailedStatistics st;
+        vmaCalculateVirtualBlockStatistics(b, &st);
+        uint64_t free_bytes = st.statistics.blockBytes - st.statistics.allocationBytes;
+        *f = free_bytes ? 1.0 - (double)st.unusedRangeSizeMax / (double)free_bytes : 0.0;
+        *live_bytes = st.statistics.allocationBytes;
+    }
+};
+
+struct ARun {
+    double seconds, frag;
+    uint32_t peak, failed;
+};
+
+template <class Block> static ARun run_a(uint32_t percent, std::vector<uint64_t> &live)
+{
+    Block blk;
+    Rng r;
+    uint32_t n = 0;
+    ARun out = {0, 0, 0, 0};
+    double t0 = now_s();
+    for (uint32_t i = 0; i < 1000000u; ++i) {
+        uint64_t x = r.next();
+        if (n == 0 || x % 100u < percent) {
+            uint64_t size = r.draw_size(), h;
+            if (blk.alloc(size, &h)) {
+                live[n++] = h;
+                if (n > out.peak) out.peak = n;
+            } else {
+                out.failed++;
+            }
+        } else {
+            uint64_t idx = r.next() % n;
+            blk.release(live[idx]);
+            live[idx] = live[--n];
+        }
+    }
+    out.seconds = now_s() - t0;
+    uint64_t bytes;
+    blk.frag(&out.frag, &bytes);
+    for (uint32_t i = 0; i < n; ++i) blk.release(live[i]);
+    return out;
+}
+
+static void workload_a(uint32_t percent, int runs)
+{
+    std::vector<uint64_t> live(1000000);
+    std::vector<double> s, v;
+    ARun ls = {}, lv = {};
+    for (int i = 0; i < runs; ++i) { // alternating: drift on a shared machine hits both alike
+        ls = run_a<SedxBlock>(percent, live);
+        lv = run_a<VmaBlock>(percent, live);
+        s.push_back(1e6 / ls.seconds);
+        v.push_back(1e6 / lv.seconds);
+        printf("  run %d: sedx %10.0f ops/s   VMA %10.0f ops/s   (%.2fx)\n", i + 1, s.back(), v.back(), s.back() / v.back());
+    }
+    printf("  median: sedx %.0f ops/s, VMA %.0f ops/s: sedx/VMA = %.2fx\n", median(s), median(v), median(s) / median(v));
+    printf("  peak live: sedx %u, VMA %u; failed allocations: sedx %u, VMA %u; end fragmentation: sedx %.4f, VMA %.4f\n",
+           ls.peak, lv.peak, ls.failed, lv.failed, ls.frag, lv.frag);
+}
+
+// ---- Workload B: buffers on lavapipe ----------------------------------------------------------
+struct Env {
+    VkInstance instance = VK_NULL_HANDLE;
+    VkPhysicalDevice physical = VK_NULL_HANDLE;
+    VkDevice device = VK_NULL_HANDLE;
+    VkQueue queue = VK_NULL_HANDLE;
+    char name[256] = "";
+};
+
+static bool env_create(Env *e)
+{
+    VkApplicationInfo app = {VK_STRUCTURE_TYPE_APPLICATION_INFO, nullptr, "side_by_side", 1, "sedx", 1, VK_API_VERSION_1_3};
+    VkInstanceCreateInfo ici = {VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, nullptr, 0, &app, 0, nullptr, 0, nullptr};
+    if (vkCreateInstance(&ici, nullptr, &e->instance) != VK_SUCCESS) return false;
+    uint32_t n = 16;
+    VkPhysicalDevice pds[16];
+    vkEnumeratePhysicalDevices(e->instance, &n, pds);
+    for (uint32_t i = 0; i < n && !e->physical; ++i) {
+        VkPhysicalDeviceProperties p;
+        vkGetPhysicalDeviceProperties(pds[i], &p);
+        if (strstr(p.deviceName, "llvmpipe")) {
+            e->physical = pds[i];
+            snprintf(e->name, sizeof e->name, "%s", p.deviceName);
+        }
+    }
+    if (!e->physical) return false;
+    float prio = 1.0f;
+    VkDeviceQueueCreateInfo qci = {VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, nullptr, 0, 0, 1, &prio};
+    VkDeviceCreateInfo dci = {VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, nullptr, 0, 1, &qci, 0, nullptr, 0, nullptr, nullptr};
+    if (vkCreateDevice(e->physical, &dci, nullptr, &e->device) != VK_SUCCESS) return false;
+    vkGetDeviceQueue(e->device, 0, 0, &e->queue);
+    return true;
+}
+
+static const VkBufferCreateInfo k_buffer = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, nullptr, 0, 65536,
+                                            VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                            VK_SHARING_MODE_EXCLUSIVE, 0, nullptr};
+
+static uint64_t g_vma_device_allocs;
+static void VKAPI_PTR count_alloc(VmaAllocator, uint32_t, VkDeviceMemory, VkDeviceSize, void *) { g_vma_device_allocs++; }
+
+struct BRun {
+    double seconds;
+    uint64_t vk_allocs;
+};
+
+static BRun run_b_vma(const Env &e)
+{
+    VmaVulkanFunctions fns = {};
+    fns.vkGetInstanceProcAddr = vkGetInstanceProcAddr;
+    fns.vkGetDeviceProcAddr = vkGetDeviceProcAddr;
+    VmaDeviceMemoryCallbacks cb = {count_alloc, nullptr, nullptr};
+    VmaAllocatorCreateInfo ai = {};
+    ai.instance = e.instance;
+    ai.physicalDevice = e.physical;
+    ai.device = e.device;
+    ai.pVulkanFunctions = &fns; // needed to load the functions; no other setting
+    ai.pDeviceMemoryCallbacks = &cb;
+    VmaAllocator a;
+    if (vmaCreateAllocator(&ai, &a) != VK_SUCCESS) abort();
+    g_vma_device_allocs = 0;
+    std::vector<VkBuffer> bufs(1000);
+    std::vector<VmaAllocation> allocs(1000);
+    VmaAllocationCreateInfo ci = {};
+    ci.usage = VMA_MEMORY_USAGE_AUTO_PREFER_DEVICE;
+    double total = 0;
+    for (int batch = 0; batch < 100; ++batch) {
+        double t0 = now_s();
+        for (int i = 0; i < 1000; ++i)
+            if (vmaCreateBuffer(a, &k_buffer, &ci, &bufs[i], &allocs[i], nullptr) != VK_SUCCESS) abort();
+        for (int i = 0; i < 1000; ++i) vmaDestroyBuffer(a, bufs[i], allocs[i]);
+        total += now_s() - t0;
+    }
+    vmaDestroyAllocator(a);
+    return {total, g_vma_device_allocs};
+}
+
+static BRun run_b_sedx(const Env &e)
+{
+    sedx_vulkan_objects o = {};
+    o.instance = e.instance;
+    o.physical_device = e.physical;
+    o.device = e.device;
+    o.api_version = VK_API_VERSION_1_3;
+    o.graphics_queue = e.queue;
+    o.graphics_queue_family = 0;
+    sedx_context *ctx = nullptr;
+    if (sedx_context_create_from_vulkan(&o, nullptr, &ctx) != SEDX_SUCCESS) abort();
+    std::vector<VkBuffer> bufs(1000);
+    std::vector<sedx_allocation> allocs(1000);
+    sedx_allocation_info ai = {};
+    double total = 0;
+    for (int batch = 0; batch < 100; ++batch) {
+        double t0 = now_s();
+        for (int i = 0; i < 1000; ++i)
+            if (sedx_memory_create_buffer(ctx, &k_buffer, &ai, &bufs[i], &allocs[i]) != SEDX_SUCCESS) abort();
+        for (int i = 0; i < 1000; ++i) sedx_memory_destroy_buffer(ctx, bufs[i], allocs[i]);
+        total += now_s() - t0;
+    }
+    sedx_memory_stats st;
+    sedx_memory_get_stats(ctx, &st);
+    sedx_context_destroy(ctx);
+    return {total, st.vk_allocate_count};
+}
+
+static void workload_b(int runs)
+{
+    Env e;
+    if (!env_create(&e)) {
+        printf("  no lavapipe device: Workload B skipped\n");
+        return;
+    }
+    printf("  device: %s\n", e.name);
+    std::vector<double> s, v;
+    uint64_t sc = 0, vc = 0;
+    for (int i = 0; i < runs; ++i) {
+        BRun rs = run_b_sedx(e), rv = run_b_vma(e);
+        s.push_back(1e5 / rs.seconds);
+        v.push_back(1e5 / rv.seconds);
+        sc = rs.vk_allocs;
+        vc = rv.vk_allocs;
+        printf("  run %d: sedx %.3f M buffers/s   VMA %.3f M buffers/s   (%.2fx)\n", i + 1, s.back() * 1e-6,
+               v.back() * 1e-6, s.back() / v.back());
+    }
+    printf("  median: sedx %.3f M/s, VMA %.3f M/s: sedx/VMA = %.2fx; vkAllocateMemory per run: sedx %llu, VMA %llu\n",
+           median(s) * 1e-6, median(v) * 1e-6, median(s) / median(v), (unsigned long long)sc, (unsigned long long)vc);
+    vkDestroyDevice(e.device, nullptr);
+    vkDestroyInstance(e.instance, nullptr);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 1 ? atoi(argv[1]) : 5;
+    if (runs < 1 || runs > 50) runs = 5;
+    sedx_set_log_level(SEDX_LOG_WARN);
+    printf("sedx vs VMA (%s), side by side, %d runs each, alternating\n", VMA_LABEL, runs);
+    printf("\nWorkload A (60 %%): 1,000,000 ops, 1 GiB virtual block, alignment 256 (one run: VMA needs minutes)\n");
+    workload_a(60, 1);
+    printf("\nWorkload A at 50 %%\n");
+    workload_a(50, runs);
+    printf("\nWorkload B: 100 x 1,000 buffers of 64 KiB (STORAGE|TRANSFER_DST), create+destroy\n");
+    workload_b(runs);
+    return 0;
+}
