@@ -4,15 +4,6 @@
 #include <inttypes.h>
 #include <math.h>
 
-uint64_t wl_draw_size(wl_rng *r)
-{
-    double u = wl_u01(r);
-    uint64_t s = (uint64_t)(16.0 * exp2(16.0 * u)); /* truncation == floor */
-    if (s < 16) s = 16;
-    if (s > 1048576) s = 1048576;
-    return s;
-}
-
 wl_trace wl_a_reference_trace(uint32_t ops, uint32_t alloc_percent)
 {
     wl_rng r;

@@ -10,6 +10,7 @@
 #include "bench.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -35,8 +36,16 @@ static inline uint64_t wl_next(wl_rng *r)
 /* [0, 1) with 53 random bits. */
 static inline double wl_u01(wl_rng *r) { return (double)(wl_next(r) >> 11) * (1.0 / 9007199254740992.0); }
 
-/* Log-uniform on [16 B, 1 MiB): floor(16 * 2^(16 u)), clamped to [16, 1048576]. */
-uint64_t wl_draw_size(wl_rng *r);
+/* Log-uniform on [16 B, 1 MiB): floor(16 * 2^(16 u)), clamped to [16, 1048576]. Inline, as a
+ * benchmark loop written for one library would have it (bench/vma/side_by_side.cpp does). */
+static inline uint64_t wl_draw_size(wl_rng *r)
+{
+    double u = wl_u01(r);
+    uint64_t s = (uint64_t)(16.0 * exp2(16.0 * u)); /* truncation == floor */
+    if (s < 16) s = 16;
+    if (s > 1048576) s = 1048576;
+    return s;
+}
 
 /* ---- FNV-1a-64, each value fed as 8 little-endian bytes -------------------------------- */
 #define WL_FNV_OFFSET UINT64_C(0xCBF29CE484222325)
