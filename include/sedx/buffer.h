@@ -159,8 +159,10 @@ SEDX_API sedx_result sedx_buffer_read(const sedx_buffer *buf, void *dst, uint64_
 SEDX_API sedx_result sedx_buffer_flush(const sedx_buffer *buf, uint64_t offset, uint64_t size);
 SEDX_API sedx_result sedx_buffer_invalidate(const sedx_buffer *buf, uint64_t offset, uint64_t size);
 
-/* The seed's Buffer::ID(): a small integer, unique among live buffers of the process, reused
- * after release (the bindless slot). SEDX_INVALID_ID for an empty or invalid buffer. */
+/* The seed's Buffer::ID(): a small integer, unique among the context's buffers, given back only
+ * once the buffer is destroyed (after the GPU has passed its last use), then reused; the index of
+ * the buffer in the bindless tables (<sedx/bindless.h>). SEDX_INVALID_ID for an empty or invalid
+ * (released) buffer. */
 SEDX_API uint32_t sedx_buffer_id(const sedx_buffer *buf);
 /* The seed's resource->buffer. VK_NULL_HANDLE for an empty or invalid buffer. */
 SEDX_API VkBuffer sedx_buffer_vk(const sedx_buffer *buf);
