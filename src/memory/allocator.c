@@ -571,12 +571,15 @@ static sedx_result block_create(allocator *A, mtype *T, uint64_t size, bool allo
          * race with the vkBindBufferMemory/vkBindImageMemory of the block's other allocations,
          * which run outside the lock (the validation layer's thread checks caught it). */
         r = block_map(A, b);
-        if (r != SEDX_SUCCESS) {
+        if (r != SEDX_SUCCESS && (T->margins || T->fill)) { /* the debug writes need the mapping */
             devmem_free(A, T, b->memory, size);
             sedx_virtual_block_destroy(b->vb);
             sedx__free(b);
             return r;
         }
+        if (r != SEDX_SUCCESS) /* usable without: a later map tries again (and may fail the same way) */
+            SEDX_LOG_WARN_TAG(TAG, "memory type %u: a new block of %llu bytes could not be mapped (%s)", T->index,
+                              (unsigned long long)size, sedx_result_name(r));
     }
     b->index = T->block_count;
     T->blocks[T->block_count++] = b;
