@@ -16,7 +16,6 @@ static pthread_once_t g_pool_once = PTHREAD_ONCE_INIT;
 static sedx_result g_pool_status = SEDX_ERROR_OUT_OF_HOST_MEMORY;
 static void pool_init(void) { g_pool_status = sedx__handle_pool_init(&g_pool); }
 
-/* Per-context registry of live buffers (the seed's debug panel). */
 /* Resource IDs (sedx_buffer_id, the index of a buffer in the bindless table and descriptor
  * array): per context, compact (a free list, reused last-freed first), taken when a buffer is
  * created and given back only when it is destroyed, i.e. after the GPU has passed its last use,
@@ -26,6 +25,7 @@ typedef struct id_slot {
     uint32_t next_free;        /* free list: next free ID + 1, 0 ends it */
 } id_slot;
 
+/* Per-context registry: live buffers (the seed's debug panel) and resource IDs. */
 struct sedx__buffer_registry {
     pthread_mutex_t lock;
     sedx_buffer_resource *head, *tail; /* live (not yet released) buffers, in creation order */
