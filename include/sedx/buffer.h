@@ -99,6 +99,7 @@ typedef enum sedx_buffer_create_flag_bits {
     SEDX_BUFFER_CREATE_DEDICATED = 0x1,  /* own VkDeviceMemory */
     SEDX_BUFFER_CREATE_CONCURRENT = 0x2  /* VK_SHARING_MODE_CONCURRENT across sedx's queue families */
 } sedx_buffer_create_flag_bits;
+#define SEDX_BUFFER_CREATE_FLAGS_ALL 0x3u /* every bit above; others: SEDX_ERROR_INVALID_ARGUMENT */
 
 /* Zero-initialised = the defaults of sedx_buffer_create. */
 typedef struct sedx_buffer_create_info {

@@ -43,6 +43,7 @@ typedef enum sedx_transfer_flag_bits {
     SEDX_TRANSFER_FORCE_COPY_COMMAND = 0x20, /* device copies always by vkCmdCopyBuffer */
     SEDX_TRANSFER_FORCE_SCATTER = 0x40       /* small-upload scatter on any device (default: discrete GPUs) */
 } sedx_transfer_flag_bits;
+#define SEDX_TRANSFER_FLAGS_ALL 0x7Fu /* every bit above */
 
 SEDX_API sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_transfer_info *info);
 
@@ -50,31 +51,58 @@ SEDX_API sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_trans
  * The seed's calls (blocking: they return when the GPU has finished)
  * ---------------------------------------------------------------------------------------- */
 /* The seed's CopyBuffer: records one copy, submits and waits. Also waits for the open upload
- * batch so the order of your calls is the order on the GPU. */
+ * batch so the order of your calls is the order on the GPU. src and dst must be VkBuffers of
+ * sedx buffers of ctx (sedx_buffer_vk): anything else is SEDX_ERROR_INVALID_HANDLE (NULL:
+ * SEDX_ERROR_INVALID_ARGUMENT). The same checks as sedx_copy: a range past either buffer's size
+ * SEDX_ERROR_OUT_OF_BOUNDS, overlapping ranges in one buffer SEDX_ERROR_INVALID_ARGUMENT, size 0
+ * SEDX_ERROR_INVALID_SIZE. */
 SEDX_API sedx_result sedx_copy_buffer(sedx_context *ctx, VkBuffer src, VkBuffer dst, VkDeviceSize size);
 SEDX_API sedx_result sedx_copy_buffer_offsets(sedx_context *ctx, VkBuffer src, VkDeviceSize src_offset, VkBuffer dst,
                                               VkDeviceSize dst_offset, VkDeviceSize size);
 
 /* The seed's CopyBufferToImage for a whole 2D colour image, mip 0, layer 0, tightly packed at
  * buffer offset 0: transitions UNDEFINED -> TRANSFER_DST_OPTIMAL -> SHADER_READ_ONLY_OPTIMAL
- * (the seed leaves the layouts to the caller). */
+ * (the seed leaves the layouts to the caller). `buffer` must be a sedx buffer of ctx holding
+ * width * height * 4 bytes: the seed's form assumes 4-byte texels (RGBA8); for any other format
+ * use sedx_copy_buffer_to_image_ex with .format. */
 SEDX_API sedx_result sedx_copy_buffer_to_image(sedx_context *ctx, VkBuffer buffer, VkImage image, uint32_t width,
                                                uint32_t height);
+
+typedef enum sedx_image_copy_flag_bits {
+    /* current_layout UNDEFINED throws the image's old contents away, also outside the region:
+     * say so with this flag when the region does not cover the whole mip level. */
+    SEDX_IMAGE_COPY_DISCARD = 0x1
+} sedx_image_copy_flag_bits;
+#define SEDX_IMAGE_COPY_FLAGS_ALL 0x1u
+
+/* One region. sedx cannot query a VkImage it did not create, so the image is described here
+ * and the copy is checked against that description (and the buffer against its real size). */
 typedef struct sedx_buffer_image_copy {
-    uint64_t buffer_offset;
+    uint64_t buffer_offset;         /* a multiple of the texel block size (4 for depth/stencil) */
     uint32_t buffer_row_length;     /* texels; 0 = tightly packed */
     uint32_t buffer_image_height;   /* texels; 0 = tightly packed */
-    VkImageAspectFlags aspect;      /* 0 = COLOR */
+    VkImageAspectFlags aspect;      /* one of COLOR (0 = COLOR), DEPTH, STENCIL */
     uint32_t mip_level;
     uint32_t base_array_layer;
     uint32_t layer_count;           /* 0 = 1 */
     VkOffset3D image_offset;
     VkExtent3D image_extent;        /* the region; depth 0 = 1 */
     VkExtent3D mip_extent;          /* the whole mip level, for the bounds check; depth 0 = 1 */
-    VkImageLayout current_layout;   /* UNDEFINED discards the old contents */
+    VkImageLayout current_layout;   /* UNDEFINED (0) discards the old contents: see SEDX_IMAGE_COPY_DISCARD */
     VkImageLayout final_layout;     /* 0 (UNDEFINED) = SHADER_READ_ONLY_OPTIMAL */
+    VkFormat format;                /* the image's format; 0 = VK_FORMAT_R8G8B8A8_UNORM */
+    uint32_t mip_levels;            /* the image's mip levels; 0 = 1 */
+    uint32_t array_layers;          /* the image's array layers; 0 = 1 */
+    uint32_t flags;                 /* sedx_image_copy_flag_bits */
 } sedx_buffer_image_copy;
-/* Region outside mip_extent, zero extent: SEDX_ERROR_OUT_OF_BOUNDS / INVALID_ARGUMENT. */
+/* Checks, each with its code (docs/errors.md): `buffer` not a sedx buffer of ctx
+ * SEDX_ERROR_INVALID_HANDLE; the bytes the region reads (format block size, row length, image
+ * height, extent, layers) past the buffer's end, mip_level >= mip_levels, layers past
+ * array_layers, region outside mip_extent: SEDX_ERROR_OUT_OF_BOUNDS; a misaligned
+ * buffer_offset SEDX_ERROR_INVALID_ALIGNMENT; zero extent, row length or image height below
+ * the extent, a format sedx has no block size for, compressed regions not on block
+ * boundaries, unknown flags, UNDEFINED current_layout on part of a mip level without
+ * SEDX_IMAGE_COPY_DISCARD: SEDX_ERROR_INVALID_ARGUMENT. */
 SEDX_API sedx_result sedx_copy_buffer_to_image_ex(sedx_context *ctx, VkBuffer buffer, VkImage image,
                                                   const sedx_buffer_image_copy *region);
 
@@ -86,6 +114,7 @@ typedef enum sedx_upload_flag_bits {
      * the GPU (the upload is not recorded; nothing was written). */
     SEDX_UPLOAD_NO_WAIT = 0x1
 } sedx_upload_flag_bits;
+#define SEDX_UPLOAD_FLAGS_ALL 0x1u /* every bit above; others: SEDX_ERROR_INVALID_ARGUMENT */
 
 /* Copies size bytes from data into dst at dst_offset. Returns when data may be reused: the
  * bytes are in the destination already (direct path: dst is host-visible and the GPU is not

@@ -136,9 +136,8 @@ static sedx_result start(sedx_context *ctx)
         ci.usage = SEDX_BUFFER_USAGE_STORAGE;
         ci.memory = SEDX_MEMORY_CPU; /* written by the CPU, read by shaders: ReBAR where there is one */
         ci.name = "sedx bindless table";
-        r = sedx__buffer_create(ctx, &ci, false, &B->table);
+        r = sedx__buffer_create(ctx, &ci, SEDX__BUFFER_INTERNAL, &B->table);
         if (r == SEDX_SUCCESS) {
-            B->table.resource->internal = true; /* sedx's own: not in sedx_buffer_list */
             B->entries = B->table.data;
             memset(B->entries, 0, (size_t)ci.size);
         }

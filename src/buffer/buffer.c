@@ -25,11 +25,14 @@ typedef struct id_slot {
     uint32_t next_free;        /* free list: next free ID + 1, 0 ends it */
 } id_slot;
 
-/* Per-context registry: live buffers (the seed's debug panel) and resource IDs. */
+/* Per-context registry: live buffers (the seed's debug panel), resource IDs, and the VkBuffer
+ * -> resource map that lets the seed's raw-handle calls (sedx_copy_buffer, ...) check their
+ * arguments. sedx's own buffers (rings, bindless table) are in none of them. */
 struct sedx__buffer_registry {
     pthread_mutex_t lock;
     sedx_buffer_resource *head, *tail; /* live (not yet released) buffers, in creation order */
     uint32_t count;
+    sedx__map by_vk;                   /* VkBuffer -> live resource */
     id_slot *ids;
     uint32_t id_cap, id_high, id_free; /* id_free: first free ID + 1, 0 when none */
 };
@@ -119,7 +122,6 @@ static sedx_result apply_usage_rules(sedx_context *ctx, sedx_buffer_usage_flags 
     const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
     bool bda = (ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS) != 0;
     uint64_t align = 1;
-    if (usage & (SEDX_BUFFER_USAGE_VERTEX | SEDX_BUFFER_USAGE_INDEX)) usage |= SEDX_BUFFER_USAGE_TRANSFER_DST;
     if (usage & (SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE | SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT |
                  SEDX_BUFFER_USAGE_SHADER_BINDING_TABLE))
         return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
@@ -130,10 +132,14 @@ static sedx_result apply_usage_rules(sedx_context *ctx, sedx_buffer_usage_flags 
         return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
                          "buffer '%s': ADDRESS usage needs buffer device address, which the device lacks",
                          safe_name(name));
-    if (usage & SEDX_BUFFER_USAGE_STORAGE) {
-        if (bda) usage |= SEDX_BUFFER_USAGE_ADDRESS;
-        align = SEDX__MAX(align, lim->minStorageBufferOffsetAlignment);
-    }
+    /* Every buffer is a transfer source and destination (sedx's uploads, readbacks and copies
+     * work on any buffer, whichever path the device takes) and, with buffer device address, has
+     * an address (its bindless table entry). The seed adds TRANSFER_DST for VERTEX and INDEX
+     * and ADDRESS for STORAGE: this is a superset, and buffer.usage says exactly what the
+     * VkBuffer has. */
+    usage |= SEDX_BUFFER_USAGE_TRANSFER_SRC | SEDX_BUFFER_USAGE_TRANSFER_DST;
+    if (bda) usage |= SEDX_BUFFER_USAGE_ADDRESS;
+    if (usage & SEDX_BUFFER_USAGE_STORAGE) align = SEDX__MAX(align, lim->minStorageBufferOffsetAlignment);
     if (usage & SEDX_BUFFER_USAGE_UNIFORM) align = SEDX__MAX(align, lim->minUniformBufferOffsetAlignment);
     if (usage & (SEDX_BUFFER_USAGE_UNIFORM_TEXEL | SEDX_BUFFER_USAGE_STORAGE_TEXEL))
         align = SEDX__MAX(align, lim->minTexelBufferOffsetAlignment);
@@ -158,7 +164,8 @@ static sedx_memory_usage memory_usage_for(sedx_memory_flags memory, sedx_host_ac
     if (access == SEDX_HOST_ACCESS_READBACK || access == SEDX_HOST_ACCESS_RANDOM) return SEDX_MEMORY_USAGE_READBACK;
     if (staging) return SEDX_MEMORY_USAGE_STAGING;
     const sedx_buffer_usage_flags uniform_only = SEDX_BUFFER_USAGE_UNIFORM | SEDX_BUFFER_USAGE_UNIFORM_TEXEL |
-                                                 SEDX_BUFFER_USAGE_TRANSFER_SRC | SEDX_BUFFER_USAGE_TRANSFER_DST;
+                                                 SEDX_BUFFER_USAGE_TRANSFER_SRC | SEDX_BUFFER_USAGE_TRANSFER_DST |
+                                                 SEDX_BUFFER_USAGE_ADDRESS;
     if (access == SEDX_HOST_ACCESS_DEFAULT && (usage & SEDX_BUFFER_USAGE_UNIFORM) && !(usage & ~uniform_only))
         return SEDX_MEMORY_USAGE_STAGING;
     return SEDX_MEMORY_USAGE_UPLOAD;
@@ -213,73 +220,48 @@ static void destroy_resource(sedx_context *ctx, void *user)
     sedx__free(res);
 }
 
-sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info *ci, bool staging, sedx_buffer *out)
+/* Checks what the caller asked for; every refusal is logged with the buffer's name. */
+static sedx_result check_create_info(const sedx_buffer_create_info *ci)
 {
-    if (!ctx || !ci || !out)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_buffer_create: %s is NULL",
-                         !ctx ? "ctx" : !ci ? "info" : "out");
-    const char *name = ci->name;
-    SEDX_PROFILE_SCOPE("sedx_buffer_create");
-    if (ci->size == 0) return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "buffer '%s': size 0", safe_name(name));
+    const char *name = safe_name(ci->name);
+    if (ci->size == 0) return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "buffer '%s': size 0", name);
     if (ci->usage == 0 || (ci->usage & ~(sedx_buffer_usage_flags)SEDX_BUFFER_USAGE_ALL))
-        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "buffer '%s': usage 0x%x has %s", safe_name(name), ci->usage,
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "buffer '%s': usage 0x%x has %s", name, ci->usage,
                          ci->usage ? "unknown bits" : "no bits");
-    sedx_memory_flags memory = ci->memory ? ci->memory : SEDX_MEMORY_GPU;
+    sedx_memory_flags memory = ci->memory;
     if ((memory & ~(sedx_memory_flags)(SEDX_MEMORY_GPU | SEDX_MEMORY_CPU)) ||
         ((memory & SEDX_MEMORY_CPU) && (memory & SEDX_MEMORY_CPU) != SEDX_MEMORY_CPU))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "buffer '%s': memory 0x%x is not GPU (0x1) or CPU (0x6)",
-                         safe_name(name), memory);
-    if (memory & SEDX_MEMORY_CPU) memory = SEDX_MEMORY_CPU; /* GPU|CPU = host-visible, possibly device-local */
+                         name, memory);
+    if ((unsigned)ci->host_access > SEDX_HOST_ACCESS_READBACK)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "buffer '%s': host_access %u is not a sedx_host_access",
+                         name, (unsigned)ci->host_access);
+    if (ci->host_access && !(memory & SEDX_MEMORY_CPU))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "buffer '%s': host_access applies to CPU memory only",
+                         name);
+    if (ci->flags & ~(uint32_t)SEDX_BUFFER_CREATE_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "buffer '%s': unknown create flags 0x%x", name,
+                         ci->flags & ~(uint32_t)SEDX_BUFFER_CREATE_FLAGS_ALL);
     if (ci->alignment && !sedx__is_pow2(ci->alignment))
         return SEDX__ERR(SEDX_ERROR_INVALID_ALIGNMENT, TAG, "buffer '%s': alignment %llu is not a power of two",
-                         safe_name(name), (unsigned long long)ci->alignment);
+                         name, (unsigned long long)ci->alignment);
+    if (ci->initial_data_size && !ci->initial_data)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "buffer '%s': initial_data_size %llu without initial_data",
+                         name, (unsigned long long)ci->initial_data_size);
     if (ci->initial_data_size > ci->size)
         return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "buffer '%s': %llu bytes of initial data for %llu bytes",
-                         safe_name(name), (unsigned long long)ci->initial_data_size, (unsigned long long)ci->size);
+                         name, (unsigned long long)ci->initial_data_size, (unsigned long long)ci->size);
+    return SEDX_SUCCESS;
+}
 
-    sedx_buffer_usage_flags usage;
-    uint64_t align;
-    sedx_result r = apply_usage_rules(ctx, ci->usage, name, &usage, &align);
-    if (r != SEDX_SUCCESS) return r;
-    if (ci->initial_data && !(memory & SEDX_MEMORY_CPU)) usage |= SEDX_BUFFER_USAGE_TRANSFER_DST;
-    /* round UP (the seed's `size += size % align` does not) */
-    uint64_t alloc_size = sedx__align_up(ci->size, align);
-    /* sizes past 2^63 are refused here; smaller impossible ones by the driver / allocator */
-    if (alloc_size == 0 || alloc_size > UINT64_MAX / 2)
-        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "buffer '%s': size %llu overflows", safe_name(name),
-                         (unsigned long long)ci->size);
-    if (ci->alignment) align = SEDX__MAX(align, ci->alignment);
-
-    if (pthread_once(&g_pool_once, pool_init) != 0 || g_pool_status != SEDX_SUCCESS)
-        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "buffer handle pool unavailable");
-    struct sedx__buffer_registry *reg = registry(ctx);
-    sedx_buffer_resource *res = sedx__calloc(1, sizeof *res);
-    char *name_copy = sedx__strdup(name ? name : "");
-    if (!reg || !res || !name_copy) {
-        sedx__free(res);
-        sedx__free(name_copy);
-        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "buffer '%s': out of host memory", safe_name(name));
-    }
-    res->name = name_copy;
-    res->ctx = ctx;
-    res->size = ci->size;
-    res->allocation_size = alloc_size;
-    res->usage = usage;
-    res->memory_kind = memory;
-    res->id = SEDX_INVALID_ID;
-    atomic_init(&res->refs, 1);
-
-    /* VkBuffer: ADDRESS maps to SHADER_DEVICE_ADDRESS (same bit). */
+/* The VkBuffer: ADDRESS is SHADER_DEVICE_ADDRESS (same bit). With a transfer-only queue,
+ * buffers are shared CONCURRENTly between it and the main queue: uploads need no queue-family
+ * ownership transfers (see docs/transfer.md). */
+static sedx_result create_vk_buffer(sedx_context *ctx, sedx_buffer_resource *res)
+{
     VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-    bci.size = alloc_size;
-    bci.usage = (VkBufferUsageFlags)usage;
-    /* Internal additions, not reported in buffer.usage: every buffer can be the source or
-     * destination of sedx's transfers (TRANSFER_SRC|DST) and, with buffer device address, of
-     * its compute copy and scatter shaders (SHADER_DEVICE_ADDRESS). */
-    bci.usage |= VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-    if (ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS) bci.usage |= VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT;
-    /* With a transfer-only queue, buffers are shared CONCURRENTly between it and the main
-     * queue: uploads need no queue-family ownership transfers (see docs/transfer.md). */
+    bci.size = res->allocation_size;
+    bci.usage = (VkBufferUsageFlags)res->usage;
     uint32_t families[2] = {ctx->queues[SEDX_QUEUE_GRAPHICS].family, ctx->queues[SEDX_QUEUE_TRANSFER].family};
     if (ctx->queues[SEDX_QUEUE_TRANSFER].present && families[0] != families[1]) {
         bci.sharingMode = VK_SHARING_MODE_CONCURRENT;
@@ -288,21 +270,27 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
     }
     res->vk_usage = bci.usage;
     VkResult vr = vkCreateBuffer(ctx->device, &bci, NULL, &res->buffer);
-    if (vr != VK_SUCCESS) {
-        r = SEDX__VK(vr, "vkCreateBuffer");
-        goto fail;
-    }
+    return vr == VK_SUCCESS ? SEDX_SUCCESS : SEDX__VK(vr, "vkCreateBuffer");
+}
+
+/* Memory for res->buffer, bound, and what the buffer keeps of its placement. */
+static sedx_result allocate_memory(sedx_context *ctx, sedx_buffer_resource *res, const sedx_buffer_create_info *ci,
+                                   bool staging)
+{
+    sedx_memory_flags memory = res->memory_kind;
     sedx_allocation_info ai = {0};
-    ai.usage = memory_usage_for(memory, ci->host_access, staging, usage);
+    ai.usage = memory_usage_for(memory, ci->host_access, staging, ci->usage);
     /* the seed's CPU = HOST_VISIBLE | HOST_COHERENT (0x2 | 0x4): buffer.data needs no flush */
-    if (memory & SEDX_MEMORY_CPU)
+    if (memory & SEDX_MEMORY_CPU) {
         ai.required_flags = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+        ai.flags |= SEDX_ALLOCATION_MAPPED;
+    }
     ai.kind = SEDX_ALLOCATION_KIND_BUFFER;
-    ai.name = name;
+    ai.name = ci->name;
     ai.user_data = res;
-    if (memory & SEDX_MEMORY_CPU) ai.flags |= SEDX_ALLOCATION_MAPPED;
     if (ci->flags & SEDX_BUFFER_CREATE_DEDICATED) ai.flags |= SEDX_ALLOCATION_DEDICATED;
     sedx__placement pl;
+    sedx_result r;
     if (ci->alignment) {
         /* extra alignment of the memory offset: requirements by hand */
         VkMemoryDedicatedRequirements ded = {VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS};
@@ -319,9 +307,9 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
         r = sedx__memory_alloc_bind_buffer(ctx, res->buffer, &ai, &res->allocation, &pl);
     }
     if (r != SEDX_SUCCESS) {
-        SEDX_LOG_ERROR_TAG(TAG, "buffer '%s': no memory for %llu bytes (%s)", safe_name(name),
-                           (unsigned long long)alloc_size, sedx_result_name(r));
-        goto fail;
+        SEDX_LOG_ERROR_TAG(TAG, "buffer '%s': no memory for %llu bytes (%s)", safe_name(ci->name),
+                           (unsigned long long)res->allocation_size, sedx_result_name(r));
+        return r;
     }
     res->memory = pl.memory;
     res->offset = pl.offset;
@@ -337,48 +325,21 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
          * (buffer.data stays NULL, as the seed says for GPU memory) */
         if (sedx_memory_map(ctx, res->allocation, &res->host_ptr) != SEDX_SUCCESS) res->host_ptr = NULL;
     }
-    if ((memory & SEDX_MEMORY_CPU) && !res->mapped) {
-        r = SEDX__ERR(SEDX_ERROR_NOT_HOST_VISIBLE, TAG, "buffer '%s': CPU memory came back unmapped", safe_name(name));
-        goto fail;
-    }
-    if (bci.usage & VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT) {
-        VkBufferDeviceAddressInfo ai2 = {VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO};
-        ai2.buffer = res->buffer;
-        res->address = vkGetBufferDeviceAddress(ctx->device, &ai2);
-    }
-    if (name && *name) {
-        sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_BUFFER, (uint64_t)res->buffer, name);
-        if (res->dedicated) sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)res->memory, name);
-    }
+    if ((memory & SEDX_MEMORY_CPU) && !res->mapped)
+        return SEDX__ERR(SEDX_ERROR_NOT_HOST_VISIBLE, TAG, "buffer '%s': CPU memory came back unmapped",
+                         safe_name(ci->name));
+    return SEDX_SUCCESS;
+}
 
-    /* initial data */
-    if (ci->initial_data) {
-        uint64_t n = ci->initial_data_size ? ci->initial_data_size : ci->size;
-        if (res->mapped) {
-            memcpy(res->mapped, ci->initial_data, (size_t)n);
-            sedx_memory_flush(ctx, res->allocation, 0, n);
-        }
-    }
-
-    r = sedx__handle_alloc(&g_pool, res, &res->handle);
-    if (r != SEDX_SUCCESS) goto fail;
-
-    sedx_buffer b = {res->mapped, res, ci->size, usage, memory, res->handle};
-    if (ci->initial_data && !res->mapped) {
-        uint64_t n = ci->initial_data_size ? ci->initial_data_size : ci->size;
-        r = sedx__transfer_upload_blocking(ctx, &b, 0, ci->initial_data, n);
-        if (r != SEDX_SUCCESS) {
-            sedx__handle_free(&g_pool, res->handle);
-            goto fail;
-        }
-    }
-
-    pthread_mutex_lock(&reg->lock);
+/* With reg locked: the buffer becomes visible (list, VkBuffer map, ID, bindless hook). */
+static sedx_result register_locked(sedx_context *ctx, struct sedx__buffer_registry *reg, sedx_buffer_resource *res)
+{
+    sedx_result r = sedx__map_put(&reg->by_vk, (uint64_t)res->buffer, res);
+    if (r != SEDX_SUCCESS) return SEDX__ERR(r, TAG, "buffer '%s': out of host memory", safe_name(res->name));
     r = id_take(reg, res, &res->id);
     if (r != SEDX_SUCCESS) {
-        pthread_mutex_unlock(&reg->lock);
-        sedx__handle_free(&g_pool, res->handle);
-        goto fail;
+        sedx__map_remove(&reg->by_vk, (uint64_t)res->buffer);
+        return r;
     }
     res->prev = reg->tail;
     if (reg->tail) reg->tail->next = res;
@@ -386,24 +347,110 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
     reg->tail = res;
     reg->count++;
     if (ctx->bindless_update) ctx->bindless_update(ctx, res, true);
-    pthread_mutex_unlock(&reg->lock);
+    return SEDX_SUCCESS;
+}
 
-    SEDX_LOG_DEBUG_TAG(TAG, "created '%s' id %u: %llu bytes (%llu allocated), memory type %u%s", safe_name(name),
+static void free_resource(sedx_context *ctx, sedx_buffer_resource *res)
+{
+    sedx_memory_destroy_buffer(ctx, res->buffer, res->allocation);
+    sedx__free(res->name);
+    sedx__free(res);
+}
+
+static sedx_buffer_resource *new_resource(sedx_context *ctx, const sedx_buffer_create_info *ci, uint32_t flags)
+{
+    sedx_buffer_resource *res = sedx__calloc(1, sizeof *res);
+    char *name_copy = sedx__strdup(ci->name ? ci->name : "");
+    if (!res || !name_copy) {
+        sedx__free(res);
+        sedx__free(name_copy);
+        return NULL;
+    }
+    res->name = name_copy;
+    res->ctx = ctx;
+    res->size = ci->size;
+    res->memory_kind = (ci->memory & SEDX_MEMORY_CPU) ? SEDX_MEMORY_CPU : SEDX_MEMORY_GPU;
+    res->id = SEDX_INVALID_ID;
+    res->internal = (flags & SEDX__BUFFER_INTERNAL) != 0;
+    atomic_init(&res->refs, 1);
+    return res;
+}
+
+sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info *ci, uint32_t flags,
+                                sedx_buffer *out)
+{
+    if (!ctx || !ci || !out)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_buffer_create: %s is NULL",
+                         !ctx ? "ctx" : !ci ? "info" : "out");
+    SEDX_PROFILE_SCOPE("sedx_buffer_create");
+    sedx_result r = check_create_info(ci);
+    if (r != SEDX_SUCCESS) return r;
+    sedx_buffer_usage_flags usage;
+    uint64_t align;
+    if ((r = apply_usage_rules(ctx, ci->usage, ci->name, &usage, &align)) != SEDX_SUCCESS) return r;
+    /* round UP (the seed's `size += size % align` does not); sizes past 2^63 are refused here,
+     * smaller impossible ones by the driver or the allocator */
+    uint64_t alloc_size = sedx__align_up(ci->size, align);
+    if (alloc_size == 0 || alloc_size > UINT64_MAX / 2)
+        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "buffer '%s': size %llu overflows", safe_name(ci->name),
+                         (unsigned long long)ci->size);
+
+    if (pthread_once(&g_pool_once, pool_init) != 0 || g_pool_status != SEDX_SUCCESS)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "buffer handle pool unavailable");
+    struct sedx__buffer_registry *reg = registry(ctx);
+    sedx_buffer_resource *res = reg ? new_resource(ctx, ci, flags) : NULL;
+    if (!res)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "buffer '%s': out of host memory", safe_name(ci->name));
+    res->allocation_size = alloc_size;
+    res->usage = usage;
+    r = create_vk_buffer(ctx, res);
+    if (r == SEDX_SUCCESS) r = allocate_memory(ctx, res, ci, (flags & SEDX__BUFFER_STAGING) != 0);
+    if (r != SEDX_SUCCESS) goto fail;
+    if (res->vk_usage & VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT) {
+        VkBufferDeviceAddressInfo ai = {VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO};
+        ai.buffer = res->buffer;
+        res->address = vkGetBufferDeviceAddress(ctx->device, &ai);
+    }
+    if (ci->name && *ci->name) {
+        sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_BUFFER, (uint64_t)res->buffer, ci->name);
+        if (res->dedicated)
+            sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)res->memory, ci->name);
+    }
+    /* initial data: a memcpy into mapped memory; GPU memory gets it through the transfer layer */
+    uint64_t initial = ci->initial_data ? (ci->initial_data_size ? ci->initial_data_size : ci->size) : 0;
+    if (initial && res->mapped) {
+        memcpy(res->mapped, ci->initial_data, (size_t)initial);
+        sedx_memory_flush(ctx, res->allocation, 0, initial);
+    }
+    if ((r = sedx__handle_alloc(&g_pool, res, &res->handle)) != SEDX_SUCCESS) goto fail;
+    sedx_buffer b = {res->mapped, res, ci->size, usage, res->memory_kind, res->handle};
+    if (!res->internal) {
+        pthread_mutex_lock(&reg->lock);
+        r = register_locked(ctx, reg, res);
+        pthread_mutex_unlock(&reg->lock);
+        if (r != SEDX_SUCCESS) goto fail_handle;
+    }
+    if (initial && !res->mapped && (r = sedx__transfer_upload_blocking(ctx, &b, 0, ci->initial_data, initial))) {
+        /* part of it may be in flight or in the open batch: the normal release waits for that */
+        sedx_buffer_release(&b);
+        return r;
+    }
+    SEDX_LOG_DEBUG_TAG(TAG, "created '%s' id %u: %llu bytes (%llu allocated), memory type %u%s", safe_name(ci->name),
                        res->id, (unsigned long long)ci->size, (unsigned long long)alloc_size, res->memory_type,
                        res->dedicated ? ", dedicated" : "");
     *out = b;
     return SEDX_SUCCESS;
 
+fail_handle:
+    sedx__handle_free(&g_pool, res->handle);
 fail:
-    sedx_memory_destroy_buffer(ctx, res->buffer, res->allocation);
-    sedx__free(res->name);
-    sedx__free(res);
+    free_resource(ctx, res);
     return r;
 }
 
 sedx_result sedx_buffer_create_ex(sedx_context *ctx, const sedx_buffer_create_info *info, sedx_buffer *out)
 {
-    return sedx__buffer_create(ctx, info, false, out);
+    return sedx__buffer_create(ctx, info, 0, out);
 }
 
 sedx_result sedx_buffer_create(sedx_context *ctx, uint64_t size, sedx_buffer_usage_flags usage,
@@ -414,7 +461,7 @@ sedx_result sedx_buffer_create(sedx_context *ctx, uint64_t size, sedx_buffer_usa
     ci.usage = usage;
     ci.memory = memory;
     ci.name = name;
-    return sedx__buffer_create(ctx, &ci, false, out);
+    return sedx__buffer_create(ctx, &ci, 0, out);
 }
 
 sedx_result sedx_staging_buffer_create(sedx_context *ctx, uint64_t size, const char *name, sedx_buffer *out)
@@ -424,7 +471,7 @@ sedx_result sedx_staging_buffer_create(sedx_context *ctx, uint64_t size, const c
     ci.usage = SEDX_BUFFER_USAGE_TRANSFER_SRC;
     ci.memory = SEDX_MEMORY_CPU;
     ci.name = name;
-    return sedx__buffer_create(ctx, &ci, true, out);
+    return sedx__buffer_create(ctx, &ci, SEDX__BUFFER_STAGING, out);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -432,15 +479,26 @@ sedx_result sedx_staging_buffer_create(sedx_context *ctx, uint64_t size, const c
  * ---------------------------------------------------------------------------------------- */
 sedx_buffer sedx_buffer_retain(const sedx_buffer *buf)
 {
-    sedx_buffer empty = {0};
+    sedx_buffer copy = {0};
     sedx_buffer_resource *res = sedx__buffer_get(buf, "sedx_buffer_retain");
-    if (!res) return empty;
+    if (!res) return copy;
+    /* every reference has a handle of its own: a stale struct copy of a released reference is
+     * then recognisable, and releasing it cannot drop another owner's reference */
+    sedx__handle h;
+    if (sedx__handle_alloc(&g_pool, res, &h) != SEDX_SUCCESS) {
+        SEDX_LOG_ERROR_TAG(TAG, "sedx_buffer_retain: buffer '%s': no handle for a new reference", safe_name(res->name));
+        return copy;
+    }
     atomic_fetch_add(&res->refs, 1);
-    return *buf;
+    copy = *buf;
+    copy.handle = h;
+    return copy;
 }
 
+/* Last reference gone: out of the list, the VkBuffer map and (later) the ID. */
 static void unregister(sedx_buffer_resource *res)
 {
+    if (res->internal) return;
     struct sedx__buffer_registry *reg = res->ctx->buffers;
     pthread_mutex_lock(&reg->lock);
     if (res->prev) res->prev->next = res->next;
@@ -449,6 +507,7 @@ static void unregister(sedx_buffer_resource *res)
     else reg->tail = res->prev;
     res->prev = res->next = NULL;
     reg->count--;
+    sedx__map_remove(&reg->by_vk, (uint64_t)res->buffer);
     pthread_mutex_unlock(&reg->lock);
 }
 
@@ -458,8 +517,7 @@ void sedx__buffer_unref(sedx_buffer_resource *res)
 {
     if (atomic_fetch_sub(&res->refs, 1) != 1) return;
 
-    /* last reference: the handle dies now, the Vulkan objects when the GPU is past them */
-    sedx__handle_free(&g_pool, res->handle);
+    /* last reference: the Vulkan objects go when the GPU is past them */
     unregister(res);
     uint64_t after[SEDX_QUEUE_COUNT];
     for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) after[q] = atomic_load(&res->last_use[q]);
@@ -478,19 +536,36 @@ void sedx__buffer_unref(sedx_buffer_resource *res)
     }
 }
 
+sedx_buffer_resource *sedx__buffer_lookup_vk(sedx_context *ctx, VkBuffer buffer)
+{
+    struct sedx__buffer_registry *reg = registry(ctx);
+    if (!reg || !buffer) return NULL;
+    pthread_mutex_lock(&reg->lock);
+    sedx_buffer_resource *res = sedx__map_get(&reg->by_vk, (uint64_t)buffer);
+    /* a buffer whose last reference is being dropped right now is gone already */
+    uint32_t refs = res ? atomic_load(&res->refs) : 0;
+    while (refs && !atomic_compare_exchange_weak(&res->refs, &refs, refs + 1)) {
+    }
+    pthread_mutex_unlock(&reg->lock);
+    return refs ? res : NULL;
+}
+
 void sedx_buffer_release(sedx_buffer *buf)
 {
     if (!buf || (!buf->resource && !buf->handle)) return; /* empty: no-op */
+    sedx_buffer b = *buf;
+    memset(buf, 0, sizeof *buf);
     sedx_buffer_resource *res = NULL;
     if (pthread_once(&g_pool_once, pool_init) == 0 && g_pool_status == SEDX_SUCCESS)
-        res = sedx__handle_get(&g_pool, buf->handle);
-    if (!res || res != buf->resource) {
+        res = sedx__handle_get(&g_pool, b.handle);
+    /* Freeing the handle decides who owns the reference: of two threads releasing copies of
+     * one reference at once, exactly one frees it; the other, like any stale copy, only logs
+     * (and never touches the resource, which the first may have destroyed by then). */
+    if (!res || res != b.resource || sedx__handle_free(&g_pool, b.handle) != SEDX_SUCCESS) {
         SEDX_LOG_ERROR_TAG(TAG, "sedx_buffer_release: double release or stale copy (handle 0x%llx); ignored",
-                           (unsigned long long)buf->handle);
-        memset(buf, 0, sizeof *buf);
+                           (unsigned long long)b.handle);
         return;
     }
-    memset(buf, 0, sizeof *buf);
     sedx__buffer_unref(res);
 }
 
@@ -596,7 +671,8 @@ sedx_result sedx_buffer_write(const sedx_buffer *buf, const void *src, uint64_t 
     if ((r = check_range(res, size, offset, "sedx_buffer_write")) != SEDX_SUCCESS) return r;
     if (size == 0) return SEDX_SUCCESS;
     if (!src) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_buffer_write: src is NULL");
-    memcpy((uint8_t *)res->mapped + offset, src, (size_t)size);
+    /* memmove: src may lie in the buffer's own mapping (moving bytes within the buffer) */
+    memmove((uint8_t *)res->mapped + offset, src, (size_t)size);
     return res->coherent ? SEDX_SUCCESS : sedx_memory_flush(res->ctx, res->allocation, offset, size);
 }
 
@@ -610,7 +686,7 @@ sedx_result sedx_buffer_read(const sedx_buffer *buf, void *dst, uint64_t size, u
     if (!dst) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_buffer_read: dst is NULL");
     if (!res->coherent && (r = sedx_memory_invalidate(res->ctx, res->allocation, offset, size)) != SEDX_SUCCESS)
         return r;
-    memcpy(dst, (const uint8_t *)res->mapped + offset, (size_t)size);
+    memmove(dst, (const uint8_t *)res->mapped + offset, (size_t)size); /* dst may lie in the mapping */
     return SEDX_SUCCESS;
 }
 
@@ -667,7 +743,7 @@ VkDescriptorBufferInfo sedx_buffer_descriptor(const sedx_buffer *buf)
 
 VkDeviceAddress sedx_buffer_address(const sedx_buffer *buf)
 {
-    return sedx_buffer_is_valid(buf) && (buf->resource->usage & SEDX_BUFFER_USAGE_ADDRESS) ? buf->resource->address : 0;
+    return sedx_buffer_is_valid(buf) ? buf->resource->address : 0;
 }
 
 const char *sedx_buffer_name(const sedx_buffer *buf)
@@ -742,6 +818,8 @@ size_t sedx_buffer_format_table(sedx_context *ctx, char *out, size_t cap)
     return w.len;
 }
 
+static bool owned_by(void *object, void *ctx) { return ((sedx_buffer_resource *)object)->ctx == ctx; }
+
 /* Context teardown: buffers the application never released are reported and destroyed. */
 void sedx__buffers_destroy(sedx_context *ctx);
 void sedx__buffers_destroy(sedx_context *ctx)
@@ -755,16 +833,18 @@ void sedx__buffers_destroy(sedx_context *ctx)
     reg->count = 0;
     pthread_mutex_unlock(&reg->lock);
     if (leaked) SEDX_LOG_WARN_TAG(TAG, "%u buffer%s never released; destroying:", leaked, leaked == 1 ? "" : "s");
+    /* every reference the application still holds dies with the context: its handle first */
+    if (leaked) sedx__handle_free_matching(&g_pool, owned_by, ctx);
     /* (sedx's own buffers are released before this runs, so every one listed is the application's) */
     while (r) {
         sedx_buffer_resource *next = r->next;
         SEDX_LOG_WARN_TAG(TAG, "  leaked buffer '%s' id %u, %llu bytes, %u reference%s", safe_name(r->name), r->id,
                           (unsigned long long)r->size, atomic_load(&r->refs), atomic_load(&r->refs) == 1 ? "" : "s");
-        sedx__handle_free(&g_pool, r->handle);
         destroy_resource(ctx, r);
         r = next;
     }
     pthread_mutex_destroy(&reg->lock);
+    sedx__map_free(&reg->by_vk);
     sedx__free(reg->ids);
     sedx__free(reg);
     ctx->buffers = NULL;

@@ -10,7 +10,7 @@ struct sedx_buffer_resource {
     _Atomic uint32_t refs;
     _Atomic uint32_t map_count;
     sedx_context *ctx;
-    uint64_t handle;               /* its own handle (slot + generation) */
+    uint64_t handle;               /* the first reference's handle (each reference has its own) */
     VkBuffer buffer;
     sedx_allocation allocation;
     VkDeviceMemory memory;
@@ -37,8 +37,15 @@ struct sedx_buffer_resource {
 
 /* Validates buf and returns its resource, or NULL (logging `what` with the reason). */
 sedx_buffer_resource *sedx__buffer_get(const sedx_buffer *buf, const char *what);
-/* Creation with the staging-memory preference (the transfer layer's rings use it). */
-sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info *ci, bool staging, sedx_buffer *out);
+/* Creation for sedx's own needs: STAGING prefers host memory (the upload ring); INTERNAL
+ * buffers (rings, the bindless table) take no resource ID and are in neither the live list nor
+ * the VkBuffer map, so the application never sees them. */
+enum { SEDX__BUFFER_STAGING = 0x1, SEDX__BUFFER_INTERNAL = 0x2 };
+sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info *ci, uint32_t flags,
+                                sedx_buffer *out);
+/* The live sedx buffer of ctx whose VkBuffer is buffer, with a reference taken for the caller
+ * (drop it with sedx__buffer_unref), or NULL when ctx did not create it. O(1). */
+sedx_buffer_resource *sedx__buffer_lookup_vk(sedx_context *ctx, VkBuffer buffer);
 /* A reference taken/dropped by sedx itself (e.g. a batch that copies into the buffer). */
 void sedx__buffer_ref(sedx_buffer_resource *res);
 void sedx__buffer_unref(sedx_buffer_resource *res);

@@ -67,6 +67,27 @@ void *sedx__handle_get(sedx__handle_pool *pool, sedx__handle h);
 /* Releases; returns SEDX_ERROR_INVALID_HANDLE if h is not live. */
 sedx_result sedx__handle_free(sedx__handle_pool *pool, sedx__handle h);
 uint32_t sedx__handle_live(sedx__handle_pool *pool);
+/* Frees every live handle whose object match() accepts (context teardown: the handles of
+ * objects the application leaked). Returns how many. match runs under the pool's lock. */
+uint32_t sedx__handle_free_matching(sedx__handle_pool *pool, bool (*match)(void *object, void *user), void *user);
+
+/* ------------------------------------------------------------------------------------------
+ * A hash map from non-zero 64-bit keys (Vulkan handles) to pointers: open addressing, linear
+ * probing, deletion by backward shift (no tombstones), at most half full. Not thread-safe.
+ * ---------------------------------------------------------------------------------------- */
+typedef struct sedx__map_slot {
+    uint64_t key; /* 0 = empty */
+    void *value;
+} sedx__map_slot;
+typedef struct sedx__map {
+    sedx__map_slot *slots;
+    uint32_t cap, count; /* cap: 0 or a power of two */
+} sedx__map;
+/* Inserts or replaces; SEDX_ERROR_OUT_OF_HOST_MEMORY when it cannot grow (map unchanged). */
+sedx_result sedx__map_put(sedx__map *m, uint64_t key, void *value);
+void *sedx__map_get(const sedx__map *m, uint64_t key); /* NULL when absent */
+void sedx__map_remove(sedx__map *m, uint64_t key);
+void sedx__map_free(sedx__map *m);
 
 /* Thread id for logs and profiling. */
 uint32_t sedx__thread_id(void);

@@ -95,3 +95,22 @@ uint32_t sedx__handle_live(sedx__handle_pool *pool)
     pthread_mutex_unlock(&pool->lock);
     return n;
 }
+
+uint32_t sedx__handle_free_matching(sedx__handle_pool *pool, bool (*match)(void *object, void *user), void *user)
+{
+    uint32_t freed = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (uint32_t i = 0; i < pool->page_count * SEDX__HANDLE_PAGE_SLOTS; ++i) {
+        sedx__handle_slot *s = slot_at(pool, i);
+        uint32_t gen = atomic_load(&s->generation);
+        if (!(gen & 1u) || !match(atomic_load(&s->object), user)) continue;
+        atomic_store(&s->generation, gen + 1);
+        atomic_store(&s->object, NULL);
+        s->next_free = pool->free_head;
+        pool->free_head = i + 1;
+        pool->live--;
+        freed++;
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return freed;
+}

@@ -8,6 +8,7 @@
  * {head at submit, ticket}; reclaiming pops those whose ticket passed, in order.
  */
 #include "buffer/buffer_internal.h"
+#include "core/format.h"
 #include <sedx/transfer.h>
 
 #include <stdlib.h>
@@ -68,6 +69,8 @@ struct sedx__transfer {
     ring up, down;
     region *regions;
     uint32_t region_count, region_cap;
+    sedx_buffer_resource **held; /* one reference per destination buffer of the open batch */
+    uint32_t held_count, held_cap;
     uint64_t batch_id;
     uint64_t batch_bytes;
     sedx_ticket last_ticket;
@@ -256,12 +259,45 @@ static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upl
     ci.host_access = upload ? SEDX_HOST_ACCESS_SEQUENTIAL_WRITE : SEDX_HOST_ACCESS_READBACK;
     ci.name = upload ? "sedx staging ring" : "sedx readback ring";
     ci.alignment = 256;
-    sedx_result res = sedx__buffer_create(ctx, &ci, upload, &r->buffer);
+    sedx_result res = sedx__buffer_create(ctx, &ci, SEDX__BUFFER_INTERNAL | (upload ? SEDX__BUFFER_STAGING : 0),
+                                          &r->buffer);
     if (res != SEDX_SUCCESS) return res;
-    r->buffer.resource->internal = true; /* not the application's: hidden from sedx_buffer_list */
     r->ptr = r->buffer.data;
     r->size = size;
     r->address = r->buffer.resource->address;
+    return SEDX_SUCCESS;
+}
+
+#define RING_MIN (64u << 10) /* the smallest ring: staging_size / readback_size below it are refused */
+
+/* Rings are created on first need, not with the transfer layer: a context whose uploads all
+ * go straight into host-visible memory never allocates one, and a heap at its budget does not
+ * stop those uploads. When the configured size does not fit (budget, device memory), smaller
+ * rings are tried down to RING_MIN: a smaller ring only means more, smaller pieces. Lock held. */
+static sedx_result ring_ensure(sedx_context *ctx, struct sedx__transfer *t, ring *r)
+{
+    if (r->ptr) return SEDX_SUCCESS;
+    bool upload = r == &t->up;
+    uint64_t size = r->size;
+    sedx_result res;
+    while ((res = ring_init(ctx, r, size, upload)) != SEDX_SUCCESS) {
+        bool no_room = res == SEDX_ERROR_OVER_BUDGET || res == SEDX_ERROR_OUT_OF_DEVICE_MEMORY;
+        if (!no_room || size <= RING_MIN) return res;
+        size = SEDX__MAX(sedx__align_up(size / 2, 256), RING_MIN);
+        SEDX_LOG_WARN_TAG(TAG, "%s ring: trying %llu KiB instead", upload ? "staging" : "readback",
+                          (unsigned long long)(size >> 10));
+    }
+    if (upload) t->stats.staging_size = r->size;
+    else t->stats.readback_size = r->size;
+    return SEDX_SUCCESS;
+}
+
+static sedx_result check_range(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const char *what)
+{
+    if (offset > res->size || size > res->size - offset)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: buffer '%s': [%llu, +%llu) is outside its %llu bytes",
+                         what, res->name, (unsigned long long)offset, (unsigned long long)size,
+                         (unsigned long long)res->size);
     return SEDX_SUCCESS;
 }
 
@@ -274,6 +310,7 @@ static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
     if (t->scatter_pipe) vkDestroyPipeline(ctx->device, t->scatter_pipe, NULL);
     if (t->layout) vkDestroyPipelineLayout(ctx->device, t->layout, NULL);
     sedx__free(t->regions);
+    sedx__free(t->held);
     pthread_mutex_destroy(&t->lock);
     sedx__free(t);
 }
@@ -310,10 +347,10 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     bool cpu_device = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
     if (!t->info.staging_size) t->info.staging_size = cpu_device ? (16u << 20) : (64u << 20);
     if (!t->info.readback_size) t->info.readback_size = cpu_device ? (8u << 20) : (64u << 20);
-    t->info.staging_size = sedx__align_up(SEDX__MAX(t->info.staging_size, 65536u), 256);
+    t->info.staging_size = sedx__align_up(SEDX__MAX(t->info.staging_size, RING_MIN), 256);
     if (!t->info.staging_max) t->info.staging_max = t->info.staging_size * 4;
     t->info.staging_max = SEDX__MAX(t->info.staging_max, t->info.staging_size);
-    t->info.readback_size = sedx__align_up(SEDX__MAX(t->info.readback_size, 65536u), 256);
+    t->info.readback_size = sedx__align_up(SEDX__MAX(t->info.readback_size, RING_MIN), 256);
     if (!t->info.memcpy_threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         t->info.memcpy_threads = (uint32_t)SEDX__MAX(1, SEDX__MIN(n - 1, 15) + 1);
@@ -327,9 +364,10 @@ static sedx_result transfer_create(sedx_context *ctx, const sedx_transfer_info *
     const char *groups = getenv("SEDX_COPY_GROUPS"); /* tuning knob for benchmarks */
     t->copy_groups = groups && atoi(groups) > 0 ? (uint32_t)atoi(groups) : 65535u;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
-    sedx_result r = ring_init(ctx, &t->up, t->info.staging_size, true);
-    if (r == SEDX_SUCCESS) r = ring_init(ctx, &t->down, t->info.readback_size, false);
-    if (r == SEDX_SUCCESS && (ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS)) {
+    t->up.size = t->info.staging_size; /* the rings themselves: ring_ensure */
+    t->down.size = t->info.readback_size;
+    sedx_result r = SEDX_SUCCESS;
+    if (ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS) {
         VkPushConstantRange pcr = {VK_SHADER_STAGE_COMPUTE_BIT, 0, 24};
         VkPipelineLayoutCreateInfo li = {VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
         li.pushConstantRangeCount = 1;
@@ -377,9 +415,35 @@ static struct sedx__transfer *get_transfer(sedx_context *ctx, sedx_result *r)
     return *r == SEDX_SUCCESS ? t : NULL;
 }
 
+static sedx_result check_transfer_info(const sedx_transfer_info *info)
+{
+    const char *fn = "sedx_transfer_configure";
+    if (info->flags & ~(uint32_t)SEDX_TRANSFER_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: unknown flags 0x%x", fn,
+                         info->flags & ~(uint32_t)SEDX_TRANSFER_FLAGS_ALL);
+    uint32_t both = SEDX_TRANSFER_FORCE_COMPUTE_COPY | SEDX_TRANSFER_FORCE_COPY_COMMAND;
+    if ((info->flags & both) == both)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: FORCE_COMPUTE_COPY and FORCE_COPY_COMMAND together", fn);
+    if ((info->staging_size && info->staging_size < RING_MIN) || (info->readback_size && info->readback_size < RING_MIN))
+        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "%s: staging_size %llu / readback_size %llu: at least %u bytes "
+                         "(0 = default)", fn, (unsigned long long)info->staging_size,
+                         (unsigned long long)info->readback_size, RING_MIN);
+    if (info->staging_size > UINT64_MAX / 8 || info->readback_size > UINT64_MAX / 8)
+        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "%s: ring size overflows", fn);
+    if (info->staging_max && info->staging_max < SEDX__MAX(info->staging_size, RING_MIN))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: staging_max %llu is below staging_size", fn,
+                         (unsigned long long)info->staging_max);
+    if (info->memcpy_threads > 16)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: memcpy_threads %u (at most 16)", fn,
+                         info->memcpy_threads);
+    return SEDX_SUCCESS;
+}
+
 sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_transfer_info *info)
 {
     if (!ctx || !info) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_transfer_configure: NULL argument");
+    sedx_result cr = check_transfer_info(info);
+    if (cr != SEDX_SUCCESS) return cr;
     pthread_mutex_lock(&g_init_lock);
     sedx_result r = SEDX_SUCCESS;
     if (ctx->transfer) {
@@ -553,23 +617,43 @@ static sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring 
 /* ------------------------------------------------------------------------------------------
  * Upload batch
  * ---------------------------------------------------------------------------------------- */
-static sedx_result batch_add(struct sedx__transfer *t, sedx_buffer_resource *dst, uint64_t src_offset,
-                             uint64_t dst_offset, uint64_t size)
+/* Room for `regions` more regions and `buffers` more held references, so that an upload, once
+ * it has started writing, cannot fail for host memory halfway. Lock held. */
+static sedx_result batch_reserve(struct sedx__transfer *t, uint64_t regions, uint64_t buffers)
 {
-    if (t->region_count == t->region_cap) {
-        uint32_t cap = t->region_cap ? t->region_cap * 2 : 256;
+    if (regions > UINT32_MAX - t->region_count || buffers > UINT32_MAX - t->held_count)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "too many upload regions in one batch");
+    uint32_t need = t->region_count + (uint32_t)regions;
+    if (need > t->region_cap) {
+        uint32_t cap = SEDX__MAX(need, t->region_cap ? t->region_cap * 2 : 256u);
         region *n = sedx__realloc(t->regions, (size_t)cap * sizeof *n);
         if (!n) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory for upload regions");
         t->regions = n;
         t->region_cap = cap;
     }
+    need = t->held_count + (uint32_t)buffers;
+    if (need > t->held_cap) {
+        uint32_t cap = SEDX__MAX(need, t->held_cap ? t->held_cap * 2 : 64u);
+        sedx_buffer_resource **n = sedx__realloc(t->held, (size_t)cap * sizeof *n);
+        if (!n) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory for upload regions");
+        t->held = n;
+        t->held_cap = cap;
+    }
+    return SEDX_SUCCESS;
+}
+
+/* Adds a region; room was reserved (batch_reserve). The batch holds a reference to each
+ * destination until it is submitted, so a buffer released meanwhile waits for its uploads. */
+static void batch_add(struct sedx__transfer *t, sedx_buffer_resource *dst, uint64_t src_offset, uint64_t dst_offset,
+                      uint64_t size)
+{
     if (dst->batch_id != t->batch_id + 1) { /* first region for this buffer in the open batch */
         dst->batch_id = t->batch_id + 1;
         sedx__buffer_ref(dst);
+        t->held[t->held_count++] = dst;
     }
     t->regions[t->region_count++] = (region){dst, src_offset, dst_offset, size};
     t->batch_bytes += size;
-    return SEDX_SUCCESS;
 }
 
 static bool scatter_ok(const struct sedx__transfer *t, const region *g)
@@ -687,15 +771,16 @@ static sedx_result batch_submit(sedx_context *ctx, struct sedx__transfer *t, sed
     barrier_after(cb, scatter);
     sedx_ticket ticket;
     r = submit_ordered(ctx, t, &cmd, &ticket);
-    /* the batch's references: record the use, then drop them (destruction waits for it) */
-    for (uint32_t i = 0; i < t->region_count; ++i) {
-        sedx_buffer_resource *d = t->regions[i].dst;
-        if (d->batch_id == t->batch_id + 1) {
-            d->batch_id = 0;
-            if (r == SEDX_SUCCESS) sedx__buffer_mark_use(d, (sedx_queue)ticket.queue, ticket.value);
-            sedx__buffer_unref(d);
-        }
+    /* the batch's references: record the use, then drop them (destruction waits for it). Each
+     * buffer is touched once, before its own reference goes: a dropped reference may be the
+     * last one, and the buffer may be destroyed at once if the GPU is already done. */
+    for (uint32_t i = 0; i < t->held_count; ++i) {
+        sedx_buffer_resource *d = t->held[i];
+        d->batch_id = 0;
+        if (r == SEDX_SUCCESS) sedx__buffer_mark_use(d, (sedx_queue)ticket.queue, ticket.value);
+        sedx__buffer_unref(d);
     }
+    t->held_count = 0;
     t->region_count = 0;
     t->batch_bytes = 0;
     t->batch_id++;
@@ -721,13 +806,16 @@ static sedx_buffer_resource *check_buffer(sedx_context *ctx, const sedx_buffer *
         *r = SEDX__ERR(SEDX_ERROR_WRONG_CONTEXT, TAG, "%s: buffer '%s' belongs to another context", what, res->name);
         return NULL;
     }
-    if (offset > res->size || size > res->size - offset) {
-        *r = SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: buffer '%s': [%llu, +%llu) is outside its %llu bytes", what,
-                       res->name, (unsigned long long)offset, (unsigned long long)size, (unsigned long long)res->size);
-        return NULL;
-    }
-    *r = SEDX_SUCCESS;
+    if ((*r = check_range(res, offset, size, what)) != SEDX_SUCCESS) return NULL;
     return res;
+}
+
+/* Does host memory [p, p + size) overlap bytes [offset, offset + size) of res's mapping? */
+static bool host_overlap(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const void *p)
+{
+    if (!res->host_ptr || !size || !p) return false;
+    uintptr_t a = (uintptr_t)res->host_ptr + (uintptr_t)offset, b = (uintptr_t)p;
+    return a < b + size && b < a + size;
 }
 
 static bool gpu_idle_for(sedx_context *ctx, sedx_buffer_resource *res)
@@ -745,9 +833,17 @@ static sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_buffer *
                                           const void *data, uint64_t size, sedx_result *r)
 {
     sedx_buffer_resource *res = check_buffer(ctx, dst, dst_offset, size, "sedx_upload", r);
-    if (res && size && !data) {
+    if (!res) return NULL;
+    if (size && !data) {
         *r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: data is NULL for %llu bytes",
                        (unsigned long long)size);
+        return NULL;
+    }
+    if (host_overlap(res, dst_offset, size, data)) {
+        /* the direct path would copy in pieces, in parallel: refused rather than half-moved */
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                       "sedx_upload: buffer '%s': the source bytes overlap the destination range in its own "
+                       "mapping (use sedx_buffer_write, which moves, or sedx_copy)", res->name);
         return NULL;
     }
     return res;
@@ -759,12 +855,63 @@ static bool direct_ok(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_r
            gpu_idle_for(ctx, res);
 }
 
-static sedx_result staging_usage_error(sedx_buffer_resource *res)
+/* The direct path: a host-visible destination the GPU is not using, no copy into it pending. */
+static sedx_result upload_direct(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
+                                 uint64_t dst_offset, const uint8_t *src, uint64_t size)
 {
-    /* sedx could copy anyway (its VkBuffers all allow it), but the caller said the buffer is no
-     * transfer destination: an upload that needs staging is a usage error */
-    return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG,
-                     "sedx_upload: buffer '%s' lacks TRANSFER_DST and is not host-visible (staging needed)", res->name);
+    fast_memcpy(&t->pool, (uint8_t *)res->host_ptr + dst_offset, src, (size_t)size);
+    t->stats.direct_uploads++;
+    t->stats.direct_bytes += size;
+    return res->coherent ? SEDX_SUCCESS : sedx_memory_flush(ctx, res->allocation, dst_offset, size);
+}
+
+/* With NO_WAIT: whether the whole upload fits the ring now (growing it if allowed), so that
+ * nothing is written unless all of it can be. Lock held. */
+static bool fits_without_waiting(sedx_context *ctx, struct sedx__transfer *t, uint64_t size)
+{
+    ring_reclaim(ctx, &t->up);
+    uint64_t pad, aligned = sedx__align_up(size, RING_ALIGN);
+    /* no room now: the ring may grow (after submitting what is pending: nothing of this upload
+     * has been written yet) */
+    while (size <= t->up.size / 4 && !ring_fits(&t->up, aligned, &pad) && t->up.size * 2 <= t->info.staging_max) {
+        if (t->region_count && batch_submit(ctx, t, NULL) != SEDX_SUCCESS) break;
+        if (!ring_grow(ctx, t)) break;
+    }
+    return size <= t->up.size / 4 && ring_fits(&t->up, aligned, &pad);
+}
+
+/* Copies n bytes into the (write-combined) ring at off: non-temporal stores for small copies
+ * (glibc's memcpy switches to `rep movsb` above 2 KiB, which is slow into WC memory), the
+ * thread pool for large ones. */
+static void copy_to_ring(struct sedx__transfer *t, uint64_t off, const uint8_t *src, uint64_t n)
+{
+    if (n < (2u << 20) && !t->small_copy_libc) stream_copy(t->up.ptr + off, src, (size_t)n);
+    else if (n < (2u << 20)) memcpy(t->up.ptr + off, src, (size_t)n);
+    else fast_memcpy(&t->pool, t->up.ptr + off, src, (size_t)n);
+}
+
+/* The staged path: chunks of at most a quarter of the ring, submitted as they fill it. The
+ * ring exists (ring_ensure). Lock held. */
+static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
+                                 uint64_t dst_offset, const uint8_t *src, uint64_t size, bool no_wait)
+{
+    uint64_t chunk = t->up.size / 4, done = 0;
+    sedx_result r = batch_reserve(t, size / chunk + 1, 1);
+    if (r != SEDX_SUCCESS) return r;
+    if (no_wait && !fits_without_waiting(ctx, t, size)) {
+        t->stats.ring_full_errors++;
+        return SEDX_ERROR_OUT_OF_STAGING;
+    }
+    while (done < size) {
+        uint64_t n = SEDX__MIN(chunk, size - done), off;
+        if ((r = ring_alloc(ctx, t, &t->up, n, true, no_wait, &off)) != SEDX_SUCCESS) break;
+        copy_to_ring(t, off, src + done, n);
+        batch_add(t, res, off, dst_offset + done, n);
+        t->stats.staged_bytes += n;
+        done += n;
+        if (t->batch_bytes >= t->up.size / 4 && (r = batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) break;
+    }
+    return r;
 }
 
 /* One validated upload. Lock held. */
@@ -773,57 +920,19 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
 {
     t->stats.uploads++;
     t->stats.upload_bytes += size;
-    /* direct path: host-visible destination the GPU is not using and no pending copy into it */
-    if (direct_ok(ctx, t, res)) {
-        fast_memcpy(&t->pool, (uint8_t *)res->host_ptr + dst_offset, src, (size_t)size);
-        t->stats.direct_uploads++;
-        t->stats.direct_bytes += size;
-        return res->coherent ? SEDX_SUCCESS : sedx_memory_flush(ctx, res->allocation, dst_offset, size);
-    }
-    if (!(res->usage & SEDX_BUFFER_USAGE_TRANSFER_DST)) return staging_usage_error(res);
-    /* staged: chunks of at most a quarter of the ring, submitted as they fill it */
-    uint64_t chunk = t->up.size / 4, submit_at = t->up.size / 4, done = 0;
-    bool no_wait = (flags & SEDX_UPLOAD_NO_WAIT) != 0;
-    if (no_wait) {
-        /* all or nothing: only if the whole upload fits in the ring right now */
-        ring_reclaim(ctx, &t->up);
-        uint64_t pad, aligned = sedx__align_up(size, RING_ALIGN);
-        /* no room now: the ring may grow (after submitting what is pending: nothing of this
-         * upload has been written yet) */
-        while (size <= chunk && !ring_fits(&t->up, aligned, &pad) && t->up.size * 2 <= t->info.staging_max) {
-            if (t->region_count && batch_submit(ctx, t, NULL) != SEDX_SUCCESS) break;
-            if (!ring_grow(ctx, t)) break;
-            chunk = t->up.size / 4;
-            submit_at = t->up.size / 4;
-        }
-        if (size > chunk || !ring_fits(&t->up, aligned, &pad)) {
-            t->stats.ring_full_errors++;
-            return SEDX_ERROR_OUT_OF_STAGING;
-        }
-    }
-    sedx_result r = SEDX_SUCCESS;
-    while (done < size) {
-        uint64_t n = SEDX__MIN(chunk, size - done), off;
-        r = ring_alloc(ctx, t, &t->up, n, true, no_wait, &off);
-        if (r != SEDX_SUCCESS) break;
-        /* small copies into the (write-combined) ring: non-temporal stores; glibc's memcpy
-         * switches to `rep movsb` above 2 KiB, which is slow into WC memory */
-        if (n < (2u << 20) && !t->small_copy_libc) stream_copy(t->up.ptr + off, src + done, (size_t)n);
-        else if (n < (2u << 20)) memcpy(t->up.ptr + off, src + done, (size_t)n);
-        else fast_memcpy(&t->pool, t->up.ptr + off, src + done, (size_t)n);
-        r = batch_add(t, res, off, dst_offset + done, n);
-        if (r != SEDX_SUCCESS) break;
-        t->stats.staged_bytes += n;
-        done += n;
-        if (t->batch_bytes >= submit_at && (r = batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) break;
-    }
-    return r;
+    if (direct_ok(ctx, t, res)) return upload_direct(ctx, t, res, dst_offset, src, size);
+    sedx_result r = ring_ensure(ctx, t, &t->up);
+    if (r != SEDX_SUCCESS) return r;
+    return upload_staged(ctx, t, res, dst_offset, src, size, (flags & SEDX_UPLOAD_NO_WAIT) != 0);
 }
 
 sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
                            uint64_t size, uint32_t flags)
 {
     if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: ctx is NULL");
+    if (flags & ~(uint32_t)SEDX_UPLOAD_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_ex: unknown flags 0x%x",
+                         flags & ~(uint32_t)SEDX_UPLOAD_FLAGS_ALL);
     sedx_result r;
     sedx_buffer_resource *res = check_upload(ctx, dst, dst_offset, data, size, &r);
     if (!res) return r;
@@ -855,15 +964,60 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
     }
     run_jobs(&t->pool, jobs, end - first, (size_t)bytes);
     off = base;
-    for (uint32_t i = first; i < end && r == SEDX_SUCCESS; ++i) {
-        r = batch_add(t, regions[i].dst->resource, off, regions[i].dst_offset, regions[i].size);
+    for (uint32_t i = first; i < end; ++i) {
+        batch_add(t, regions[i].dst->resource, off, regions[i].dst_offset, regions[i].size);
         off += sedx__align_up(regions[i].size, RING_ALIGN);
         t->stats.uploads++;
         t->stats.upload_bytes += regions[i].size;
         t->stats.staged_bytes += regions[i].size;
     }
-    if (r == SEDX_SUCCESS && t->batch_bytes >= t->up.size / 4) r = batch_submit(ctx, t, NULL);
+    if (t->batch_bytes >= t->up.size / 4) r = batch_submit(ctx, t, NULL);
     return r;
+}
+
+/* Everything that could fail for lack of a resource, done before the first byte moves: the
+ * ring (if any region will be staged) and room for every region and reference. Lock held. */
+static sedx_result batch_prepare(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
+                                 uint32_t count)
+{
+    bool staged = false;
+    for (uint32_t i = 0; i < count && !staged; ++i)
+        staged = regions[i].size && !direct_ok(ctx, t, regions[i].dst->resource);
+    if (!staged) return SEDX_SUCCESS;
+    sedx_result r = ring_ensure(ctx, t, &t->up);
+    if (r != SEDX_SUCCESS) return r;
+    uint64_t chunk = t->up.size / 4, pieces = 0;
+    for (uint32_t i = 0; i < count; ++i) pieces += regions[i].size / chunk + 1;
+    return batch_reserve(t, pieces, count);
+}
+
+static sedx_result upload_batch_locked(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
+                                       uint32_t count, copy_job *jobs)
+{
+    sedx_result r = batch_prepare(ctx, t, regions, count);
+    if (r != SEDX_SUCCESS) return r;
+    uint64_t group_limit = t->up.size / 4, group_bytes = 0;
+    uint32_t first = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+        const sedx_upload_region *g = &regions[i];
+        sedx_buffer_resource *res = g->dst->resource;
+        uint64_t n = sedx__align_up(g->size, RING_ALIGN);
+        bool small = g->size && g->size <= GROUP_REGION_MAX && n <= group_limit && !direct_ok(ctx, t, res);
+        if (small && group_bytes + n <= group_limit) {
+            group_bytes += n;
+            continue;
+        }
+        if ((r = flush_group(ctx, t, regions, first, i, group_bytes, jobs)) != SEDX_SUCCESS) return r;
+        first = i;
+        group_bytes = 0;
+        if (small) {
+            group_bytes = n;
+            continue;
+        }
+        first = i + 1;
+        if (g->size && (r = upload_locked(ctx, t, res, g->dst_offset, g->data, g->size, 0)) != SEDX_SUCCESS) return r;
+    }
+    return flush_group(ctx, t, regions, first, count, group_bytes, jobs);
 }
 
 sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regions, uint32_t count)
@@ -872,46 +1026,15 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_batch: NULL argument");
     sedx_result r;
     /* all or nothing: every region is checked before a byte moves */
-    for (uint32_t i = 0; i < count; ++i) {
-        sedx_buffer_resource *res =
-            check_upload(ctx, regions[i].dst, regions[i].dst_offset, regions[i].data, regions[i].size, &r);
-        if (!res) return r;
-    }
+    for (uint32_t i = 0; i < count; ++i)
+        if (!check_upload(ctx, regions[i].dst, regions[i].dst_offset, regions[i].data, regions[i].size, &r)) return r;
     struct sedx__transfer *t = get_transfer(ctx, &r);
     if (!t) return r;
-    for (uint32_t i = 0; i < count; ++i) {
-        sedx_buffer_resource *res = regions[i].dst->resource;
-        if (!(res->usage & SEDX_BUFFER_USAGE_TRANSFER_DST) && !(res->host_ptr && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT)))
-            return staging_usage_error(res);
-    }
     SEDX_PROFILE_SCOPE("sedx_upload_batch");
     copy_job *jobs = sedx__malloc(sizeof *jobs * (count ? count : 1));
     if (!jobs) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_upload_batch: out of host memory");
     pthread_mutex_lock(&t->lock);
-    uint64_t group_limit = t->up.size / 4, group_bytes = 0;
-    uint32_t first = 0;
-    r = SEDX_SUCCESS;
-    for (uint32_t i = 0; i < count && r == SEDX_SUCCESS; ++i) {
-        const sedx_upload_region *g = &regions[i];
-        sedx_buffer_resource *res = g->dst->resource;
-        uint64_t n = sedx__align_up(g->size, RING_ALIGN);
-        bool small = g->size && g->size <= GROUP_REGION_MAX && !direct_ok(ctx, t, res);
-        if (small && group_bytes + n <= group_limit) {
-            group_bytes += n;
-            continue;
-        }
-        r = flush_group(ctx, t, regions, first, i, group_bytes, jobs);
-        first = i;
-        group_bytes = 0;
-        if (r != SEDX_SUCCESS) break;
-        if (small) {
-            group_bytes = n;
-            continue;
-        }
-        first = i + 1;
-        if (g->size) r = upload_locked(ctx, t, res, g->dst_offset, g->data, g->size, 0);
-    }
-    if (r == SEDX_SUCCESS) r = flush_group(ctx, t, regions, first, count, group_bytes, jobs);
+    r = upload_batch_locked(ctx, t, regions, count, jobs);
     pthread_mutex_unlock(&t->lock);
     sedx__free(jobs);
     return r;
@@ -1006,6 +1129,8 @@ static sedx_result download_one(sedx_context *ctx, struct sedx__transfer *t, sed
      * drains the oldest */
     enum { DL_SLOTS = 4 };
     ring *r = &t->down;
+    sedx_result er = ring_ensure(ctx, t, r);
+    if (er != SEDX_SUCCESS) return er;
     uint64_t chunk = r->size / DL_SLOTS;
     sedx_queue q = t->use_transfer_queue ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
     struct { uint64_t dst_off, n; sedx_ticket tk; } pend[DL_SLOTS];
@@ -1052,9 +1177,13 @@ sedx_result sedx_download_batch(sedx_context *ctx, const sedx_download_region *r
     sedx_result r;
     /* validate everything first: all or nothing */
     for (uint32_t i = 0; i < count; ++i) {
-        if (!check_buffer(ctx, regions[i].src, regions[i].offset, regions[i].size, "sedx_download", &r)) return r;
-        if (regions[i].size && !regions[i].dst)
-            return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download: dst is NULL");
+        const sedx_download_region *g = &regions[i];
+        sedx_buffer_resource *res = check_buffer(ctx, g->src, g->offset, g->size, "sedx_download", &r);
+        if (!res) return r;
+        if (g->size && !g->dst) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download: dst is NULL");
+        if (host_overlap(res, g->offset, g->size, g->dst))
+            return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download: buffer '%s': dst overlaps the source "
+                             "range in the buffer's own mapping", res->name);
     }
     struct sedx__transfer *t = get_transfer(ctx, &r);
     if (!t) return r;
@@ -1123,6 +1252,44 @@ static void record_copy(sedx_context *ctx, struct sedx__transfer *t, VkCommandBu
     }
 }
 
+/* Records and submits one device copy between two checked resources. Lock not held. */
+static sedx_result copy_resources(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *s, uint64_t so,
+                                  sedx_buffer_resource *d, uint64_t dof, uint64_t size, sedx_ticket *out)
+{
+    SEDX_PROFILE_SCOPE("sedx_copy");
+    pthread_mutex_lock(&t->lock);
+    sedx_result r = batch_submit(ctx, t, NULL); /* earlier uploads first */
+    sedx_cmd cmd;
+    if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+    sedx_ticket tk = {0};
+    if (r == SEDX_SUCCESS) {
+        bool compute = false;
+        barrier_before(cmd.cmd, true);
+        record_copy(ctx, t, cmd.cmd, s, so, d, dof, size, &compute);
+        barrier_after(cmd.cmd, true);
+        r = submit_ordered(ctx, t, &cmd, &tk);
+    }
+    if (r == SEDX_SUCCESS) {
+        sedx__buffer_mark_use(s, (sedx_queue)tk.queue, tk.value);
+        sedx__buffer_mark_use(d, (sedx_queue)tk.queue, tk.value);
+        *out = tk;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+static sedx_result check_copy(sedx_buffer_resource *s, uint64_t so, sedx_buffer_resource *d, uint64_t dof,
+                              uint64_t size, const char *what)
+{
+    sedx_result r = check_range(s, so, size, what);
+    if (r == SEDX_SUCCESS) r = check_range(d, dof, size, what);
+    if (r == SEDX_SUCCESS && s == d && so < dof + size && dof < so + size)
+        r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: buffer '%s': source [%llu, +%llu) and destination "
+                      "[%llu, +%llu) overlap", what, s->name, (unsigned long long)so, (unsigned long long)size,
+                      (unsigned long long)dof, (unsigned long long)size);
+    return r;
+}
+
 sedx_result sedx_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_offset, const sedx_buffer *dst,
                       uint64_t dst_offset, uint64_t size, sedx_ticket *out_ticket)
 {
@@ -1132,71 +1299,51 @@ sedx_result sedx_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_of
     if (!s) return r;
     sedx_buffer_resource *d = check_buffer(ctx, dst, dst_offset, size, "sedx_copy(dst)", &r);
     if (!d) return r;
-    if (s == d && src_offset < dst_offset + size && dst_offset < src_offset + size)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy: source and destination ranges overlap");
+    if ((r = check_copy(s, src_offset, d, dst_offset, size, "sedx_copy")) != SEDX_SUCCESS) return r;
     struct sedx__transfer *t = get_transfer(ctx, &r);
     if (!t) return r;
-    if (size == 0) {
-        if (out_ticket) *out_ticket = (sedx_ticket){0, 0, ctx->id};
-        return SEDX_SUCCESS;
-    }
-    SEDX_PROFILE_SCOPE("sedx_copy");
-    pthread_mutex_lock(&t->lock);
-    r = batch_submit(ctx, t, NULL);
-    sedx_cmd cmd;
-    if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
-    sedx_ticket tk = {0};
-    if (r == SEDX_SUCCESS) {
-        bool compute = false;
-        barrier_before(cmd.cmd, true);
-        record_copy(ctx, t, cmd.cmd, s, src_offset, d, dst_offset, size, &compute);
-        barrier_after(cmd.cmd, true);
-        r = submit_ordered(ctx, t, &cmd, &tk);
-    }
-    if (r == SEDX_SUCCESS) {
-        sedx__buffer_mark_use(s, (sedx_queue)tk.queue, tk.value);
-        sedx__buffer_mark_use(d, (sedx_queue)tk.queue, tk.value);
-    }
-    pthread_mutex_unlock(&t->lock);
-    if (r != SEDX_SUCCESS) return r;
+    sedx_ticket tk = {0, 0, ctx->id};
+    if (size && (r = copy_resources(ctx, t, s, src_offset, d, dst_offset, size, &tk)) != SEDX_SUCCESS) return r;
     if (out_ticket) {
         *out_ticket = tk;
         return SEDX_SUCCESS;
     }
-    return sedx_ticket_wait(ctx, tk, UINT64_MAX);
+    return tk.value ? sedx_ticket_wait(ctx, tk, UINT64_MAX) : SEDX_SUCCESS;
 }
 
 /* ------------------------------------------------------------------------------------------
- * The seed's CopyBuffer and CopyBufferToImage (raw Vulkan handles)
+ * The seed's CopyBuffer and CopyBufferToImage (raw Vulkan handles, looked up in the context's
+ * registry: the same checks as sedx's own calls)
  * ---------------------------------------------------------------------------------------- */
+static sedx_buffer_resource *lookup_vk(sedx_context *ctx, VkBuffer buffer, const char *what, sedx_result *r)
+{
+    sedx_buffer_resource *res = sedx__buffer_lookup_vk(ctx, buffer);
+    if (!res)
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "%s: VkBuffer 0x%llx is not a live buffer of this sedx "
+                       "context (released, another context's, or not created by sedx)", what,
+                       (unsigned long long)(uintptr_t)buffer);
+    return res;
+}
+
 sedx_result sedx_copy_buffer_offsets(sedx_context *ctx, VkBuffer src, VkDeviceSize src_offset, VkBuffer dst,
                                      VkDeviceSize dst_offset, VkDeviceSize size)
 {
-    if (!ctx || !src || !dst)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer: NULL context or buffer");
-    if (size == 0) return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "sedx_copy_buffer: size 0");
-    uint64_t end;
-    if (sedx__add_overflows(src_offset, size, &end) || sedx__add_overflows(dst_offset, size, &end))
-        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "sedx_copy_buffer: offset + size overflows");
+    const char *what = "sedx_copy_buffer";
+    if (!ctx || !src || !dst) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: NULL context or buffer", what);
+    if (size == 0) return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "%s: size 0", what);
     sedx_result r;
     struct sedx__transfer *t = get_transfer(ctx, &r);
     if (!t) return r;
-    SEDX_PROFILE_SCOPE("sedx_copy_buffer");
-    pthread_mutex_lock(&t->lock);
-    r = batch_submit(ctx, t, NULL);
-    sedx_cmd cmd;
-    if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+    sedx_buffer_resource *s = lookup_vk(ctx, src, what, &r);
+    if (!s) return r;
+    sedx_buffer_resource *d = lookup_vk(ctx, dst, what, &r);
     sedx_ticket tk = {0};
-    if (r == SEDX_SUCCESS) {
-        barrier_before(cmd.cmd, false);
-        VkBufferCopy c = {src_offset, dst_offset, size};
-        vkCmdCopyBuffer(cmd.cmd, src, dst, 1, &c);
-        barrier_after(cmd.cmd, false);
-        r = submit_ordered(ctx, t, &cmd, &tk);
-        t->stats.command_copies++;
-    }
-    pthread_mutex_unlock(&t->lock);
-    return r == SEDX_SUCCESS ? sedx_ticket_wait(ctx, tk, UINT64_MAX) : r;
+    if (d) r = check_copy(s, src_offset, d, dst_offset, size, what);
+    if (d && r == SEDX_SUCCESS) r = copy_resources(ctx, t, s, src_offset, d, dst_offset, size, &tk);
+    if (r == SEDX_SUCCESS) r = sedx_ticket_wait(ctx, tk, UINT64_MAX);
+    sedx__buffer_unref(s); /* after the wait: the references kept the buffers alive meanwhile */
+    if (d) sedx__buffer_unref(d);
+    return r;
 }
 
 sedx_result sedx_copy_buffer(sedx_context *ctx, VkBuffer src, VkBuffer dst, VkDeviceSize size)
@@ -1220,66 +1367,159 @@ static void image_barrier(VkCommandBuffer cb, VkImage image, const VkImageSubres
     vkCmdPipelineBarrier(cb, src_stage, dst_stage, 0, 0, NULL, 0, NULL, 1, &b);
 }
 
+/* A region with every default applied. */
+typedef struct image_region {
+    VkExtent3D e, m;          /* region, whole mip level */
+    VkImageAspectFlags aspect;
+    uint32_t layers;          /* layer_count */
+    sedx__block block;
+} image_region;
+
+static uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+/* The subresource and the region inside the mip level, as described. */
+static sedx_result check_image_subresource(const sedx_buffer_image_copy *rg, const image_region *g, const char *what)
+{
+    const VkExtent3D e = g->e, m = g->m;
+    uint32_t levels = rg->mip_levels ? rg->mip_levels : 1, layers = rg->array_layers ? rg->array_layers : 1;
+    if (rg->mip_level >= levels || rg->base_array_layer >= layers || g->layers > layers - rg->base_array_layer)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: mip %u, layers %u+%u of an image with %u mips and %u "
+                         "layers", what, rg->mip_level, rg->base_array_layer, g->layers, levels, layers);
+    if (rg->image_offset.x < 0 || rg->image_offset.y < 0 || rg->image_offset.z < 0 ||
+        (uint64_t)rg->image_offset.x + e.width > m.width || (uint64_t)rg->image_offset.y + e.height > m.height ||
+        (uint64_t)rg->image_offset.z + e.depth > m.depth)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: region (%d,%d,%d)+(%u,%u,%u) is outside the %ux%ux%u mip "
+                         "level", what, rg->image_offset.x, rg->image_offset.y, rg->image_offset.z, e.width, e.height,
+                         e.depth, m.width, m.height, m.depth);
+    if (e.depth > 1 && g->layers > 1)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: depth %u with %u layers (3D images have one layer)",
+                         what, e.depth, g->layers);
+    bool whole = !rg->image_offset.x && !rg->image_offset.y && !rg->image_offset.z && e.width == m.width &&
+                 e.height == m.height && e.depth == m.depth;
+    if (rg->current_layout == VK_IMAGE_LAYOUT_UNDEFINED && !whole && !(rg->flags & SEDX_IMAGE_COPY_DISCARD))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: current_layout UNDEFINED would discard the rest of "
+                         "the mip level around this region: pass its current layout, or SEDX_IMAGE_COPY_DISCARD",
+                         what);
+    return SEDX_SUCCESS;
+}
+
+/* Block alignment of compressed regions (VUIDs of VkBufferImageCopy). */
+static sedx_result check_image_blocks(const sedx_buffer_image_copy *rg, const image_region *g, const char *what)
+{
+    uint32_t bw = g->block.width, bh = g->block.height;
+    bool x_ok = rg->image_offset.x % bw == 0 && (g->e.width % bw == 0 || rg->image_offset.x + g->e.width == g->m.width);
+    bool y_ok = rg->image_offset.y % bh == 0 &&
+                (g->e.height % bh == 0 || rg->image_offset.y + g->e.height == g->m.height);
+    if (!x_ok || !y_ok || rg->buffer_row_length % bw || rg->buffer_image_height % bh)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: region, row length or image height not on %ux%u "
+                         "block boundaries", what, bw, bh);
+    uint64_t align = g->aspect == VK_IMAGE_ASPECT_COLOR_BIT ? g->block.bytes : 4;
+    if (rg->buffer_offset % align)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ALIGNMENT, TAG, "%s: buffer_offset %llu is not a multiple of %llu", what,
+                         (unsigned long long)rg->buffer_offset, (unsigned long long)align);
+    return SEDX_SUCCESS;
+}
+
+/* The bytes the copy reads: the last block's end, as the specification addresses them. */
+static sedx_result check_image_bytes(const sedx_buffer_resource *buf, const sedx_buffer_image_copy *rg,
+                                     const image_region *g, const char *what)
+{
+    uint64_t row = div_up(rg->buffer_row_length ? rg->buffer_row_length : g->e.width, g->block.width);
+    uint64_t height = div_up(rg->buffer_image_height ? rg->buffer_image_height : g->e.height, g->block.height);
+    uint64_t wb = div_up(g->e.width, g->block.width), hb = div_up(g->e.height, g->block.height);
+    uint64_t slices = (uint64_t)g->e.depth * g->layers, last, bytes, end; /* u32 products: no overflow */
+    bool overflow = __builtin_mul_overflow(slices - 1, height, &last) || __builtin_add_overflow(last, hb - 1, &last) ||
+                    __builtin_mul_overflow(last, row, &last) || __builtin_add_overflow(last, wb, &last) ||
+                    __builtin_mul_overflow(last, (uint64_t)g->block.bytes, &bytes) ||
+                    __builtin_add_overflow(bytes, rg->buffer_offset, &end);
+    if (overflow || end > buf->size)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: the region reads %s bytes from offset %llu of buffer '%s' "
+                         "(%llu bytes)", what, overflow ? "more than 2^64" : "past the end at",
+                         (unsigned long long)rg->buffer_offset, buf->name, (unsigned long long)buf->size);
+    return SEDX_SUCCESS;
+}
+
+static sedx_result check_image_copy(const sedx_buffer_resource *buf, const sedx_buffer_image_copy *rg,
+                                    image_region *g)
+{
+    const char *what = "sedx_copy_buffer_to_image";
+    if (rg->flags & ~(uint32_t)SEDX_IMAGE_COPY_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: unknown flags 0x%x", what, rg->flags);
+    g->e = rg->image_extent;
+    g->m = rg->mip_extent;
+    if (!g->e.depth) g->e.depth = 1;
+    if (!g->m.depth) g->m.depth = 1;
+    g->layers = rg->layer_count ? rg->layer_count : 1;
+    g->aspect = rg->aspect ? rg->aspect : VK_IMAGE_ASPECT_COLOR_BIT;
+    VkFormat format = rg->format ? rg->format : VK_FORMAT_R8G8B8A8_UNORM;
+    if (!g->e.width || !g->e.height) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: zero extent", what);
+    if ((rg->buffer_row_length && rg->buffer_row_length < g->e.width) ||
+        (rg->buffer_image_height && rg->buffer_image_height < g->e.height))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: row length/height below extent", what);
+    if (!sedx__format_block(format, g->aspect, &g->block))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: format %d with aspect 0x%x: no texel block size known "
+                         "to sedx", what, (int)format, g->aspect);
+    sedx_result r = check_image_subresource(rg, g, what);
+    if (r == SEDX_SUCCESS) r = check_image_blocks(rg, g, what);
+    if (r == SEDX_SUCCESS) r = check_image_bytes(buf, rg, g, what);
+    return r;
+}
+
+static void record_image_copy(VkCommandBuffer cb, VkBuffer buffer, VkImage image, const sedx_buffer_image_copy *rg,
+                              const image_region *g)
+{
+    VkImageLayout final_layout = rg->final_layout ? rg->final_layout : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+    VkImageSubresourceRange range = {g->aspect, rg->mip_level, 1, rg->base_array_layer, g->layers};
+    /* current -> TRANSFER_DST_OPTIMAL (the seed leaves this out) */
+    image_barrier(cb, image, &range, rg->current_layout, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                  VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_TRANSFER_WRITE_BIT);
+    barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_TRANSFER_READ_BIT);
+    VkBufferImageCopy c = {0};
+    c.bufferOffset = rg->buffer_offset;
+    c.bufferRowLength = rg->buffer_row_length;
+    c.bufferImageHeight = rg->buffer_image_height;
+    c.imageSubresource = (VkImageSubresourceLayers){g->aspect, rg->mip_level, rg->base_array_layer, g->layers};
+    c.imageOffset = rg->image_offset;
+    c.imageExtent = g->e;
+    vkCmdCopyBufferToImage(cb, buffer, image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &c);
+    if (final_layout != VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL)
+        image_barrier(cb, image, &range, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, final_layout,
+                      VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
+                      VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+    else
+        barrier_after(cb, false);
+}
+
 sedx_result sedx_copy_buffer_to_image_ex(sedx_context *ctx, VkBuffer buffer, VkImage image,
                                          const sedx_buffer_image_copy *rg)
 {
     if (!ctx || !buffer || !image || !rg)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer_to_image: NULL argument");
-    VkExtent3D e = rg->image_extent, m = rg->mip_extent;
-    if (!e.depth) e.depth = 1;
-    if (!m.depth) m.depth = 1;
-    if (!e.width || !e.height)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer_to_image: zero extent");
-    if (rg->image_offset.x < 0 || rg->image_offset.y < 0 || rg->image_offset.z < 0 ||
-        (uint64_t)rg->image_offset.x + e.width > m.width || (uint64_t)rg->image_offset.y + e.height > m.height ||
-        (uint64_t)rg->image_offset.z + e.depth > m.depth)
-        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG,
-                         "sedx_copy_buffer_to_image: region (%d,%d,%d)+(%u,%u,%u) is outside the %ux%ux%u mip level",
-                         rg->image_offset.x, rg->image_offset.y, rg->image_offset.z, e.width, e.height, e.depth,
-                         m.width, m.height, m.depth);
-    if ((rg->buffer_row_length && rg->buffer_row_length < e.width) ||
-        (rg->buffer_image_height && rg->buffer_image_height < e.height))
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy_buffer_to_image: row length/height below extent");
-    VkImageLayout final_layout = rg->final_layout ? rg->final_layout : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
-    VkImageSubresourceRange range = {rg->aspect ? rg->aspect : VK_IMAGE_ASPECT_COLOR_BIT, rg->mip_level, 1,
-                                     rg->base_array_layer, rg->layer_count ? rg->layer_count : 1};
     sedx_result r;
     struct sedx__transfer *t = get_transfer(ctx, &r);
     if (!t) return r;
-    SEDX_PROFILE_SCOPE("sedx_copy_buffer_to_image");
-    pthread_mutex_lock(&t->lock);
-    r = batch_submit(ctx, t, NULL);
-    sedx_cmd cmd;
-    if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+    sedx_buffer_resource *src = lookup_vk(ctx, buffer, "sedx_copy_buffer_to_image", &r);
+    if (!src) return r;
+    image_region g;
     sedx_ticket tk = {0};
-    if (r == SEDX_SUCCESS) {
-        /* current -> TRANSFER_DST_OPTIMAL (the seed leaves this out) */
-        image_barrier(cmd.cmd, image, &range, rg->current_layout, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                      VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                      VK_ACCESS_TRANSFER_WRITE_BIT);
-        barrier(cmd.cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                VK_ACCESS_TRANSFER_READ_BIT);
-        VkBufferImageCopy c = {0};
-        c.bufferOffset = rg->buffer_offset;
-        c.bufferRowLength = rg->buffer_row_length;
-        c.bufferImageHeight = rg->buffer_image_height;
-        c.imageSubresource.aspectMask = range.aspectMask;
-        c.imageSubresource.mipLevel = rg->mip_level;
-        c.imageSubresource.baseArrayLayer = range.baseArrayLayer;
-        c.imageSubresource.layerCount = range.layerCount;
-        c.imageOffset = rg->image_offset;
-        c.imageExtent = e;
-        vkCmdCopyBufferToImage(cmd.cmd, buffer, image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &c);
-        if (final_layout != VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL)
-            image_barrier(cmd.cmd, image, &range, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, final_layout,
-                          VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                          VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
-        else
-            barrier_after(cmd.cmd, false);
-        r = submit_ordered(ctx, t, &cmd, &tk);
+    if ((r = check_image_copy(src, rg, &g)) == SEDX_SUCCESS) {
+        SEDX_PROFILE_SCOPE("sedx_copy_buffer_to_image");
+        pthread_mutex_lock(&t->lock);
+        r = batch_submit(ctx, t, NULL);
+        sedx_cmd cmd;
+        if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+        if (r == SEDX_SUCCESS) {
+            record_image_copy(cmd.cmd, buffer, image, rg, &g);
+            r = submit_ordered(ctx, t, &cmd, &tk);
+        }
+        if (r == SEDX_SUCCESS) sedx__buffer_mark_use(src, (sedx_queue)tk.queue, tk.value);
+        pthread_mutex_unlock(&t->lock);
     }
-    pthread_mutex_unlock(&t->lock);
-    return r == SEDX_SUCCESS ? sedx_ticket_wait(ctx, tk, UINT64_MAX) : r;
+    if (r == SEDX_SUCCESS) r = sedx_ticket_wait(ctx, tk, UINT64_MAX);
+    sedx__buffer_unref(src);
+    return r;
 }
 
 sedx_result sedx_copy_buffer_to_image(sedx_context *ctx, VkBuffer buffer, VkImage image, uint32_t width, uint32_t height)
@@ -1289,6 +1529,7 @@ sedx_result sedx_copy_buffer_to_image(sedx_context *ctx, VkBuffer buffer, VkImag
     c.mip_extent = c.image_extent;
     c.current_layout = VK_IMAGE_LAYOUT_UNDEFINED;
     c.final_layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+    c.format = VK_FORMAT_R8G8B8A8_UNORM;
     return sedx_copy_buffer_to_image_ex(ctx, buffer, image, &c);
 }
 
