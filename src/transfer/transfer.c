@@ -283,9 +283,10 @@ static sedx_result ring_ensure(sedx_context *ctx, struct sedx__transfer *t, ring
     while ((res = ring_init(ctx, r, size, upload)) != SEDX_SUCCESS) {
         bool no_room = res == SEDX_ERROR_OVER_BUDGET || res == SEDX_ERROR_OUT_OF_DEVICE_MEMORY;
         if (!no_room || size <= RING_MIN) return res;
+        uint64_t tried = size;
         size = SEDX__MAX(sedx__align_up(size / 2, 256), RING_MIN);
-        SEDX_LOG_WARN_TAG(TAG, "%s ring: trying %llu KiB instead", upload ? "staging" : "readback",
-                          (unsigned long long)(size >> 10));
+        SEDX_LOG_WARN_TAG(TAG, "%s ring: %llu KiB do not fit (%s); trying %llu KiB", upload ? "staging" : "readback",
+                          (unsigned long long)(tried >> 10), sedx_result_name(res), (unsigned long long)(size >> 10));
     }
     if (upload) t->stats.staging_size = r->size;
     else t->stats.readback_size = r->size;
@@ -1432,10 +1433,14 @@ static sedx_result check_image_bytes(const sedx_buffer_resource *buf, const sedx
                     __builtin_mul_overflow(last, row, &last) || __builtin_add_overflow(last, wb, &last) ||
                     __builtin_mul_overflow(last, (uint64_t)g->block.bytes, &bytes) ||
                     __builtin_add_overflow(bytes, rg->buffer_offset, &end);
-    if (overflow || end > buf->size)
-        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: the region reads %s bytes from offset %llu of buffer '%s' "
-                         "(%llu bytes)", what, overflow ? "more than 2^64" : "past the end at",
-                         (unsigned long long)rg->buffer_offset, buf->name, (unsigned long long)buf->size);
+    if (overflow)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: the region's bytes from offset %llu end past 2^64 "
+                         "(buffer '%s', %llu bytes)", what, (unsigned long long)rg->buffer_offset, buf->name,
+                         (unsigned long long)buf->size);
+    if (end > buf->size)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "%s: the region reads bytes [%llu, %llu) of buffer '%s', which "
+                         "has %llu", what, (unsigned long long)rg->buffer_offset, (unsigned long long)end, buf->name,
+                         (unsigned long long)buf->size);
     return SEDX_SUCCESS;
 }
 
