@@ -29,10 +29,14 @@ typedef enum sedx_context_flag_bits {
     SEDX_CONTEXT_MINIMAL_FEATURES = 0x10
 } sedx_context_flag_bits;
 typedef uint32_t sedx_context_flags;
+/* Every bit above; sedx_context_create refuses any other (SEDX_ERROR_INVALID_ARGUMENT). */
+#define SEDX_CONTEXT_FLAGS_ALL                                                                   \
+    ((uint32_t)(SEDX_CONTEXT_VALIDATION | SEDX_CONTEXT_SYNC_VALIDATION | SEDX_CONTEXT_NO_ENV_VALIDATION | \
+                SEDX_CONTEXT_NO_TRANSFER_QUEUE | SEDX_CONTEXT_MINIMAL_FEATURES))
 
 /* Zero-initialised means: headless, validation off unless SEDX_VALIDATION=1, the best device. */
 typedef struct sedx_context_info {
-    sedx_context_flags flags;
+    sedx_context_flags flags; /* sedx_context_flag_bits; others: SEDX_ERROR_INVALID_ARGUMENT */
     /* VK_API_VERSION_1_2 or later; 0 = the highest the loader and device offer (1.3 when
      * present). Below 1.2 -> SEDX_ERROR_UNSUPPORTED_VERSION. */
     uint32_t api_version;
@@ -73,6 +77,13 @@ typedef enum sedx_device_feature_bits {
     SEDX_FEATURE_MEMORY_PRIORITY = 0x100,
     SEDX_FEATURE_MAINTENANCE4 = 0x200
 } sedx_device_feature_bits;
+/* Every bit above; sedx_context_create_from_vulkan refuses any other in enabled_features. */
+#define SEDX_DEVICE_FEATURES_ALL                                                                 \
+    ((uint32_t)(SEDX_FEATURE_TIMELINE_SEMAPHORE | SEDX_FEATURE_SYNCHRONIZATION2 |                 \
+                SEDX_FEATURE_BUFFER_DEVICE_ADDRESS | SEDX_FEATURE_DESCRIPTOR_INDEXING |           \
+                SEDX_FEATURE_MEMORY_BUDGET | SEDX_FEATURE_EXTERNAL_MEMORY_HOST |                  \
+                SEDX_FEATURE_NULL_DESCRIPTOR | SEDX_FEATURE_DEBUG_UTILS |                         \
+                SEDX_FEATURE_MEMORY_PRIORITY | SEDX_FEATURE_MAINTENANCE4))
 
 typedef enum sedx_queue {
     SEDX_QUEUE_GRAPHICS = 0, /* graphics+compute: the main queue */
@@ -80,8 +91,14 @@ typedef enum sedx_queue {
     SEDX_QUEUE_COUNT = 2
 } sedx_queue;
 
+/* Unknown bits in info->flags, or an info->allocator that <sedx/memory.h> refuses (unknown
+ * flags: SEDX_ERROR_INVALID_ARGUMENT, bad min_alignment: SEDX_ERROR_INVALID_ALIGNMENT), are
+ * refused before any Vulkan object is created; *out_ctx is then NULL. */
 SEDX_API sedx_result sedx_context_create(const sedx_context_info *info, sedx_context **out_ctx);
-/* Adopts the application's objects; allocator may be NULL. */
+/* Adopts the application's objects; allocator may be NULL. Refused with
+ * SEDX_ERROR_INVALID_ARGUMENT (logged) before sedx creates anything: a NULL instance, physical
+ * device, device or graphics queue; unknown bits in enabled_features (outside
+ * SEDX_DEVICE_FEATURES_ALL); a queue family index the physical device does not have. */
 SEDX_API sedx_result sedx_context_create_from_vulkan(const sedx_vulkan_objects *objects,
                                                      const sedx_allocator_info *allocator,
                                                      sedx_context **out_ctx);
@@ -139,21 +156,36 @@ typedef struct sedx_cmd {
     uint32_t slot;       /* internal */
 } sedx_cmd;
 SEDX_API sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out);
-/* Optional waits (binary or timeline semaphores; wait_values may be NULL for binary). */
+/* Optional waits (binary or timeline semaphores). info NULL or wait_count 0: no waits. */
 typedef struct sedx_submit_info {
-    uint32_t wait_count;
-    const VkSemaphore *wait_semaphores;
-    const uint64_t *wait_values;
-    const VkPipelineStageFlags *wait_stages;
+    uint32_t wait_count;                 /* at most 8 */
+    const VkSemaphore *wait_semaphores;  /* wait_count handles, none VK_NULL_HANDLE; required */
+    const uint64_t *wait_values;         /* NULL = 0 for every wait (binary semaphores) */
+    const VkPipelineStageFlags *wait_stages; /* NULL = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT for every wait */
 } sedx_submit_info;
+/* Ends and submits cmd; on success cmd->cmd becomes VK_NULL_HANDLE and *out_ticket (may be
+ * NULL) names the submission.
+ * Refused with SEDX_ERROR_INVALID_ARGUMENT (logged), before anything reaches Vulkan:
+ *  - cmd not begun on ctx (never begun, already submitted or discarded, another context's);
+ *  - wait_count > 8, wait_semaphores NULL with wait_count > 0, a VK_NULL_HANDLE among them.
+ * A refused submit leaves cmd intact and still begun, with everything recorded in it: correct
+ * info and call sedx_cmd_submit again, or sedx_cmd_discard it (until then it holds one of the
+ * queue's 64 command buffers). When a Vulkan call fails (vkEndCommandBuffer, vkQueueSubmit)
+ * the command buffer is consumed: cmd->cmd becomes VK_NULL_HANDLE and nothing ran. */
 SEDX_API sedx_result sedx_cmd_submit(sedx_context *ctx, sedx_cmd *cmd, const sedx_submit_info *info,
                                      sedx_ticket *out_ticket);
-/* Abandons a begun command buffer without submitting it. */
+/* Abandons a begun command buffer without submitting it (also after a refused submit);
+ * cmd->cmd becomes VK_NULL_HANDLE. A cmd that is not begun on ctx is ignored. */
 SEDX_API void sedx_cmd_discard(sedx_context *ctx, sedx_cmd *cmd);
 
 /* ------------------------------------------------------------------------------------------
  * Deletion queue: fn(user) runs once the GPU has passed every value in after[]
- * (after[q] = 0: no condition on queue q). Used by the buffer layer for deferred destruction.
+ * (after[q] = 0: no condition on queue q; after NULL: no condition at all). Used by the
+ * buffer layer for deferred destruction.
+ * Every after[q] must have been submitted already (after[q] <= sedx_context_submitted_value(
+ * ctx, q), e.g. a ticket's value): a later value is refused with SEDX_ERROR_INVALID_ARGUMENT
+ * (logged; nothing is queued and fn is not called), as it would hold the item until the
+ * context is destroyed.
  * ---------------------------------------------------------------------------------------- */
 typedef void (*sedx_deferred_fn)(sedx_context *ctx, void *user);
 SEDX_API sedx_result sedx_context_defer(sedx_context *ctx, const uint64_t after[SEDX_QUEUE_COUNT],

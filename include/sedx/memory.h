@@ -44,9 +44,14 @@ typedef enum sedx_allocator_flag_bits {
     SEDX_ALLOCATOR_NO_SPARE_BLOCK = 0x10
 } sedx_allocator_flag_bits;
 typedef uint32_t sedx_allocator_flags;
+/* Every bit above; context creation refuses any other (SEDX_ERROR_INVALID_ARGUMENT). */
+#define SEDX_ALLOCATOR_FLAGS_ALL                                                                 \
+    ((uint32_t)(SEDX_ALLOCATOR_DEBUG_MARGINS | SEDX_ALLOCATOR_DEBUG_FILL |                        \
+                SEDX_ALLOCATOR_DEBUG_NONCOHERENT | SEDX_ALLOCATOR_DEBUG_ALWAYS_DEDICATED |        \
+                SEDX_ALLOCATOR_NO_SPARE_BLOCK))
 
 struct sedx_allocator_info {
-    sedx_allocator_flags flags;
+    sedx_allocator_flags flags; /* sedx_allocator_flag_bits; others: SEDX_ERROR_INVALID_ARGUMENT */
     /* Preferred VkDeviceMemory block size for heaps larger than 1 GiB; 0 = 256 MiB. Heaps of
      * 1 GiB or less use heap size / 8. The first blocks of a memory type are 1/8, 1/4, 1/2 of
      * it (as long as they stay larger than every existing block and twice the request). */
@@ -116,6 +121,11 @@ typedef enum sedx_allocation_flag_bits {
     SEDX_ALLOCATION_NO_DEDICATED = 0x20
 } sedx_allocation_flag_bits;
 typedef uint32_t sedx_allocation_flags;
+/* Every bit above; any other is refused (SEDX_ERROR_INVALID_ARGUMENT). */
+#define SEDX_ALLOCATION_FLAGS_ALL                                                                \
+    ((uint32_t)(SEDX_ALLOCATION_DEDICATED | SEDX_ALLOCATION_NEVER_ALLOCATE | SEDX_ALLOCATION_MAPPED | \
+                SEDX_ALLOCATION_ALLOW_OVER_BUDGET | SEDX_ALLOCATION_NO_FALLBACK |                 \
+                SEDX_ALLOCATION_NO_DEDICATED))
 
 /* What occupies the memory; with bufferImageGranularity > 1, linear (buffers, linear images)
  * and optimal-tiling resources never share a block, and UNKNOWN gets blocks of its own. */
@@ -126,10 +136,12 @@ typedef enum sedx_allocation_kind {
     SEDX_ALLOCATION_KIND_IMAGE_OPTIMAL = 3
 } sedx_allocation_kind;
 
-/* Zero-initialised = a GPU-only allocation of unknown kind. */
+/* Zero-initialised = a GPU-only allocation of unknown kind. Every call that takes one refuses,
+ * with SEDX_ERROR_INVALID_ARGUMENT (logged) and before any Vulkan call, a usage or kind outside
+ * its enum and flag bits outside SEDX_ALLOCATION_FLAGS_ALL. */
 typedef struct sedx_allocation_info {
     sedx_memory_usage usage;
-    sedx_allocation_flags flags;
+    sedx_allocation_flags flags;               /* sedx_allocation_flag_bits */
     VkMemoryPropertyFlags required_flags;      /* every one of these, or the type is not used */
     VkMemoryPropertyFlags preferred_flags;     /* each missing one costs 1 */
     VkMemoryPropertyFlags not_preferred_flags; /* each present one costs 1 */
@@ -159,7 +171,8 @@ typedef struct sedx_allocation_details {
     uint64_t creation_index;    /* 1, 2, 3, ... in creation order (in leak reports) */
 } sedx_allocation_details;
 
-/* Allocates memory for requirements (alignment must be a power of two). */
+/* Allocates memory for requirements: size 0 SEDX_ERROR_INVALID_SIZE, an alignment that is not
+ * a power of two SEDX_ERROR_INVALID_ALIGNMENT (0 = 1). info may be NULL (defaults). */
 SEDX_API sedx_result sedx_memory_allocate(sedx_context *ctx, const sedx_allocation_info *info,
                                           const VkMemoryRequirements *requirements, sedx_allocation *out);
 /* Same, with the dedicated-allocation requirements of vkGet*MemoryRequirements2; dedicated_buffer
@@ -179,7 +192,10 @@ SEDX_API sedx_result sedx_memory_allocate_for_image(sedx_context *ctx, VkImage i
 SEDX_API sedx_result sedx_memory_bind_buffer(sedx_context *ctx, sedx_allocation alloc, VkBuffer buffer);
 SEDX_API sedx_result sedx_memory_bind_image(sedx_context *ctx, sedx_allocation alloc, VkImage image);
 /* vkCreateBuffer/vkCreateImage + allocate + bind (vmaCreateBuffer). Both outputs are
- * required; on failure nothing is left behind and they are not written. */
+ * required; on failure nothing is left behind and they are not written. Refused before
+ * vkCreateBuffer/vkCreateImage (logged): a NULL argument SEDX_ERROR_INVALID_ARGUMENT; buffer
+ * size 0, an image extent, mipLevels or arrayLayers of 0 SEDX_ERROR_INVALID_SIZE; usage 0
+ * SEDX_ERROR_INVALID_USAGE; a bad info as for sedx_allocation_info. */
 SEDX_API sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInfo *buffer_info,
                                                const sedx_allocation_info *info, VkBuffer *out_buffer,
                                                sedx_allocation *out_alloc);

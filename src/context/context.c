@@ -19,6 +19,7 @@ void sedx__bindless_destroy(sedx_context *ctx) __attribute__((weak));
 void sedx__transfer_destroy(sedx_context *ctx) __attribute__((weak));
 void sedx__buffers_destroy(sedx_context *ctx) __attribute__((weak));
 sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info *info) __attribute__((weak));
+sedx_result sedx__allocator_check_info(const sedx_allocator_info *info) __attribute__((weak));
 void sedx__allocator_destroy(sedx_context *ctx) __attribute__((weak));
 
 sedx_result sedx__vk_error(VkResult vr, const char *what, const char *file, int line)
@@ -691,44 +692,54 @@ static void release_slot(sedx__queue *q, uint32_t slot, uint64_t value)
     pthread_mutex_unlock(&q->pool_lock);
 }
 
-void sedx_cmd_discard(sedx_context *ctx, sedx_cmd *cmd)
+/* cmd's queue when cmd is a command buffer begun on ctx and not yet submitted, else NULL. */
+static sedx__queue *begun_queue(sedx_context *ctx, const sedx_cmd *cmd)
 {
-    if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING) return;
+    if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING) return NULL;
     sedx__queue *q = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
     pthread_mutex_lock(&q->pool_lock);
     bool ours = q->cmd_busy[cmd->slot] && q->cmds[cmd->slot] == cmd->cmd;
     pthread_mutex_unlock(&q->pool_lock);
-    if (!ours) return;
+    return ours ? q : NULL;
+}
+
+void sedx_cmd_discard(sedx_context *ctx, sedx_cmd *cmd)
+{
+    sedx__queue *q = begun_queue(ctx, cmd);
+    if (!q) return;
     vkEndCommandBuffer(cmd->cmd);
     release_slot(q, cmd->slot, 0);
     cmd->cmd = VK_NULL_HANDLE;
 }
 
-sedx_result sedx_cmd_submit(sedx_context *ctx, sedx_cmd *cmd, const sedx_submit_info *info, sedx_ticket *out_ticket)
+/* The waits of a submission, checked before the command buffer is ended: a refusal leaves it
+ * begun (the caller may correct info and submit again, or discard it). */
+static sedx_result check_submit_info(const sedx_submit_info *info)
 {
-    if (!ctx || !cmd || !cmd->cmd || cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_cmd_submit: no begun command buffer");
-    sedx__queue *q = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
-    pthread_mutex_lock(&q->pool_lock);
-    bool ours = q->cmd_busy[cmd->slot] && q->cmds[cmd->slot] == cmd->cmd;
-    pthread_mutex_unlock(&q->pool_lock);
-    if (!ours)
+    if (!info || info->wait_count == 0) return SEDX_SUCCESS;
+    if (info->wait_count > SEDX__MAX_SUBMIT_WAITS)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
-                         "sedx_cmd_submit: the command buffer was not begun on this context and queue");
+                         "sedx_cmd_submit: %u wait_semaphores, at most %u (the command buffer stays begun)",
+                         info->wait_count, SEDX__MAX_SUBMIT_WAITS);
+    if (!info->wait_semaphores)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                         "sedx_cmd_submit: wait_count %u but wait_semaphores is NULL (the command buffer stays begun)",
+                         info->wait_count);
+    for (uint32_t i = 0; i < info->wait_count; ++i)
+        if (!info->wait_semaphores[i])
+            return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                             "sedx_cmd_submit: wait_semaphores[%u] is VK_NULL_HANDLE (the command buffer stays begun)", i);
+    return SEDX_SUCCESS;
+}
+
+/* vkQueueSubmit of cmd with info's waits, signalling the queue's next timeline value
+ * (*out_value, 0 on failure). Takes the queue lock. */
+static VkResult queue_submit(sedx__queue *q, VkCommandBuffer cmd, const sedx_submit_info *info, uint64_t *out_value)
+{
     uint32_t n_wait = info ? info->wait_count : 0;
-    if (n_wait > 8) {
-        sedx_cmd_discard(ctx, cmd);
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_cmd_submit: at most 8 wait semaphores");
-    }
-    VkResult vr = vkEndCommandBuffer(cmd->cmd);
-    if (vr != VK_SUCCESS) {
-        release_slot(q, cmd->slot, 0);
-        cmd->cmd = VK_NULL_HANDLE;
-        return SEDX__VK(vr, "vkEndCommandBuffer");
-    }
-    uint64_t zero_values[8] = {0};
-    VkPipelineStageFlags all_stages[8];
-    for (int i = 0; i < 8; ++i) all_stages[i] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+    uint64_t zero_values[SEDX__MAX_SUBMIT_WAITS] = {0};
+    VkPipelineStageFlags all_stages[SEDX__MAX_SUBMIT_WAITS];
+    for (uint32_t i = 0; i < SEDX__MAX_SUBMIT_WAITS; ++i) all_stages[i] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
 
     pthread_mutex_lock(&q->lock);
     uint64_t value = atomic_load(&q->submitted) + 1;
@@ -740,19 +751,40 @@ sedx_result sedx_cmd_submit(sedx_context *ctx, sedx_cmd *cmd, const sedx_submit_
     VkSubmitInfo si = {VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.pNext = &ts;
     si.waitSemaphoreCount = n_wait;
-    si.pWaitSemaphores = info ? info->wait_semaphores : NULL;
+    si.pWaitSemaphores = n_wait ? info->wait_semaphores : NULL;
     si.pWaitDstStageMask = (info && info->wait_stages) ? info->wait_stages : all_stages;
     si.commandBufferCount = 1;
-    si.pCommandBuffers = &cmd->cmd;
+    si.pCommandBuffers = &cmd;
     si.signalSemaphoreCount = 1;
     si.pSignalSemaphores = &q->timeline;
-    vr = vkQueueSubmit(q->queue, 1, &si, VK_NULL_HANDLE);
+    VkResult vr = vkQueueSubmit(q->queue, 1, &si, VK_NULL_HANDLE);
     if (vr == VK_SUCCESS) atomic_store(&q->submitted, value);
     pthread_mutex_unlock(&q->lock);
+    *out_value = vr == VK_SUCCESS ? value : 0;
+    return vr;
+}
 
-    release_slot(q, cmd->slot, vr == VK_SUCCESS ? value : 0);
+sedx_result sedx_cmd_submit(sedx_context *ctx, sedx_cmd *cmd, const sedx_submit_info *info, sedx_ticket *out_ticket)
+{
+    if (!ctx || !cmd || !cmd->cmd)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_cmd_submit: no begun command buffer");
+    sedx__queue *q = begun_queue(ctx, cmd);
+    if (!q)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                         "sedx_cmd_submit: the command buffer was not begun on this context and queue");
+    sedx_result r = check_submit_info(info);
+    if (r != SEDX_SUCCESS) return r;
+    /* from here on the command buffer is consumed, submitted or not */
+    const char *call = "vkEndCommandBuffer";
+    VkResult vr = vkEndCommandBuffer(cmd->cmd);
+    uint64_t value = 0;
+    if (vr == VK_SUCCESS) {
+        call = "vkQueueSubmit";
+        vr = queue_submit(q, cmd->cmd, info, &value);
+    }
+    release_slot(q, cmd->slot, value);
     cmd->cmd = VK_NULL_HANDLE;
-    if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkQueueSubmit");
+    if (vr != VK_SUCCESS) return SEDX__VK(vr, call);
     if (out_ticket) {
         out_ticket->value = value;
         out_ticket->queue = (q == &ctx->queues[SEDX_QUEUE_TRANSFER]) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
@@ -821,10 +853,25 @@ uint64_t sedx_context_submitted_value(const sedx_context *ctx, sedx_queue kind)
 /* ------------------------------------------------------------------------------------------
  * Deletion queue
  * ---------------------------------------------------------------------------------------- */
+/* A value never submitted would hold the item until the context is destroyed. */
+static sedx_result check_defer_values(const sedx_context *ctx, const uint64_t after[SEDX_QUEUE_COUNT])
+{
+    for (int i = 0; after && i < SEDX_QUEUE_COUNT; ++i) {
+        uint64_t submitted = sedx_context_submitted_value(ctx, (sedx_queue)i);
+        if (after[i] > submitted)
+            return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                             "sedx_context_defer: after[%d] = %llu was never submitted (last submitted: %llu)", i,
+                             (unsigned long long)after[i], (unsigned long long)submitted);
+    }
+    return SEDX_SUCCESS;
+}
+
 sedx_result sedx_context_defer(sedx_context *ctx, const uint64_t after[SEDX_QUEUE_COUNT], sedx_deferred_fn fn,
                                void *user)
 {
     if (!ctx || !fn) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_context_defer: NULL context or fn");
+    sedx_result r = check_defer_values(ctx, after);
+    if (r != SEDX_SUCCESS) return r;
     pthread_mutex_lock(&ctx->deferred_lock);
     if (ctx->deferred_count == ctx->deferred_cap) {
         uint32_t cap = ctx->deferred_cap ? ctx->deferred_cap * 2 : 64;
@@ -960,12 +1007,29 @@ static bool env_flag(const char *name)
     return e && *e && strcmp(e, "0") != 0 && strcasecmp(e, "false") != 0 && strcasecmp(e, "off") != 0;
 }
 
+/* Options sedx does not know are refused before any Vulkan object is made. */
+static sedx_result check_allocator_info(const sedx_allocator_info *allocator)
+{
+    return allocator && sedx__allocator_check_info ? sedx__allocator_check_info(allocator) : SEDX_SUCCESS;
+}
+
+static sedx_result check_context_info(const sedx_context_info *info)
+{
+    if (info->flags & ~SEDX_CONTEXT_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                         "sedx_context_create: unknown flag bits 0x%x in sedx_context_info.flags (known: 0x%x)",
+                         info->flags & ~SEDX_CONTEXT_FLAGS_ALL, SEDX_CONTEXT_FLAGS_ALL);
+    return check_allocator_info(info->allocator);
+}
+
 sedx_result sedx_context_create(const sedx_context_info *info, sedx_context **out_ctx)
 {
     if (!info || !out_ctx)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_context_create: %s is NULL",
                          !info ? "info" : "out_ctx");
     *out_ctx = NULL;
+    sedx_result r = check_context_info(info);
+    if (r != SEDX_SUCCESS) return r;
     SEDX_PROFILE_SCOPE("sedx_context_create");
     bool sync = (info->flags & SEDX_CONTEXT_SYNC_VALIDATION) != 0;
     bool validation = sync || (info->flags & SEDX_CONTEXT_VALIDATION) ||
@@ -973,7 +1037,7 @@ sedx_result sedx_context_create(const sedx_context_info *info, sedx_context **ou
     if (!(info->flags & SEDX_CONTEXT_NO_ENV_VALIDATION) && env_flag("SEDX_SYNC_VALIDATION")) sync = validation = true;
     sedx_context *ctx = context_alloc();
     if (!ctx) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
-    sedx_result r = create_instance(ctx, info, validation, sync);
+    r = create_instance(ctx, info, validation, sync);
     const char *selector = info->device ? info->device : getenv("SEDX_DEVICE");
     if (r == SEDX_SUCCESS) r = pick_physical_device(ctx, selector);
     if (r == SEDX_SUCCESS) {
@@ -989,6 +1053,24 @@ sedx_result sedx_context_create(const sedx_context_info *info, sedx_context **ou
     return SEDX_SUCCESS;
 }
 
+/* Feature bits sedx knows, queue families the physical device has (both go into Vulkan calls). */
+static sedx_result check_adopted_objects(const sedx_vulkan_objects *o)
+{
+    const char *fn = "sedx_context_create_from_vulkan";
+    if (o->enabled_features & ~SEDX_DEVICE_FEATURES_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: unknown feature bits 0x%x in enabled_features (known: 0x%x)",
+                         fn, o->enabled_features & ~SEDX_DEVICE_FEATURES_ALL, SEDX_DEVICE_FEATURES_ALL);
+    uint32_t n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(o->physical_device, &n, NULL);
+    if (o->graphics_queue_family >= n)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: graphics_queue_family %u out of range (%u queue families)",
+                         fn, o->graphics_queue_family, n);
+    if (o->transfer_queue && o->transfer_queue_family >= n)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: transfer_queue_family %u out of range (%u queue families)",
+                         fn, o->transfer_queue_family, n);
+    return SEDX_SUCCESS;
+}
+
 sedx_result sedx_context_create_from_vulkan(const sedx_vulkan_objects *o, const sedx_allocator_info *allocator,
                                             sedx_context **out_ctx)
 {
@@ -1001,6 +1083,9 @@ sedx_result sedx_context_create_from_vulkan(const sedx_vulkan_objects *o, const 
     if (VK_API_VERSION_MINOR(o->api_version) < 2 && VK_API_VERSION_MAJOR(o->api_version) == 1)
         return SEDX__ERR(SEDX_ERROR_UNSUPPORTED_VERSION, TAG, "adopted device uses Vulkan %u.%u; sedx needs 1.2",
                          VK_API_VERSION_MAJOR(o->api_version), VK_API_VERSION_MINOR(o->api_version));
+    sedx_result r = check_adopted_objects(o);
+    if (r == SEDX_SUCCESS) r = check_allocator_info(allocator);
+    if (r != SEDX_SUCCESS) return r;
     sedx_context *ctx = context_alloc();
     if (!ctx) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
     ctx->instance = o->instance;
@@ -1021,7 +1106,7 @@ sedx_result sedx_context_create_from_vulkan(const sedx_vulkan_objects *o, const 
         if (!vkGetInstanceProcAddr(ctx->instance, "vkSetDebugUtilsObjectNameEXT"))
             ctx->features &= ~(uint32_t)SEDX_FEATURE_DEBUG_UTILS;
     }
-    sedx_result r = finish_setup(ctx, allocator);
+    r = finish_setup(ctx, allocator);
     if (r != SEDX_SUCCESS) {
         sedx_context_destroy(ctx);
         return r;

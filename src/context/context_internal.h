@@ -16,6 +16,7 @@ typedef struct sedx__deferred {
 } sedx__deferred;
 
 #define SEDX__CMD_RING 64u /* one-time command buffers per queue, recycled by timeline value */
+#define SEDX__MAX_SUBMIT_WAITS 8u /* sedx_submit_info.wait_count limit */
 
 typedef struct sedx__queue {
     VkQueue queue;
@@ -94,5 +95,7 @@ sedx_result sedx__vk_error(VkResult vr, const char *what, const char *file, int 
 /* Hooks the upper layers provide (weak link order avoided: called through these). */
 sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info *info);
 void sedx__allocator_destroy(sedx_context *ctx);
+/* Refuses unknown flags and bad values in info (logged), before any Vulkan object exists. */
+sedx_result sedx__allocator_check_info(const sedx_allocator_info *info);
 
 #endif

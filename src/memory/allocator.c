@@ -1007,8 +1007,6 @@ static sedx_result allocate(allocator *A, const alloc_request *q, sedx_allocatio
         (q->requires_dedicated || (info->flags & SEDX_ALLOCATION_DEDICATED)))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "allocation '%s': NEVER_ALLOCATE with a dedicated allocation",
                          info_name(info));
-    if ((uint32_t)q->kind > SEDX_ALLOCATION_KIND_IMAGE_OPTIMAL)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "allocation '%s': unknown kind %u", info_name(info), q->kind);
     uint32_t bits = q->type_bits;
     if (info->memory_type_bits) bits &= info->memory_type_bits;
     uint32_t cand[32], n = 0;
@@ -1045,6 +1043,44 @@ static sedx_result allocate(allocator *A, const alloc_request *q, sedx_allocatio
 }
 
 static const sedx_allocation_info k_default_info;
+
+/* Refuses what sedx does not define (logged with fn), before any Vulkan call; NULL = defaults. */
+static sedx_result check_info(const sedx_allocation_info *info, const char *fn)
+{
+    if (!info) return SEDX_SUCCESS;
+    if (info->flags & ~SEDX_ALLOCATION_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: allocation '%s': unknown flag bits 0x%x (known: 0x%x)",
+                         fn, info_name(info), info->flags & ~SEDX_ALLOCATION_FLAGS_ALL, SEDX_ALLOCATION_FLAGS_ALL);
+    if ((uint32_t)info->usage > SEDX_MEMORY_USAGE_CUSTOM)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: allocation '%s': unknown memory usage %d", fn,
+                         info_name(info), (int)info->usage);
+    if ((uint32_t)info->kind > SEDX_ALLOCATION_KIND_IMAGE_OPTIMAL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: allocation '%s': unknown kind %u", fn,
+                         info_name(info), (unsigned)info->kind);
+    return SEDX_SUCCESS;
+}
+
+/* What vkCreateBuffer would flag as invalid usage (VUID-VkBufferCreateInfo-size-00912, -usage-requiredbitmask). */
+static sedx_result check_buffer_create_info(const VkBufferCreateInfo *bi)
+{
+    const char *fn = "sedx_memory_create_buffer";
+    if (bi->size == 0) return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "%s: size 0", fn);
+    if (bi->usage == 0) return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: usage 0", fn);
+    return SEDX_SUCCESS;
+}
+
+/* Same for vkCreateImage (VUID-VkImageCreateInfo-extent-00944/5/6, -mipLevels-00947,
+ * -arrayLayers-00948, -usage-requiredbitmask). */
+static sedx_result check_image_create_info(const VkImageCreateInfo *ii)
+{
+    const char *fn = "sedx_memory_create_image";
+    const VkExtent3D e = ii->extent;
+    if (!e.width || !e.height || !e.depth || !ii->mipLevels || !ii->arrayLayers)
+        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "%s: size 0 (extent %ux%ux%u, %u mip levels, %u layers)", fn,
+                         e.width, e.height, e.depth, ii->mipLevels, ii->arrayLayers);
+    if (ii->usage == 0) return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: usage 0", fn);
+    return SEDX_SUCCESS;
+}
 
 static void request_init(alloc_request *q, const sedx_allocation_info *info, const VkMemoryRequirements *req)
 {
@@ -1109,6 +1145,8 @@ sedx_result sedx_memory_allocate2(sedx_context *ctx, const sedx_allocation_info 
                          !requirements ? "requirements" : "out");
     if (dedicated_buffer && dedicated_image)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_memory_allocate: both a dedicated buffer and image");
+    sedx_result r = check_info(info, "sedx_memory_allocate");
+    if (r != SEDX_SUCCESS) return r;
     if (!info) info = &k_default_info;
     alloc_request q;
     request_init(&q, info, requirements);
@@ -1119,7 +1157,7 @@ sedx_result sedx_memory_allocate2(sedx_context *ctx, const sedx_allocation_info 
     q.dedicated_buffer = dedicated_buffer;
     q.dedicated_image = dedicated_image;
     sedx_allocation a;
-    sedx_result r = allocate(A, &q, &a, NULL);
+    r = allocate(A, &q, &a, NULL);
     if (r == SEDX_SUCCESS) *out = a;
     return r;
 }
@@ -1131,13 +1169,15 @@ sedx_result sedx_memory_allocate_for_buffer(sedx_context *ctx, VkBuffer buffer, 
     if (!buffer || !out)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_memory_allocate_for_buffer: %s is NULL",
                          !buffer ? "buffer" : "out");
+    sedx_result r = check_info(info, "sedx_memory_allocate_for_buffer");
+    if (r != SEDX_SUCCESS) return r;
     if (!info) info = &k_default_info;
     alloc_request q;
     VkMemoryRequirements2 req2;
     VkMemoryDedicatedRequirements ded;
     buffer_request(A, buffer, info, &q, &req2, &ded);
     sedx_allocation a;
-    sedx_result r = allocate(A, &q, &a, NULL);
+    r = allocate(A, &q, &a, NULL);
     if (r == SEDX_SUCCESS) *out = a;
     return r;
 }
@@ -1149,13 +1189,15 @@ sedx_result sedx_memory_allocate_for_image(sedx_context *ctx, VkImage image, VkI
     if (!image || !out)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_memory_allocate_for_image: %s is NULL",
                          !image ? "image" : "out");
+    sedx_result r = check_info(info, "sedx_memory_allocate_for_image");
+    if (r != SEDX_SUCCESS) return r;
     if (!info) info = &k_default_info;
     alloc_request q;
     VkMemoryRequirements2 req2;
     VkMemoryDedicatedRequirements ded;
     image_request(A, image, tiling, info, &q, &req2, &ded);
     sedx_allocation a;
-    sedx_result r = allocate(A, &q, &a, NULL);
+    r = allocate(A, &q, &a, NULL);
     if (r == SEDX_SUCCESS) *out = a;
     return r;
 }
@@ -1201,6 +1243,8 @@ sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, c
 {
     NEED_ALLOCATOR(A, ctx, "sedx__memory_alloc_bind_buffer");
     if (!buffer || !out) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx__memory_alloc_bind_buffer: NULL argument");
+    sedx_result r = check_info(info, "sedx_memory_create_buffer");
+    if (r != SEDX_SUCCESS) return r;
     if (!info) info = &k_default_info;
     alloc_request q;
     VkMemoryRequirements2 req2;
@@ -1208,7 +1252,7 @@ sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, c
     buffer_request(A, buffer, info, &q, &req2, &ded);
     sedx__placement p;
     sedx_allocation a;
-    sedx_result r = allocate(A, &q, &a, &p);
+    r = allocate(A, &q, &a, &p);
     if (r != SEDX_SUCCESS) return r;
     VkResult vr = A->vk.BindBufferMemory(A->device, buffer, p.memory, p.offset);
     if (vr != VK_SUCCESS) {
@@ -1226,11 +1270,14 @@ sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInf
     NEED_ALLOCATOR(A, ctx, "sedx_memory_create_buffer");
     if (!buffer_info || !out_buffer || !out_alloc)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_memory_create_buffer: NULL argument");
+    sedx_result r = check_buffer_create_info(buffer_info);
+    if (r == SEDX_SUCCESS) r = check_info(info, "sedx_memory_create_buffer");
+    if (r != SEDX_SUCCESS) return r;
     VkBuffer buffer;
     VkResult vr = A->vk.CreateBuffer(A->device, buffer_info, NULL, &buffer);
     if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreateBuffer");
     sedx_allocation a;
-    sedx_result r = sedx__memory_alloc_bind_buffer(ctx, buffer, info, &a, NULL);
+    r = sedx__memory_alloc_bind_buffer(ctx, buffer, info, &a, NULL);
     if (r != SEDX_SUCCESS) {
         A->vk.DestroyBuffer(A->device, buffer, NULL);
         return r;
@@ -1246,6 +1293,9 @@ sedx_result sedx_memory_create_image(sedx_context *ctx, const VkImageCreateInfo 
     NEED_ALLOCATOR(A, ctx, "sedx_memory_create_image");
     if (!image_info || !out_image || !out_alloc)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_memory_create_image: NULL argument");
+    sedx_result r = check_image_create_info(image_info);
+    if (r == SEDX_SUCCESS) r = check_info(info, "sedx_memory_create_image");
+    if (r != SEDX_SUCCESS) return r;
     if (!info) info = &k_default_info;
     VkImage image;
     VkResult vr = A->vk.CreateImage(A->device, image_info, NULL, &image);
@@ -1256,7 +1306,7 @@ sedx_result sedx_memory_create_image(sedx_context *ctx, const VkImageCreateInfo 
     image_request(A, image, image_info->tiling, info, &q, &req2, &ded);
     sedx__placement p;
     sedx_allocation a;
-    sedx_result r = allocate(A, &q, &a, &p);
+    r = allocate(A, &q, &a, &p);
     if (r == SEDX_SUCCESS) {
         vr = A->vk.BindImageMemory(A->device, image, p.memory, p.offset);
         if (vr != VK_SUCCESS) {
@@ -1607,9 +1657,11 @@ sedx_result sedx_memory_find_type(sedx_context *ctx, const sedx_allocation_info 
 {
     NEED_ALLOCATOR(A, ctx, "sedx_memory_find_type");
     if (!out_type) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_memory_find_type: out_type is NULL");
+    sedx_result r = check_info(info, "sedx_memory_find_type");
+    if (r != SEDX_SUCCESS) return r;
     if (!info) info = &k_default_info;
     type_prefs p;
-    sedx_result r = usage_prefs(info, &p);
+    r = usage_prefs(info, &p);
     if (r != SEDX_SUCCESS) return r;
     uint32_t bits = memory_type_bits;
     if (info->memory_type_bits) bits &= info->memory_type_bits;
@@ -2014,14 +2066,26 @@ static void allocator_free(allocator *A, uint32_t types_initialised, bool budget
     sedx__free(A);
 }
 
+sedx_result sedx__allocator_check_info(const sedx_allocator_info *info)
+{
+    if (!info) return SEDX_SUCCESS;
+    if (info->flags & ~SEDX_ALLOCATOR_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                         "allocator: unknown flag bits 0x%x in sedx_allocator_info.flags (known: 0x%x)",
+                         info->flags & ~SEDX_ALLOCATOR_FLAGS_ALL, SEDX_ALLOCATOR_FLAGS_ALL);
+    if (info->min_alignment && !sedx__is_pow2(info->min_alignment))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ALIGNMENT, TAG, "allocator: min_alignment %u is not a power of two",
+                         info->min_alignment);
+    return SEDX_SUCCESS;
+}
+
 sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info *info)
 {
     static const sedx_allocator_info defaults;
     if (!ctx || !ctx->device) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "allocator: no device");
     if (!info) info = &defaults;
-    if (info->min_alignment && !sedx__is_pow2(info->min_alignment))
-        return SEDX__ERR(SEDX_ERROR_INVALID_ALIGNMENT, TAG, "allocator: min_alignment %u is not a power of two",
-                         info->min_alignment);
+    sedx_result r = sedx__allocator_check_info(info);
+    if (r != SEDX_SUCCESS) return r;
     allocator *A = sedx__calloc(1, sizeof *A);
     if (!A) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (allocator)");
     A->ctx = ctx;

@@ -1,4 +1,4 @@
-/* A program outside the sedx tree: links against the installed library. */
+/* A program outside the sedx tree: links against an installed sedx or a build tree (run.sh). */
 #include <sedx/sedx.h>
 #include <stdio.h>
 

@@ -3,6 +3,7 @@
  * statistics against the JSON dump, handle misuse, debug margins, the leak report, host and
  * device allocation failures. Random data everywhere (seed: SEDX_TEST_SEED). */
 #include "test_util.h"
+#include <sedx/sedx.h>
 #include "memory/memory_internal.h"
 
 #include <cjson/cJSON.h>
@@ -790,6 +791,193 @@ static void test_handle_misuse(void **state)
     tu_context_destroy(ctx);
 }
 
+/* After a refused call the context still works: a buffer round trip through the GPU. */
+static void assert_round_trip(sedx_context *ctx)
+{
+    uint8_t in[4096], out[4096];
+    tu_fill_random(in, sizeof in, &g_rng);
+    memset(out, 0, sizeof out);
+    sedx_buffer b = {0};
+    assert_int_equal(sedx_buffer_create(ctx, sizeof in, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "round-trip", &b),
+                     SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, in, sizeof in), SEDX_SUCCESS);
+    assert_int_equal(sedx_download(ctx, &b, 0, sizeof out, out), SEDX_SUCCESS);
+    assert_memory_equal(in, out, sizeof in);
+    sedx_buffer_release(&b);
+}
+
+/* One refused call: the exact code, an error logged, nothing allocated, nothing that
+ * reached Vulkan (the validation layer saw no error). */
+#define ASSERT_REFUSED(ctx, call, code, needle)                                                     \
+    do {                                                                                           \
+        tu_log_reset();                                                                            \
+        assert_int_equal((call), (code));                                                          \
+        assert_true(tu_log_count(SEDX_LOG_ERROR) >= 1);                                            \
+        assert_true(tu_log_contains(needle));                                                      \
+        assert_int_equal(stats_of(ctx).total.allocation_count, 0);                                 \
+        assert_int_equal(sedx_context_validation_error_count(ctx), 0);                             \
+    } while (0)
+
+/* Flag bits and enum values sedx does not define are refused by every entry point that takes
+ * a sedx_allocation_info, before any Vulkan call (validation stays clean). */
+static void test_unknown_flags_and_enums(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    VkMemoryRequirements q = reqs(4096, 256, UINT32_MAX);
+    VkBufferCreateInfo bi = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    bi.size = 4096;
+    bi.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    VkImageCreateInfo ii = {VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
+    ii.imageType = VK_IMAGE_TYPE_2D;
+    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
+    ii.extent = (VkExtent3D){16, 16, 1};
+    ii.mipLevels = 1;
+    ii.arrayLayers = 1;
+    ii.samples = VK_SAMPLE_COUNT_1_BIT;
+    ii.tiling = VK_IMAGE_TILING_OPTIMAL;
+    ii.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    sedx_allocation_info bad[6];
+    memset(bad, 0, sizeof bad);
+    bad[0].flags = 0xFFFFFF00u;
+    bad[1].flags = SEDX_ALLOCATION_MAPPED | 0x40u;
+    bad[2].usage = (sedx_memory_usage)(SEDX_MEMORY_USAGE_CUSTOM + 1);
+    bad[3].usage = (sedx_memory_usage)-1;
+    bad[4].kind = (sedx_allocation_kind)(SEDX_ALLOCATION_KIND_IMAGE_OPTIMAL + 1);
+    bad[5].kind = (sedx_allocation_kind)256; /* would wrap to UNKNOWN in a byte */
+    assert_int_equal(bad[0].flags & SEDX_ALLOCATION_FLAGS_ALL, 0);
+    tu_log_capture();
+    for (size_t i = 0; i < SEDX__COUNTOF(bad); ++i) {
+        const sedx_allocation_info *ai = &bad[i];
+        const char *what = i < 2 ? "unknown flag" : i < 4 ? "unknown memory usage" : "unknown kind";
+        sedx_allocation a = SEDX_NULL_ALLOCATION;
+        VkBuffer buf = VK_NULL_HANDLE;
+        VkImage img = VK_NULL_HANDLE;
+        uint32_t type = 99;
+        ASSERT_REFUSED(ctx, sedx_memory_allocate(ctx, ai, &q, &a), SEDX_ERROR_INVALID_ARGUMENT, what);
+        ASSERT_REFUSED(ctx, sedx_memory_allocate2(ctx, ai, &q, NULL, VK_NULL_HANDLE, VK_NULL_HANDLE, &a),
+                       SEDX_ERROR_INVALID_ARGUMENT, what);
+        ASSERT_REFUSED(ctx, sedx_memory_find_type(ctx, ai, UINT32_MAX, &type), SEDX_ERROR_INVALID_ARGUMENT, what);
+        ASSERT_REFUSED(ctx, sedx_memory_create_buffer(ctx, &bi, ai, &buf, &a), SEDX_ERROR_INVALID_ARGUMENT, what);
+        ASSERT_REFUSED(ctx, sedx_memory_create_image(ctx, &ii, ai, &img, &a), SEDX_ERROR_INVALID_ARGUMENT, what);
+        assert_int_equal(type, 99);
+        assert_int_equal(a.id, 0);
+        assert_null(buf);
+        assert_null(img);
+        VkBuffer vb;
+        assert_int_equal(vkCreateBuffer(sedx_context_device(ctx), &bi, NULL, &vb), VK_SUCCESS);
+        ASSERT_REFUSED(ctx, sedx_memory_allocate_for_buffer(ctx, vb, ai, &a), SEDX_ERROR_INVALID_ARGUMENT, what);
+        vkDestroyBuffer(sedx_context_device(ctx), vb, NULL);
+        VkImage vi;
+        assert_int_equal(vkCreateImage(sedx_context_device(ctx), &ii, NULL, &vi), VK_SUCCESS);
+        ASSERT_REFUSED(ctx, sedx_memory_allocate_for_image(ctx, vi, ii.tiling, ai, &a), SEDX_ERROR_INVALID_ARGUMENT,
+                       what);
+        vkDestroyImage(sedx_context_device(ctx), vi, NULL);
+    }
+    log_restore();
+    /* every defined flag alone is accepted (NEVER_ALLOCATE may find no block: not a refusal) */
+    for (uint32_t bit = 1; bit & SEDX_ALLOCATION_FLAGS_ALL; bit <<= 1) {
+        sedx_allocation_info ai = {0};
+        ai.flags = bit;
+        sedx_allocation a;
+        sedx_result r = sedx_memory_allocate(ctx, &ai, &q, &a);
+        if (bit == SEDX_ALLOCATION_NEVER_ALLOCATE) assert_true(r == SEDX_SUCCESS || r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY);
+        else assert_int_equal(r, SEDX_SUCCESS);
+        if (r == SEDX_SUCCESS) assert_int_equal(sedx_memory_free(ctx, a), SEDX_SUCCESS);
+    }
+    assert_round_trip(ctx);
+    tu_context_destroy(ctx); /* validation clean */
+}
+
+/* Unknown allocator flags (sedx_context_info.allocator, sedx_context_create_from_vulkan) are
+ * refused at context creation. */
+static void test_unknown_allocator_flags(void **state)
+{
+    (void)state;
+    tu_log_capture();
+    const uint32_t bad[] = {0xFFFFFF00u, 0xFFFFFFE0u, SEDX_ALLOCATOR_DEBUG_FILL | 0x20u};
+    for (size_t i = 0; i < SEDX__COUNTOF(bad); ++i) {
+        sedx_allocator_info ainfo = {0};
+        ainfo.flags = bad[i];
+        sedx_context_info info = {0};
+        info.flags = SEDX_CONTEXT_VALIDATION;
+        info.allocator = &ainfo;
+        sedx_context *ctx = (sedx_context *)0x1;
+        tu_log_reset();
+        assert_int_equal(sedx_context_create(&info, &ctx), SEDX_ERROR_INVALID_ARGUMENT);
+        assert_null(ctx);
+        assert_true(tu_log_count(SEDX_LOG_ERROR) >= 1);
+        assert_true(tu_log_contains("unknown flag"));
+    }
+    assert_int_equal(bad[1] & SEDX_ALLOCATOR_FLAGS_ALL, 0);
+    log_restore();
+    sedx_allocator_info all = {0};
+    all.flags = SEDX_ALLOCATOR_FLAGS_ALL;
+    sedx_context *ctx = tu_context_flags(0, &all);
+    sedx_allocator_info got;
+    assert_int_equal(sedx_memory_get_allocator_info(ctx, &got), SEDX_SUCCESS);
+    assert_int_equal(got.flags & SEDX_ALLOCATOR_FLAGS_ALL, SEDX_ALLOCATOR_FLAGS_ALL);
+    assert_round_trip(ctx);
+    tu_context_destroy(ctx);
+}
+
+/* sedx_memory_create_buffer / _image refuse what Vulkan would flag (size or extent 0, usage 0,
+ * no create info) before calling vkCreateBuffer / vkCreateImage: no validation message. */
+static void test_create_refuses_empty_info(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    VkBuffer buf = VK_NULL_HANDLE;
+    VkImage img = VK_NULL_HANDLE;
+    sedx_allocation a = SEDX_NULL_ALLOCATION;
+    VkBufferCreateInfo bi = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+    bi.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    tu_log_capture();
+    bi.size = 0; /* VUID-VkBufferCreateInfo-size-00912 */
+    ASSERT_REFUSED(ctx, sedx_memory_create_buffer(ctx, &bi, NULL, &buf, &a), SEDX_ERROR_INVALID_SIZE, "size 0");
+    bi.size = 256;
+    bi.usage = 0; /* VUID-VkBufferCreateInfo-usage-requiredbitmask */
+    ASSERT_REFUSED(ctx, sedx_memory_create_buffer(ctx, &bi, NULL, &buf, &a), SEDX_ERROR_INVALID_USAGE, "usage 0");
+    ASSERT_REFUSED(ctx, sedx_memory_create_buffer(ctx, NULL, NULL, &buf, &a), SEDX_ERROR_INVALID_ARGUMENT, "NULL");
+    VkImageCreateInfo ii = {VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
+    ii.imageType = VK_IMAGE_TYPE_2D;
+    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
+    ii.samples = VK_SAMPLE_COUNT_1_BIT;
+    ii.tiling = VK_IMAGE_TILING_OPTIMAL;
+    ii.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    const VkExtent3D extents[] = {{0, 16, 1}, {16, 0, 1}, {16, 16, 0}};
+    for (size_t i = 0; i < SEDX__COUNTOF(extents); ++i) {
+        ii.extent = extents[i];
+        ii.mipLevels = 1;
+        ii.arrayLayers = 1;
+        ASSERT_REFUSED(ctx, sedx_memory_create_image(ctx, &ii, NULL, &img, &a), SEDX_ERROR_INVALID_SIZE, "size 0");
+    }
+    ii.extent = (VkExtent3D){16, 16, 1};
+    ii.mipLevels = 0;
+    ASSERT_REFUSED(ctx, sedx_memory_create_image(ctx, &ii, NULL, &img, &a), SEDX_ERROR_INVALID_SIZE, "size 0");
+    ii.mipLevels = 1;
+    ii.arrayLayers = 0;
+    ASSERT_REFUSED(ctx, sedx_memory_create_image(ctx, &ii, NULL, &img, &a), SEDX_ERROR_INVALID_SIZE, "size 0");
+    ii.arrayLayers = 1;
+    ii.usage = 0;
+    ASSERT_REFUSED(ctx, sedx_memory_create_image(ctx, &ii, NULL, &img, &a), SEDX_ERROR_INVALID_USAGE, "usage 0");
+    ASSERT_REFUSED(ctx, sedx_memory_create_image(ctx, NULL, NULL, &img, &a), SEDX_ERROR_INVALID_ARGUMENT, "NULL");
+    log_restore();
+    assert_null(buf);
+    assert_null(img);
+    assert_int_equal(a.id, 0);
+    assert_int_equal(sedx_context_validation_error_count(ctx), 0);
+    /* the corrected requests work */
+    bi.usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    assert_int_equal(sedx_memory_create_buffer(ctx, &bi, NULL, &buf, &a), SEDX_SUCCESS);
+    assert_int_equal(sedx_memory_destroy_buffer(ctx, buf, a), SEDX_SUCCESS);
+    ii.usage = VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    assert_int_equal(sedx_memory_create_image(ctx, &ii, NULL, &img, &a), SEDX_SUCCESS);
+    assert_int_equal(sedx_memory_destroy_image(ctx, img, a), SEDX_SUCCESS);
+    assert_round_trip(ctx);
+    tu_context_destroy(ctx); /* validation clean: nothing reached Vulkan */
+}
+
 /* Debug margins: an overrun past the end (or before the start) is reported on free with the
  * allocation's name; clean allocations free normally; fill patterns. */
 static void test_debug_margins_and_fill(void **state)
@@ -1068,6 +1256,9 @@ int main(void)
         cmocka_unit_test_setup(test_stats_agree_with_json, setup),
         cmocka_unit_test_setup(test_granularity_separates_linear_and_optimal, setup),
         cmocka_unit_test_setup(test_handle_misuse, setup),
+        cmocka_unit_test_setup(test_unknown_flags_and_enums, setup),
+        cmocka_unit_test_setup(test_unknown_allocator_flags, setup),
+        cmocka_unit_test_setup(test_create_refuses_empty_info, setup),
         cmocka_unit_test_setup(test_debug_margins_and_fill, setup),
         cmocka_unit_test_setup(test_leak_report, setup),
         cmocka_unit_test_setup(test_host_oom, setup),
