@@ -97,7 +97,8 @@ typedef void (*sedx_log_fn)(sedx_log_level level, const char *tag, const char *m
 
 /* Installs a log callback (NULL restores the default stderr logger). Thread-safe. */
 SEDX_API void sedx_set_logger(sedx_log_fn fn, void *user_data);
-/* Messages below this level are dropped before formatting. */
+/* Messages below this level are dropped before formatting. A value outside sedx_log_level is
+ * logged (at ERROR) and leaves the level unchanged. */
 SEDX_API void sedx_set_log_level(sedx_log_level min_level);
 SEDX_API sedx_log_level sedx_get_log_level(void);
 SEDX_API const char *sedx_log_level_name(sedx_log_level level);

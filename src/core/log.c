@@ -38,7 +38,15 @@ sedx_log_level sedx_get_log_level(void)
     return (sedx_log_level)l;
 }
 
-void sedx_set_log_level(sedx_log_level min_level) { atomic_store(&g_log_level, (int)min_level); }
+void sedx_set_log_level(sedx_log_level min_level)
+{
+    if ((int)min_level < (int)SEDX_LOG_TRACE || (int)min_level > (int)SEDX_LOG_OFF) {
+        sedx_log(SEDX_LOG_ERROR, "CORE", __FILE__, __LINE__, "sedx_set_log_level: level %d is not a sedx_log_level; "
+                 "unchanged", (int)min_level);
+        return;
+    }
+    atomic_store(&g_log_level, (int)min_level);
+}
 
 void sedx_set_logger(sedx_log_fn fn, void *user_data)
 {

@@ -532,6 +532,28 @@ static void test_internal_buffers_take_no_ids(void **state)
     tu_context_destroy(ctx);
 }
 
+/* Per-reference handles: references the application leaks die with the context (each handle,
+ * not only the first), so a leaked copy used after sedx_context_destroy is an invalid handle, not
+ * a dangling pointer. */
+static void test_leaked_references_die_with_context(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    sedx_buffer a = make(ctx, 64, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_CPU, "leaked");
+    sedx_buffer b = sedx_buffer_retain(&a), c = sedx_buffer_retain(&b);
+    sedx_buffer kept = make(ctx, 64, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_CPU, "released");
+    sedx_buffer_release(&kept);
+    sedx_set_log_level(SEDX_LOG_ERROR); /* the leak report is a warning */
+    tu_context_destroy(ctx);
+    sedx_set_log_level(SEDX_LOG_OFF);
+    assert_false(sedx_buffer_is_valid(&a));
+    assert_false(sedx_buffer_is_valid(&b));
+    assert_false(sedx_buffer_is_valid(&c));
+    assert_int_equal(sedx_buffer_validate(&c), SEDX_ERROR_INVALID_HANDLE);
+    sedx_buffer_release(&b); /* reported, harmless */
+    sedx_set_log_level(SEDX_LOG_WARN);
+}
+
 int main(int argc, char **argv)
 {
     g_rng = tu_seed() + 9;
@@ -549,6 +571,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_transfers_at_budget),
         cmocka_unit_test(test_unknown_bits_refused),
         cmocka_unit_test(test_internal_buffers_take_no_ids),
+        cmocka_unit_test(test_leaked_references_die_with_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,47 @@ static void test_handle_pool(void **state)
     sedx__handle_pool_finish(&pool);
 }
 
+/* sedx__map against a reference (a plain array of keys): random puts, replaces, gets and
+ * removes with colliding keys, so clusters wrap around the end and backward shifts run. */
+static void test_map(void **state)
+{
+    (void)state;
+    enum { KEYS = 4096, OPS = 200000 };
+    static void *ref[KEYS]; /* value of key i + 1, NULL = absent */
+    memset(ref, 0, sizeof ref);
+    sedx__map m = {0};
+    uint64_t rng = tu_seed();
+    uint32_t count = 0;
+    for (int op = 0; op < OPS; ++op) {
+        uint32_t k = (uint32_t)(tu_rand(&rng) % KEYS);
+        uint64_t key = (uint64_t)k + 1; /* small counters, as handles of some drivers are */
+        switch (tu_rand(&rng) % 3) {
+        case 0: {
+            void *v = (void *)(uintptr_t)(tu_rand(&rng) | 1);
+            assert_int_equal(sedx__map_put(&m, key, v), SEDX_SUCCESS);
+            if (!ref[k]) count++;
+            ref[k] = v;
+            break;
+        }
+        case 1:
+            if (ref[k]) count--;
+            sedx__map_remove(&m, key);
+            ref[k] = NULL;
+            break;
+        default: assert_ptr_equal(sedx__map_get(&m, key), ref[k]);
+        }
+        assert_int_equal(m.count, count);
+        if (op % 20000 == 0)
+            for (uint32_t i = 0; i < KEYS; ++i) assert_ptr_equal(sedx__map_get(&m, (uint64_t)i + 1), ref[i]);
+    }
+    assert_true(m.count * 2 <= m.cap);
+    assert_null(sedx__map_get(&m, 0));
+    assert_int_equal(sedx__map_put(&m, 0, &m), SEDX_ERROR_INVALID_ARGUMENT); /* 0 is "empty" */
+    sedx__map_remove(&m, 0);
+    sedx__map_free(&m);
+    assert_null(sedx__map_get(&m, 1));
+}
+
 static void test_profiling(void **state)
 {
     (void)state;
@@ -208,7 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_result_names),  cmocka_unit_test(test_logging),
         cmocka_unit_test(test_host_allocator), cmocka_unit_test(test_handle_pool),
-        cmocka_unit_test(test_profiling),
+        cmocka_unit_test(test_profiling),     cmocka_unit_test(test_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
