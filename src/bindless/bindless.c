@@ -4,8 +4,8 @@
  * its hook (called with the buffer registry locked, which also serialises every update of the
  * descriptor set, as vkUpdateDescriptorSets requires).
  */
-#include "buffer/buffer_internal.h"
-#include "core/core_internal.h"
+#include "buffer/buffer.h"
+#include "core/core.h"
 
 #include <sedx/bindless.h>
 

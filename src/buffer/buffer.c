@@ -2,8 +2,8 @@
  * sedx_buffer: the seed's creation rules, mapping, bounds-checked access, reference counting,
  * deferred destruction, names and the live-buffer list.
  */
-#include "buffer/buffer_internal.h"
-#include "memory/memory_internal.h"
+#include "buffer/buffer.h"
+#include "memory/memory.h"
 
 #include <stdarg.h>
 #include <stdio.h>

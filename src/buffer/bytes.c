@@ -1,7 +1,7 @@
 /* The seed's CPU-side byte buffer (Buffer::Allocate, Release, ZeroInitialize, Read, ReadBytes,
  * Write, Copy, operator bool, operator[], As, GetSize), bounds-checked. */
 #include <sedx/buffer.h>
-#include "core/core_internal.h"
+#include "core/core.h"
 
 #define TAG "BYTES"
 

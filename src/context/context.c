@@ -2,7 +2,7 @@
  * Context: instance, physical device choice, device and queues, validation messenger,
  * timelines, one-time submissions and the deletion queue.
  */
-#include "context/context_internal.h"
+#include "device/device.h"
 
 #include <ctype.h>
 #include <stdio.h>

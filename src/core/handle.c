@@ -1,4 +1,4 @@
-#include "core_internal.h"
+#include "core/core.h"
 
 sedx_result sedx__handle_pool_init(sedx__handle_pool *pool)
 {

@@ -1,5 +1,5 @@
 /* sedx__map: non-zero 64-bit keys to pointers (see core_internal.h). */
-#include "core_internal.h"
+#include "core/core.h"
 
 static uint32_t home(const sedx__map *m, uint64_t key)
 {

@@ -1,4 +1,4 @@
-#include "core_internal.h"
+#include "core/core.h"
 
 #include <stdio.h>
 #include <time.h>

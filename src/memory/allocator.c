@@ -24,7 +24,7 @@
  *  - rec.gen is odd while the record is live; the handle carries the generation it was
  *    issued with.
  */
-#include "memory/memory_internal.h"
+#include "memory/memory.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -38,7 +38,7 @@
  *    (next_phys = newer); along it the offsets increase, wrapping to lower offsets at most
  *    once, and the wrapped part ends at or before the oldest allocation's offset.
  */
-#include "core/core_internal.h"
+#include "core/core.h"
 
 #include <sedx/virtual_block.h>
 

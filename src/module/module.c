@@ -1,5 +1,5 @@
 /* The seed's Module and its stack: attach, detach in reverse order, update, UI as text. */
-#include "core/core_internal.h"
+#include "core/core.h"
 
 #include <sedx/module.h>
 

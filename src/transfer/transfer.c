@@ -7,7 +7,7 @@
  * straddle the end skips to the start. Every submission that consumed ring space records
  * {head at submit, ticket}; reclaiming pops those whose ticket passed, in order.
  */
-#include "buffer/buffer_internal.h"
+#include "buffer/buffer.h"
 #include "core/format.h"
 #include <sedx/transfer.h>
 

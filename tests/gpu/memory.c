@@ -4,7 +4,7 @@
  * device allocation failures. Random data everywhere (seed: SEDX_TEST_SEED). */
 #include "test_util.h"
 #include <sedx/sedx.h>
-#include "memory/memory_internal.h"
+#include "memory/memory.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * churn through Vulkan with validation watching the external-synchronisation rules.
  * Consistent statistics at the end. */
 #include "test_util.h"
-#include "memory/memory_internal.h"
+#include "memory/memory.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>

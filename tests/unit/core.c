@@ -1,6 +1,6 @@
 /* Core: results, logging, host allocation callbacks, handle pool, profiling. No GPU. */
 #include "test_util.h"
-#include "core/core_internal.h"
+#include "core/core.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* The context's internals, shared with the memory, buffer and transfer layers. */
-#ifndef SEDX_CONTEXT_INTERNAL_H
-#define SEDX_CONTEXT_INTERNAL_H
+#ifndef SEDX_DEVICE_DEVICE_H
+#define SEDX_DEVICE_DEVICE_H
 
 #include <sedx/context.h>
-#include "core/core_internal.h"
+#include "core/core.h"
 
 struct sedx__allocator; /* src/memory */
 struct sedx__buffer_registry; /* src/buffer */

@@ -1,6 +1,6 @@
 /* Internal helpers shared by every layer. Not installed. */
-#ifndef SEDX_CORE_INTERNAL_H
-#define SEDX_CORE_INTERNAL_H
+#ifndef SEDX_CORE_CORE_H
+#define SEDX_CORE_CORE_H
 
 #include <sedx/core.h>
 #include <stdatomic.h>

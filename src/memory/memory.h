@@ -1,11 +1,11 @@
 /* The GPU allocator's internal API for the buffer and transfer layers (and white-box tests).
  * Not installed. */
-#ifndef SEDX_MEMORY_INTERNAL_H
-#define SEDX_MEMORY_INTERNAL_H
+#ifndef SEDX_MEMORY_MEMORY_H
+#define SEDX_MEMORY_MEMORY_H
 
 #include <sedx/memory.h>
 #include <sedx/virtual_block.h>
-#include "context/context_internal.h"
+#include "device/device.h"
 
 /* Device-level entry points fetched once with vkGetDeviceProcAddr (no loader trampoline).
  * The buffer layer may call them directly on its hot path. */

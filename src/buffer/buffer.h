@@ -1,10 +1,10 @@
 /* Buffer internals shared with the transfer and bindless layers. */
-#ifndef SEDX_BUFFER_INTERNAL_H
-#define SEDX_BUFFER_INTERNAL_H
+#ifndef SEDX_BUFFER_BUFFER_H
+#define SEDX_BUFFER_BUFFER_H
 
 #include <sedx/buffer.h>
 #include <sedx/memory.h>
-#include "context/context_internal.h"
+#include "device/device.h"
 
 struct sedx_buffer_resource {
     _Atomic uint32_t refs;
