@@ -42,9 +42,13 @@ build_dir() {
 
 if [ -n "${SEDX_REQUIRE_DEVICE:-}" ]; then echo "GPU tests must run on a device named '*${SEDX_REQUIRE_DEVICE}*'"; fi
 
+stage "layering: no upward include, no private include, no weak symbol"
+if bash scripts/check-layers.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("layering"); fi
+
 stage "release build + tests"
 if build_dir build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
   ./build/tools/sedx-info | head -3
+  if ! bash scripts/check-layers.sh build/libsedx.a > /dev/null; then failed=$((failed + 1)); failures+=("weak symbols in libsedx.a"); fi
   run_ctest build
 fi
 

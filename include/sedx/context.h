@@ -14,6 +14,7 @@ extern "C" {
 
 typedef struct sedx_context sedx_context;
 typedef struct sedx_allocator_info sedx_allocator_info; /* <sedx/memory.h> */
+typedef struct sedx_transfer_info sedx_transfer_info;   /* <sedx/transfer.h> */
 
 typedef enum sedx_context_flag_bits {
     /* Enable VK_LAYER_KHRONOS_validation and route its messages to the logger. Also enabled by
@@ -45,6 +46,7 @@ typedef struct sedx_context_info {
     const char *device;
     const char *app_name;                 /* NULL = "sedx" */
     const sedx_allocator_info *allocator; /* NULL = allocator defaults */
+    const sedx_transfer_info *transfer;   /* NULL = transfer defaults (or sedx_transfer_configure later) */
 } sedx_context_info;
 
 /* What an application hands over when sedx runs on its Vulkan objects (not owned by sedx:

@@ -4,8 +4,7 @@
  * its hook (called with the buffer registry locked, which also serialises every update of the
  * descriptor set, as vkUpdateDescriptorSets requires).
  */
-#include "buffer/buffer.h"
-#include "core/core.h"
+#include "bindless/bindless.h"
 
 #include <sedx/bindless.h>
 
@@ -15,6 +14,10 @@
 #define TAG "BINDLESS"
 
 struct sedx__bindless {
+    /* The tables are started by the first sedx_bindless_get (they cost a 1 MiB table and a
+     * descriptor pool, which most contexts never need): the layer's one lazy part, under `lock`. */
+    pthread_mutex_t lock;
+    bool started;
     uint32_t capacity;
     sedx_buffer table;             /* sedx's own buffer; empty without buffer device address */
     sedx_bindless_entry *entries;  /* table.data: host-visible, coherent, persistently mapped */
@@ -26,13 +29,10 @@ struct sedx__bindless {
     bool warned_capacity;
 };
 
-/* Starting the tables is rare: one lock for every context. */
-static pthread_mutex_t g_start_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* The hook: with the buffer registry locked. */
 static void bindless_update(sedx_context *ctx, sedx_buffer_resource *res, bool live)
 {
-    struct sedx__bindless *B = ctx->bindless;
+    struct sedx__bindless *B = ctx->layers.bindless;
     uint32_t id = res->id;
     if (id >= B->capacity) {
         if (live && !B->warned_capacity) {
@@ -68,12 +68,16 @@ static void bindless_update(sedx_context *ctx, sedx_buffer_resource *res, bool l
     }
 }
 
-static void bindless_free(sedx_context *ctx, struct sedx__bindless *B)
+/* Everything start() made; B itself stays. */
+static void tables_free(sedx_context *ctx, struct sedx__bindless *B)
 {
     if (B->pool) vkDestroyDescriptorPool(ctx->device, B->pool, NULL);
     if (B->set_layout) vkDestroyDescriptorSetLayout(ctx->device, B->set_layout, NULL);
     sedx_buffer_release(&B->table);
-    sedx__free(B);
+    B->pool = VK_NULL_HANDLE;
+    B->set_layout = VK_NULL_HANDLE;
+    B->set = VK_NULL_HANDLE;
+    B->entries = NULL;
 }
 
 static sedx_result create_set(sedx_context *ctx, struct sedx__bindless *B)
@@ -109,15 +113,14 @@ static sedx_result create_set(sedx_context *ctx, struct sedx__bindless *B)
     return SEDX_SUCCESS;
 }
 
-static sedx_result start(sedx_context *ctx)
+/* With B->lock held. */
+static sedx_result start(sedx_context *ctx, struct sedx__bindless *B)
 {
     bool bda = (ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS) != 0;
     bool di = (ctx->features & SEDX_FEATURE_DESCRIPTOR_INDEXING) != 0;
     if (!bda && !di)
         return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
                          "the device has neither buffer device address nor descriptor indexing");
-    struct sedx__bindless *B = sedx__calloc(1, sizeof *B);
-    if (!B) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
     B->capacity = SEDX_BINDLESS_DEFAULT_CAPACITY;
     B->max_range = ctx->props.limits.maxStorageBufferRange;
     B->null_descriptor = (ctx->features & SEDX_FEATURE_NULL_DESCRIPTOR) != 0;
@@ -143,17 +146,12 @@ static sedx_result start(sedx_context *ctx)
         }
     }
     if (r == SEDX_SUCCESS && di) r = create_set(ctx, B);
+    if (r == SEDX_SUCCESS) r = sedx__buffers_install_bindless(ctx, bindless_update); /* enters every live buffer */
     if (r != SEDX_SUCCESS) {
-        bindless_free(ctx, B);
+        tables_free(ctx, B);
         return r;
     }
-    ctx->bindless = B;
-    r = sedx__buffers_install_bindless(ctx, bindless_update); /* enters every live buffer */
-    if (r != SEDX_SUCCESS) {
-        ctx->bindless = NULL;
-        bindless_free(ctx, B);
-        return r;
-    }
+    B->started = true;
     SEDX_LOG_INFO_TAG(TAG, "bindless tables started: %u IDs, address table %s, descriptor array %s", B->capacity,
                       B->entries ? "yes" : "no (no buffer device address)",
                       B->set ? "yes" : "no (no descriptor indexing)");
@@ -164,14 +162,14 @@ sedx_result sedx_bindless_get(sedx_context *ctx, sedx_bindless_layout *out)
 {
     if (!ctx || !out)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_bindless_get: %s is NULL", !ctx ? "ctx" : "out");
-    pthread_mutex_lock(&g_start_lock);
-    sedx_result r = ctx->bindless ? SEDX_SUCCESS : start(ctx);
-    pthread_mutex_unlock(&g_start_lock);
-    if (r != SEDX_SUCCESS) return r;
-    const struct sedx__bindless *B = ctx->bindless;
-    *out = (sedx_bindless_layout){B->capacity, sedx_buffer_vk(&B->table), sedx_buffer_address(&B->table),
-                                  B->set_layout, B->set, 0};
-    return SEDX_SUCCESS;
+    struct sedx__bindless *B = ctx->layers.bindless;
+    pthread_mutex_lock(&B->lock);
+    sedx_result r = B->started ? SEDX_SUCCESS : start(ctx, B);
+    if (r == SEDX_SUCCESS)
+        *out = (sedx_bindless_layout){B->capacity, sedx_buffer_vk(&B->table), sedx_buffer_address(&B->table),
+                                      B->set_layout, B->set, 0};
+    pthread_mutex_unlock(&B->lock);
+    return r;
 }
 
 sedx_result sedx_bindless_entry_get(sedx_context *ctx, uint32_t id, sedx_bindless_entry *out)
@@ -179,12 +177,13 @@ sedx_result sedx_bindless_entry_get(sedx_context *ctx, uint32_t id, sedx_bindles
     if (!ctx || !out)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_bindless_entry_get: %s is NULL",
                          !ctx ? "ctx" : "out");
-    pthread_mutex_lock(&g_start_lock);
-    const struct sedx__bindless *B = ctx->bindless;
-    pthread_mutex_unlock(&g_start_lock);
-    if (!B || !B->entries)
+    struct sedx__bindless *B = ctx->layers.bindless;
+    pthread_mutex_lock(&B->lock);
+    bool started = B->started;
+    pthread_mutex_unlock(&B->lock);
+    if (!started || !B->entries)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_bindless_entry_get: %s",
-                         !B ? "the bindless tables are not started (sedx_bindless_get)" : "the device has no table");
+                         !started ? "the bindless tables are not started (sedx_bindless_get)" : "the device has no table");
     if (id >= B->capacity)
         return SEDX__ERR(SEDX_ERROR_OUT_OF_BOUNDS, TAG, "sedx_bindless_entry_get: ID %u >= capacity %u", id,
                          B->capacity);
@@ -194,14 +193,24 @@ sedx_result sedx_bindless_entry_get(sedx_context *ctx, uint32_t id, sedx_bindles
     return SEDX_SUCCESS;
 }
 
+sedx_result sedx__bindless_create(sedx_context *ctx)
+{
+    struct sedx__bindless *B = sedx__calloc(1, sizeof *B);
+    if (!B) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
+    pthread_mutex_init(&B->lock, NULL);
+    ctx->layers.bindless = B;
+    return SEDX_SUCCESS;
+}
+
 /* Context teardown (GPU idle): the hook goes first, so the buffers destroyed after it leave the
  * tables alone. */
-void sedx__bindless_destroy(sedx_context *ctx);
 void sedx__bindless_destroy(sedx_context *ctx)
 {
-    struct sedx__bindless *B = ctx->bindless;
+    struct sedx__bindless *B = ctx->layers.bindless;
     if (!B) return;
-    sedx__buffers_install_bindless(ctx, NULL);
-    ctx->bindless = NULL;
-    bindless_free(ctx, B);
+    if (B->started) sedx__buffers_install_bindless(ctx, NULL);
+    tables_free(ctx, B);
+    pthread_mutex_destroy(&B->lock);
+    sedx__free(B);
+    ctx->layers.bindless = NULL;
 }

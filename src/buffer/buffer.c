@@ -33,31 +33,22 @@ struct sedx__buffer_registry {
     sedx_buffer_resource *head, *tail; /* live (not yet released) buffers, in creation order */
     uint32_t count;
     sedx__map by_vk;                   /* VkBuffer -> live resource */
+    /* Installed by the bindless layer (above): called with the lock held when a buffer gets its
+     * ID (live = true) and when it is destroyed and gives the ID back (live = false). */
+    sedx__bindless_hook bindless_update;
     id_slot *ids;
     uint32_t id_cap, id_high, id_free; /* id_free: first free ID + 1, 0 when none */
 };
 
-/* Initial data for GPU memory goes through the transfer layer (the one call of the buffer layer
- * upwards). A strong reference on purpose: with a weak one, a program linked against libsedx.a
- * that never calls a transfer function itself would not get transfer.o from the archive, and
- * its GPU buffers with initial data would fail (found by tests/gpu/bindless.c). */
-sedx_result sedx__transfer_upload_blocking(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset,
-                                           const void *data, uint64_t size);
+static struct sedx__buffer_registry *registry(sedx_context *ctx) { return ctx->layers.buffer; }
 
-static struct sedx__buffer_registry *registry(sedx_context *ctx)
+sedx_result sedx__buffers_create(sedx_context *ctx)
 {
-    struct sedx__buffer_registry *r = atomic_load((_Atomic(struct sedx__buffer_registry *) *)&ctx->buffers);
-    if (r) return r;
-    struct sedx__buffer_registry *fresh = sedx__calloc(1, sizeof *fresh);
-    if (!fresh) return NULL;
-    pthread_mutex_init(&fresh->lock, NULL);
-    struct sedx__buffer_registry *expected = NULL;
-    if (!atomic_compare_exchange_strong((_Atomic(struct sedx__buffer_registry *) *)&ctx->buffers, &expected, fresh)) {
-        pthread_mutex_destroy(&fresh->lock);
-        sedx__free(fresh);
-        return expected;
-    }
-    return fresh;
+    struct sedx__buffer_registry *reg = sedx__calloc(1, sizeof *reg);
+    if (!reg) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (buffer registry)");
+    pthread_mutex_init(&reg->lock, NULL);
+    ctx->layers.buffer = reg;
+    return SEDX_SUCCESS;
 }
 
 sedx_buffer_resource *sedx__buffer_get(const sedx_buffer *buf, const char *what)
@@ -208,10 +199,10 @@ static void destroy_resource(sedx_context *ctx, void *user)
     (void)ctx;
     /* The ID is free again only now (see id_slot); the registry is gone after context teardown
      * has listed the leaked buffers, when nothing can take an ID any more. */
-    struct sedx__buffer_registry *reg = res->ctx->buffers;
+    struct sedx__buffer_registry *reg = registry(res->ctx);
     if (reg && res->id != SEDX_INVALID_ID) {
         pthread_mutex_lock(&reg->lock);
-        if (res->ctx->bindless_update) res->ctx->bindless_update(res->ctx, res, false);
+        if (reg->bindless_update) reg->bindless_update(res->ctx, res, false);
         id_give_back(reg, res->id);
         pthread_mutex_unlock(&reg->lock);
     }
@@ -346,7 +337,7 @@ static sedx_result register_locked(sedx_context *ctx, struct sedx__buffer_regist
     else reg->head = res;
     reg->tail = res;
     reg->count++;
-    if (ctx->bindless_update) ctx->bindless_update(ctx, res, true);
+    if (reg->bindless_update) reg->bindless_update(ctx, res, true);
     return SEDX_SUCCESS;
 }
 
@@ -416,7 +407,8 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
         if (res->dedicated)
             sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)res->memory, ci->name);
     }
-    /* initial data: a memcpy into mapped memory; GPU memory gets it through the transfer layer */
+    /* initial data: a memcpy into mapped memory; for GPU memory the transfer layer uploads it
+     * (sedx_buffer_create_ex is the transfer layer's) */
     uint64_t initial = ci->initial_data ? (ci->initial_data_size ? ci->initial_data_size : ci->size) : 0;
     if (initial && res->mapped) {
         memcpy(res->mapped, ci->initial_data, (size_t)initial);
@@ -430,11 +422,6 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
         pthread_mutex_unlock(&reg->lock);
         if (r != SEDX_SUCCESS) goto fail_handle;
     }
-    if (initial && !res->mapped && (r = sedx__transfer_upload_blocking(ctx, &b, 0, ci->initial_data, initial))) {
-        /* part of it may be in flight or in the open batch: the normal release waits for that */
-        sedx_buffer_release(&b);
-        return r;
-    }
     SEDX_LOG_DEBUG_TAG(TAG, "created '%s' id %u: %llu bytes (%llu allocated), memory type %u%s", safe_name(ci->name),
                        res->id, (unsigned long long)ci->size, (unsigned long long)alloc_size, res->memory_type,
                        res->dedicated ? ", dedicated" : "");
@@ -446,11 +433,6 @@ fail_handle:
 fail:
     free_resource(ctx, res);
     return r;
-}
-
-sedx_result sedx_buffer_create_ex(sedx_context *ctx, const sedx_buffer_create_info *info, sedx_buffer *out)
-{
-    return sedx__buffer_create(ctx, info, 0, out);
 }
 
 sedx_result sedx_buffer_create(sedx_context *ctx, uint64_t size, sedx_buffer_usage_flags usage,
@@ -499,7 +481,7 @@ sedx_buffer sedx_buffer_retain(const sedx_buffer *buf)
 static void unregister(sedx_buffer_resource *res)
 {
     if (res->internal) return;
-    struct sedx__buffer_registry *reg = res->ctx->buffers;
+    struct sedx__buffer_registry *reg = registry(res->ctx);
     pthread_mutex_lock(&reg->lock);
     if (res->prev) res->prev->next = res->next;
     else reg->head = res->next;
@@ -766,8 +748,8 @@ uint64_t sedx_buffer_get_size(const sedx_buffer *buf)
  * ---------------------------------------------------------------------------------------- */
 uint32_t sedx_buffer_list(sedx_context *ctx, sedx_buffer_visit_fn fn, void *user)
 {
-    if (!ctx || !ctx->buffers) return 0;
-    struct sedx__buffer_registry *reg = ctx->buffers;
+    if (!ctx || !registry(ctx)) return 0;
+    struct sedx__buffer_registry *reg = registry(ctx);
     uint32_t n = 0;
     pthread_mutex_lock(&reg->lock);
     for (sedx_buffer_resource *r = reg->head; r; r = r->next) {
@@ -821,10 +803,9 @@ size_t sedx_buffer_format_table(sedx_context *ctx, char *out, size_t cap)
 static bool owned_by(void *object, void *ctx) { return ((sedx_buffer_resource *)object)->ctx == ctx; }
 
 /* Context teardown: buffers the application never released are reported and destroyed. */
-void sedx__buffers_destroy(sedx_context *ctx);
 void sedx__buffers_destroy(sedx_context *ctx)
 {
-    struct sedx__buffer_registry *reg = ctx->buffers;
+    struct sedx__buffer_registry *reg = registry(ctx);
     if (!reg) return;
     pthread_mutex_lock(&reg->lock);
     sedx_buffer_resource *r = reg->head;
@@ -847,7 +828,7 @@ void sedx__buffers_destroy(sedx_context *ctx)
     sedx__map_free(&reg->by_vk);
     sedx__free(reg->ids);
     sedx__free(reg);
-    ctx->buffers = NULL;
+    ctx->layers.buffer = NULL;
 }
 
 void sedx__buffers_lock(sedx_context *ctx)
@@ -858,19 +839,17 @@ void sedx__buffers_lock(sedx_context *ctx)
 
 void sedx__buffers_unlock(sedx_context *ctx)
 {
-    struct sedx__buffer_registry *reg = ctx->buffers;
+    struct sedx__buffer_registry *reg = registry(ctx);
     if (reg) pthread_mutex_unlock(&reg->lock);
 }
 
 /* The bindless layer's start: installs its hook and calls it for every live buffer, under the
  * registry lock so that no buffer is created or destroyed in between. */
-sedx_result sedx__buffers_install_bindless(sedx_context *ctx,
-                                           void (*update)(sedx_context *ctx, sedx_buffer_resource *res, bool live))
+sedx_result sedx__buffers_install_bindless(sedx_context *ctx, sedx__bindless_hook update)
 {
     struct sedx__buffer_registry *reg = registry(ctx);
-    if (!reg) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (buffer registry)");
     pthread_mutex_lock(&reg->lock);
-    ctx->bindless_update = update;
+    reg->bindless_update = update;
     if (update)
         for (sedx_buffer_resource *r = reg->head; r; r = r->next) update(ctx, r, true);
     pthread_mutex_unlock(&reg->lock);

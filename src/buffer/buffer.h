@@ -49,9 +49,15 @@ sedx_buffer_resource *sedx__buffer_lookup_vk(sedx_context *ctx, VkBuffer buffer)
 /* A reference taken/dropped by sedx itself (e.g. a batch that copies into the buffer). */
 void sedx__buffer_ref(sedx_buffer_resource *res);
 void sedx__buffer_unref(sedx_buffer_resource *res);
-/* The bindless layer's hook (NULL removes it); see sedx_context.bindless_update. */
-sedx_result sedx__buffers_install_bindless(sedx_context *ctx,
-                                           void (*update)(sedx_context *ctx, sedx_buffer_resource *res, bool live));
+/* The bindless layer's hook (NULL removes it): called with the registry locked when a buffer gets
+ * its ID (live = true) and when it is destroyed (live = false). Installing it calls it for every
+ * live buffer. */
+typedef void (*sedx__bindless_hook)(sedx_context *ctx, sedx_buffer_resource *res, bool live);
+sedx_result sedx__buffers_install_bindless(sedx_context *ctx, sedx__bindless_hook update);
+/* The layer's life (the composite context calls these). destroy reports and frees the buffers
+ * the application never released. */
+sedx_result sedx__buffers_create(sedx_context *ctx);
+void sedx__buffers_destroy(sedx_context *ctx);
 /* The registry's lock, for readers of what the hook maintains. */
 void sedx__buffers_lock(sedx_context *ctx);
 void sedx__buffers_unlock(sedx_context *ctx);

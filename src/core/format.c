@@ -1,7 +1,7 @@
 /* Texel block sizes of the formats sedx can check copies for (buffer <-> image addressing as
  * in the Vulkan specification, "Copying Data Between Buffers and Images"). */
 #include "core/core.h"
-#include "format.h"
+#include "core/format.h"
 
 /* Formats of one size class: VkFormat values [first, last] share a block size. */
 typedef struct format_range {

@@ -1,13 +1,19 @@
-/* The context's internals, shared with the memory, buffer and transfer layers. */
+/* The device layer: the floor every layer stands on. struct sedx_context holds what the device
+ * layer owns (instance, physical device, device, queues, timelines, the deletion queue, object
+ * names) and one slot per layer above for that layer's state; the device layer never touches a
+ * slot except to check, when it is destroyed, that every layer has emptied its own. */
 #ifndef SEDX_DEVICE_DEVICE_H
 #define SEDX_DEVICE_DEVICE_H
 
 #include <sedx/context.h>
 #include "core/core.h"
+#include "core/vk.h"
 
-struct sedx__allocator; /* src/memory */
-struct sedx__buffer_registry; /* src/buffer */
-struct sedx__transfer; /* src/transfer */
+/* The layers' own state, opaque here (each layer defines its struct). */
+struct sedx__allocator;
+struct sedx__buffer_registry;
+struct sedx__bindless;
+struct sedx__transfer;
 
 typedef struct sedx__deferred {
     uint64_t after[SEDX_QUEUE_COUNT];
@@ -35,8 +41,6 @@ typedef struct sedx__queue {
     uint64_t cmd_value[SEDX__CMD_RING]; /* timeline value of its last submission */
     bool cmd_busy[SEDX__CMD_RING];      /* begun, not yet submitted */
 } sedx__queue;
-
-struct sedx_buffer_resource;
 
 struct sedx_context {
     uint32_t id;                 /* unique per process, for tickets and handles */
@@ -70,14 +74,13 @@ struct sedx_context {
     sedx__deferred *deferred;
     uint32_t deferred_count, deferred_cap;
 
-    /* upper layers (owned, created/destroyed by the context) */
-    struct sedx__allocator *allocator;
-    struct sedx__buffer_registry *buffers;
-    struct sedx__transfer *transfer;
-    struct sedx__bindless *bindless;
-    /* Installed by the bindless layer: called by the buffer layer, with its registry locked,
-     * when a buffer gets its ID (live = true) and when it is destroyed (live = false). */
-    void (*bindless_update)(sedx_context *ctx, struct sedx_buffer_resource *res, bool live);
+    /* the layers above, in the order the composite (src/context) creates them */
+    struct {
+        struct sedx__allocator *memory;
+        struct sedx__buffer_registry *buffer;
+        struct sedx__bindless *bindless;
+        struct sedx__transfer *transfer;
+    } layers;
 };
 
 /* The queue actually used for kind (TRANSFER -> GRAPHICS when no transfer family). */
@@ -88,14 +91,14 @@ static inline sedx__queue *sedx__ctx_queue(sedx_context *ctx, sedx_queue kind)
                : &ctx->queues[kind];
 }
 
-/* Maps a VkResult to a sedx_result and logs it with the call's name. */
-sedx_result sedx__vk_error(VkResult vr, const char *what, const char *file, int line);
-#define SEDX__VK(vr, what) sedx__vk_error((vr), (what), __FILE__, __LINE__)
 
-/* Hooks the upper layers provide (weak link order avoided: called through these). */
-sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info *info);
-void sedx__allocator_destroy(sedx_context *ctx);
-/* Refuses unknown flags and bad values in info (logged), before any Vulkan object exists. */
-sedx_result sedx__allocator_check_info(const sedx_allocator_info *info);
+/* The device's life, driven by the composite context (src/context). */
+sedx_context *sedx__device_alloc(void); /* zeroed, with its id and locks; NULL without host memory */
+sedx_result sedx__device_create(sedx_context *ctx, const sedx_context_info *info);
+sedx_result sedx__device_adopt(sedx_context *ctx, const sedx_vulkan_objects *objects);
+/* Waits for every queue, runs every deferred item (work the layers' teardown queued too). */
+void sedx__device_drain(sedx_context *ctx);
+/* Destroys what the device layer made and frees ctx; every layer slot must be empty. */
+void sedx__device_destroy(sedx_context *ctx);
 
 #endif

@@ -212,7 +212,7 @@ const char *sedx_memory_usage_name(sedx_memory_usage usage)
     return "?";
 }
 
-static allocator *get_allocator(sedx_context *ctx) { return ctx ? ctx->allocator : NULL; }
+static allocator *get_allocator(sedx_context *ctx) { return ctx ? ctx->layers.memory : NULL; }
 
 #define NEED_ALLOCATOR(A, ctx, fn)                                                                 \
     allocator *A = get_allocator(ctx);                                                             \
@@ -1679,7 +1679,7 @@ void sedx__memory_inject_device_failures(sedx_context *ctx, uint32_t count)
 
 const sedx__memory_vk *sedx__memory_vk_fns(const sedx_context *ctx)
 {
-    return ctx && ctx->allocator ? &ctx->allocator->vk : NULL;
+    return ctx && ctx->layers.memory ? &ctx->layers.memory->vk : NULL;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -2180,7 +2180,7 @@ sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info 
         budget_fetch_locked(A);
         pthread_mutex_unlock(&A->budget_lock);
     }
-    ctx->allocator = A;
+    ctx->layers.memory = A;
     SEDX_LOG_DEBUG_TAG(TAG,
                        "allocator: %u memory types, %u heaps, preferred block %llu MiB, granularity %llu, atom %llu, "
                        "budget %s, flags 0x%x",
@@ -2233,6 +2233,6 @@ void sedx__allocator_destroy(sedx_context *ctx)
                           leaks > LEAK_LINES_MAX ? " (first ones listed)" : "");
     SEDX_LOG_DEBUG_TAG(TAG, "allocator destroyed: %llu vkAllocateMemory calls, %llu vkFreeMemory calls",
                        (unsigned long long)atomic_load(&A->vk_alloc_calls), (unsigned long long)atomic_load(&A->vk_free_calls));
-    ctx->allocator = NULL;
+    ctx->layers.memory = NULL;
     allocator_free(A, A->type_count, true);
 }

@@ -63,4 +63,11 @@ void sedx__memory_inject_device_failures(sedx_context *ctx, uint32_t count);
 /* Size of the VkDeviceMemory an allocation lives in (block or dedicated); 0 for a bad handle. */
 uint64_t sedx__memory_device_memory_size(sedx_context *ctx, sedx_allocation alloc);
 
+/* The layer's life (the composite context calls these). create: after the device; info may
+ * be NULL (defaults). check_info refuses unknown flags and bad values before any Vulkan object
+ * exists. */
+sedx_result sedx__allocator_check_info(const sedx_allocator_info *info);
+sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info *info);
+void sedx__allocator_destroy(sedx_context *ctx);
+
 #endif

@@ -1152,7 +1152,7 @@ static void test_host_oom(void **state)
         assert_true(r == SEDX_SUCCESS || r == SEDX_ERROR_OUT_OF_HOST_MEMORY);
         done = r == SEDX_SUCCESS;
         if (!done) {
-            assert_null(ctx->allocator);
+            assert_null(ctx->layers.memory);
             assert_int_equal(sedx_host_allocation_count(), before);
             assert_int_equal(sedx__allocator_create(ctx, &opt), SEDX_SUCCESS);
         }

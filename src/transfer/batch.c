@@ -1,0 +1,235 @@
+/*
+ * The open upload batch: regions recorded by uploads, submitted once with the barriers later
+ * commands need (copy regions, or one compute scatter for many small ones); ordered submits
+ * across queues.
+ */
+#include "transfer/transfer_private.h"
+
+sedx_result sedx__submit_ordered(sedx_context *ctx, struct sedx__transfer *t, sedx_cmd *cmd, sedx_ticket *out)
+{
+    sedx_queue q = (sedx_queue)cmd->queue;
+    sedx__queue *mine = sedx__ctx_queue(ctx, q);
+    VkSemaphore waits[1];
+    uint64_t values[1];
+    VkPipelineStageFlags stages[1] = {VK_PIPELINE_STAGE_ALL_COMMANDS_BIT};
+    sedx_submit_info si = {0, waits, values, stages};
+    for (int other = 0; other < SEDX_QUEUE_COUNT; ++other) {
+        sedx__queue *oq = sedx__ctx_queue(ctx, (sedx_queue)other);
+        if (oq == mine || !t->last_value[other]) continue;
+        if (atomic_load(&oq->completed) >= t->last_value[other]) continue;
+        waits[0] = oq->timeline;
+        values[0] = t->last_value[other];
+        si.wait_count = 1;
+    }
+    sedx_ticket ticket;
+    sedx_result r = sedx_cmd_submit(ctx, cmd, &si, &ticket);
+    if (r != SEDX_SUCCESS) return r;
+    t->last_value[ticket.queue] = ticket.value;
+    t->last_ticket = ticket;
+    if (out) *out = ticket;
+    return SEDX_SUCCESS;
+}
+
+void sedx__barrier(VkCommandBuffer cb, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                    VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+    VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = src_access;
+    mb.dstAccessMask = dst_access;
+    vkCmdPipelineBarrier(cb, src_stage, dst_stage, 0, 1, &mb, 0, NULL, 0, NULL);
+}
+
+/* Barriers around transfer work on queue q: before, earlier writes/reads of any command are
+ * done (WAW/WAR); after, the writes are visible to every later command. */
+static VkPipelineStageFlags work_stages(bool compute)
+{
+    return VK_PIPELINE_STAGE_TRANSFER_BIT | (compute ? VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT : 0);
+}
+
+void sedx__barrier_before(VkCommandBuffer cb, bool compute)
+{
+    sedx__barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, work_stages(compute),
+            VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                (compute ? VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT : 0));
+}
+
+void sedx__barrier_after(VkCommandBuffer cb, bool compute)
+{
+    sedx__barrier(cb, work_stages(compute), VK_ACCESS_TRANSFER_WRITE_BIT | (compute ? VK_ACCESS_SHADER_WRITE_BIT : 0),
+            VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+}
+
+/* Room for `regions` more regions and `buffers` more held references, so that an upload, once
+ * it has started writing, cannot fail for host memory halfway. Lock held. */
+sedx_result sedx__batch_reserve(struct sedx__transfer *t, uint64_t regions, uint64_t buffers)
+{
+    if (regions > UINT32_MAX - t->region_count || buffers > UINT32_MAX - t->held_count)
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "too many upload regions in one batch");
+    uint32_t need = t->region_count + (uint32_t)regions;
+    if (need > t->region_cap) {
+        uint32_t cap = SEDX__MAX(need, t->region_cap ? t->region_cap * 2 : 256u);
+        region *n = sedx__realloc(t->regions, (size_t)cap * sizeof *n);
+        if (!n) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory for upload regions");
+        t->regions = n;
+        t->region_cap = cap;
+    }
+    need = t->held_count + (uint32_t)buffers;
+    if (need > t->held_cap) {
+        uint32_t cap = SEDX__MAX(need, t->held_cap ? t->held_cap * 2 : 64u);
+        sedx_buffer_resource **n = sedx__realloc(t->held, (size_t)cap * sizeof *n);
+        if (!n) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory for upload regions");
+        t->held = n;
+        t->held_cap = cap;
+    }
+    return SEDX_SUCCESS;
+}
+
+static bool scatter_ok(const struct sedx__transfer *t, const region *g)
+{
+    return t->scatter_pipe && t->scatter && g->size <= (64u << 10) &&
+           (g->dst_offset & 3) == 0 && (g->size & 3) == 0 && g->dst->address;
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+    const region *x = *(const region *const *)a, *y = *(const region *const *)b;
+    if (x->dst != y->dst) return (uintptr_t)x->dst < (uintptr_t)y->dst ? -1 : 1;
+    return (x->dst_offset > y->dst_offset) - (x->dst_offset < y->dst_offset);
+}
+
+/* Do two regions of the open batch write the same bytes? Then their order matters, and a
+ * single dispatch or copy command would not keep it. O(n log n). */
+static bool batch_has_overlap(struct sedx__transfer *t)
+{
+    if (t->region_count < 2) return false;
+    region **sorted = sedx__malloc((size_t)t->region_count * sizeof *sorted);
+    if (!sorted) return true; /* cannot tell: take the ordered path */
+    for (uint32_t i = 0; i < t->region_count; ++i) sorted[i] = &t->regions[i];
+    qsort(sorted, t->region_count, sizeof *sorted, cmp_region);
+    bool overlap = false;
+    for (uint32_t i = 1; i < t->region_count && !overlap; ++i)
+        overlap = sorted[i]->dst == sorted[i - 1]->dst &&
+                  sorted[i - 1]->dst_offset + sorted[i - 1]->size > sorted[i]->dst_offset;
+    sedx__free(sorted);
+    return overlap;
+}
+
+/* Submits the open batch. Lock held. */
+sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
+{
+    if (!t->region_count) {
+        if (out) *out = t->last_ticket;
+        return SEDX_SUCCESS;
+    }
+    SEDX_PROFILE_SCOPE("sedx_upload_submit");
+    /* many small regions: one compute dispatch on the main queue instead of thousands of
+     * copy regions (docs/transfer.md has the measurements behind the threshold) */
+    bool ordered = batch_has_overlap(t);
+    uint32_t n_scatter = 0;
+    for (uint32_t i = 0; i < t->region_count && !ordered; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
+    bool scatter = n_scatter >= 64;
+    uint64_t table_offset = 0;
+    if (scatter) {
+        /* the region table goes into the ring too (no batch submit from here) */
+        if (sedx__ring_alloc(ctx, t, &t->up, (uint64_t)n_scatter * 16, false, false, &table_offset) != SEDX_SUCCESS)
+            scatter = false;
+    }
+    sedx_queue q = (!scatter && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+    sedx_cmd cmd;
+    sedx_result r = sedx_cmd_begin(ctx, q, &cmd);
+    if (r != SEDX_SUCCESS) return r;
+    VkCommandBuffer cb = cmd.cmd;
+    sedx__barrier_before(cb, scatter);
+    VkBuffer ring_buf = t->up.buffer.resource->buffer;
+    if (scatter) {
+        uint8_t *table = t->up.ptr + table_offset;
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < t->region_count; ++i) {
+            region *g = &t->regions[i];
+            if (!scatter_ok(t, g)) continue;
+            uint64_t dst_addr = g->dst->address + g->dst_offset;
+            uint32_t words = (uint32_t)(g->size / 4);
+            bool aligned16 = ((dst_addr | g->src_offset | g->size) & 15) == 0;
+            uint32_t src_word = (uint32_t)(g->src_offset / 4);
+            uint32_t w = words | (aligned16 ? 0x80000000u : 0);
+            memcpy(table + (size_t)k * 16, &dst_addr, 8);
+            memcpy(table + (size_t)k * 16 + 8, &src_word, 4);
+            memcpy(table + (size_t)k * 16 + 12, &w, 4);
+            k++;
+        }
+        sedx_memory_flush(ctx, t->up.buffer.resource->allocation, table_offset, (uint64_t)n_scatter * 16);
+        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, t->scatter_pipe);
+        for (uint32_t first = 0; first < n_scatter; first += 65535u) {
+            struct { uint64_t src, table; uint32_t count, first; } pc = {t->up.address, t->up.address + table_offset,
+                                                                         n_scatter, first};
+            vkCmdPushConstants(cb, t->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+            vkCmdDispatch(cb, SEDX__MIN(n_scatter - first, 65535u), 1, 1);
+            t->stats.scatter_dispatches++;
+        }
+    }
+    if (ordered) {
+        /* overlapping uploads: in call order, one copy each, a barrier between them */
+        for (uint32_t i = 0; i < t->region_count; ++i) {
+            region *g = &t->regions[i];
+            if (i) sedx__barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                           VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+            VkBufferCopy c = {g->src_offset, g->dst_offset, g->size};
+            vkCmdCopyBuffer(cb, ring_buf, g->dst->buffer, 1, &c);
+        }
+        t->stats.copy_regions += t->region_count;
+    }
+    /* the rest: one vkCmdCopyBuffer per run of regions with the same destination */
+    VkBufferCopy copies[256];
+    uint32_t nc = 0;
+    VkBuffer cur = VK_NULL_HANDLE;
+    for (uint32_t i = 0; !ordered && i <= t->region_count; ++i) {
+        region *g = i < t->region_count ? &t->regions[i] : NULL;
+        bool skip = g && scatter && scatter_ok(t, g);
+        if (skip) continue;
+        VkBuffer dst = g ? g->dst->buffer : VK_NULL_HANDLE;
+        if (nc && (dst != cur || nc == SEDX__COUNTOF(copies) || !g)) {
+            vkCmdCopyBuffer(cb, ring_buf, cur, nc, copies);
+            t->stats.copy_regions += nc;
+            nc = 0;
+        }
+        if (!g) break;
+        cur = dst;
+        copies[nc++] = (VkBufferCopy){g->src_offset, g->dst_offset, g->size};
+    }
+    sedx__barrier_after(cb, scatter);
+    sedx_ticket ticket;
+    r = sedx__submit_ordered(ctx, t, &cmd, &ticket);
+    /* the batch's references: record the use, then drop them (destruction waits for it). Each
+     * buffer is touched once, before its own reference goes: a dropped reference may be the
+     * last one, and the buffer may be destroyed at once if the GPU is already done. */
+    for (uint32_t i = 0; i < t->held_count; ++i) {
+        sedx_buffer_resource *d = t->held[i];
+        d->batch_id = 0;
+        if (r == SEDX_SUCCESS) sedx__buffer_mark_use(d, (sedx_queue)ticket.queue, ticket.value);
+        sedx__buffer_unref(d);
+    }
+    t->held_count = 0;
+    t->region_count = 0;
+    t->batch_bytes = 0;
+    t->batch_id++;
+    if (r != SEDX_SUCCESS) {
+        t->up.committed = t->up.head; /* nothing will read the failed batch's bytes */
+        return r;
+    }
+    t->stats.batches++;
+    sedx__ring_commit(&t->up, ticket);
+    if (out) *out = ticket;
+    return SEDX_SUCCESS;
+}
+
+/* Waits for every transfer submit so far (both queues). */
+sedx_result sedx__transfer_wait_all(sedx_context *ctx, struct sedx__transfer *t)
+{
+    for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
+        if (!t->last_value[q]) continue;
+        sedx_ticket tk = {t->last_value[q], (uint32_t)q, ctx->id};
+        sedx_result r = sedx_ticket_wait(ctx, tk, UINT64_MAX);
+        if (r != SEDX_SUCCESS) return r;
+    }
+    return SEDX_SUCCESS;
+}

@@ -1,0 +1,113 @@
+/*
+ * A pool of threads for large memcpys (the caller works too).
+ */
+#include "transfer/transfer_private.h"
+
+#include <sched.h>
+
+static void pool_work(memcpy_pool *p)
+{
+    /* While any thread is in here, run_jobs does not return, so no thread can hold an index
+     * of one list while the next list is being set up. */
+    atomic_fetch_add(&p->active, 1);
+    for (;;) {
+        uint32_t i = atomic_fetch_add(&p->next, 1);
+        uint32_t n = atomic_load(&p->job_count);
+        if (i >= n) break;
+        const copy_job *j = &atomic_load(&p->jobs)[i];
+        if (j->stream) sedx__stream_copy(j->dst, j->src, j->size);
+        else memcpy(j->dst, j->src, j->size);
+        if (atomic_fetch_add(&p->finished, 1) + 1 == n) {
+            pthread_mutex_lock(&p->lock);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
+    }
+    atomic_fetch_sub(&p->active, 1);
+}
+
+static void *pool_thread(void *arg)
+{
+    memcpy_pool *p = arg;
+    uint64_t seen = 0;
+    for (;;) {
+        if (atomic_load(&p->generation) == seen) {
+            pthread_mutex_lock(&p->lock);
+            while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->lock);
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (atomic_load(&p->quit)) break;
+        seen = atomic_load(&p->generation);
+        pool_work(p);
+    }
+    return NULL;
+}
+
+void sedx__pool_start(memcpy_pool *p, uint32_t threads)
+{
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->count = 0;
+    for (uint32_t i = 0; i < threads && i < SEDX__COUNTOF(p->threads); ++i) {
+        if (pthread_create(&p->threads[i], NULL, pool_thread, p) != 0) break;
+        p->count++;
+    }
+}
+
+void sedx__pool_stop(memcpy_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->quit, true);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    for (uint32_t i = 0; i < p->count; ++i) pthread_join(p->threads[i], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->done);
+}
+
+/* Runs every job, over the pool's threads when there is enough work. One list at a time
+ * (callers hold the transfer lock). */
+void sedx__pool_run(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes)
+{
+    if (p->count == 0 || count < 2 || total_bytes < (1u << 20)) {
+        for (uint32_t i = 0; i < count; ++i) {
+            if (jobs[i].stream) sedx__stream_copy(jobs[i].dst, jobs[i].src, jobs[i].size);
+            else memcpy(jobs[i].dst, jobs[i].src, jobs[i].size);
+        }
+        return;
+    }
+    /* A worker still waking up from the previous list may fetch `next` at any moment: park the
+     * counter out of range while the list changes, then open it. */
+    atomic_store(&p->next, UINT32_MAX / 2);
+    atomic_store(&p->jobs, jobs);
+    atomic_store(&p->finished, 0);
+    atomic_store(&p->job_count, count);
+    atomic_store(&p->next, 0);
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->generation, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+    pool_work(p);
+    pthread_mutex_lock(&p->lock);
+    while (atomic_load(&p->finished) != count) pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    while (atomic_load(&p->active) != 0) sched_yield(); /* stragglers leave at once: nothing left */
+}
+
+/* memcpy, split into 4 page-aligned pieces per thread for large sizes. */
+void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
+{
+    if (p->count == 0 || size < (2u << 20)) {
+        memcpy(dst, src, size);
+        return;
+    }
+    copy_job jobs[64];
+    uint32_t n = SEDX__MIN((p->count + 1) * 4, (uint32_t)SEDX__COUNTOF(jobs));
+    size_t piece = (size / n + 4095) & ~(size_t)4095;
+    uint32_t k = 0;
+    for (size_t off = 0; off < size; off += piece, ++k)
+        jobs[k] = (copy_job){(uint8_t *)dst + off, (const uint8_t *)src + off, SEDX__MIN(piece, size - off), false};
+    sedx__pool_run(p, jobs, k, size);
+}

@@ -1,0 +1,169 @@
+/* Shared by the transfer layer's files only (src/transfer/). */
+#ifndef SEDX_TRANSFER_PRIVATE_H
+#define SEDX_TRANSFER_PRIVATE_H
+
+#include "transfer/transfer.h"
+#include "core/format.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG "TRANSFER"
+#define FIFO_CAP 1024u
+#define RING_MIN (64u << 10) /* the smallest ring: staging_size / readback_size below it are refused */
+#define RING_ALIGN 16u /* ring allocations start 16-byte aligned (uvec4 scatter) */
+
+typedef struct region {
+    sedx_buffer_resource *dst;
+    uint64_t src_offset; /* in the ring */
+    uint64_t dst_offset;
+    uint64_t size;
+} region;
+
+typedef struct ring {
+    sedx_buffer buffer;
+    uint8_t *ptr;
+    uint64_t size, head, tail;
+    uint64_t committed; /* head at the last commit: [committed, head) is the open batch's */
+    VkDeviceAddress address;
+    struct { uint64_t end; sedx_ticket ticket; } fifo[FIFO_CAP];
+    uint32_t fifo_first, fifo_count;
+} ring;
+
+/* One copy of a parallel job list. */
+typedef struct copy_job {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t size;
+    bool stream; /* non-temporal stores (destination is write-combined staging) */
+} copy_job;
+
+/* A pool of threads for copies (the caller works too): a job list whose entries workers take
+ * one at a time. Workers sleep on a condition variable between lists: spinning was measured
+ * slower on the H100 host (16 cores), because spinners starve the driver's own threads. */
+typedef struct memcpy_pool {
+    pthread_t threads[16];
+    uint32_t count;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    _Atomic uint64_t generation;
+    _Atomic bool quit;
+    const copy_job *_Atomic jobs;
+    _Atomic uint32_t job_count;
+    _Atomic uint32_t next, finished;
+    _Atomic uint32_t active; /* threads inside pool_work: a list ends only when this is 0 */
+} memcpy_pool;
+
+struct sedx__transfer {
+    pthread_mutex_t lock;
+    sedx_transfer_info info;
+    ring up, down;
+    region *regions;
+    uint32_t region_count, region_cap;
+    sedx_buffer_resource **held; /* one reference per destination buffer of the open batch */
+    uint32_t held_count, held_cap;
+    uint64_t batch_id;
+    uint64_t batch_bytes;
+    sedx_ticket last_ticket;
+    uint64_t last_value[SEDX_QUEUE_COUNT]; /* last value of sedx transfer submits per queue */
+    bool use_transfer_queue, nvidia;
+    uint32_t copy_groups; /* most workgroups of one compute copy (grid-stride beyond) */
+    bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
+    bool small_copy_libc; /* SEDX_SMALL_COPY=libc: glibc memcpy for small copies into the ring (A/B knob) */
+    /* compute */
+    VkPipelineLayout layout;
+    VkPipeline copy_pipe, scatter_pipe;
+    memcpy_pool pool;
+    bool pool_started;
+    sedx_transfer_stats stats;
+};
+
+
+static inline struct sedx__transfer *sedx__get_transfer(sedx_context *ctx) { return ctx->layers.transfer; }
+
+/* ------------------------------------------------------------------------------------------
+ * pool.c: parallel memcpy
+ * ---------------------------------------------------------------------------------------- */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* Copy with non-temporal stores: large copies into staging (write-combined) memory or out of
+ * it into user memory do not pull the destination into the cache first. */
+static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
+    if (head > n) head = n;
+    memcpy(dst, src, head);
+    dst += head;
+    src += head;
+    n -= head;
+    for (; n >= 64; n -= 64, dst += 64, src += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)src), b = _mm_loadu_si128((const __m128i *)(src + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + 32)), d = _mm_loadu_si128((const __m128i *)(src + 48));
+        _mm_stream_si128((__m128i *)dst, a);
+        _mm_stream_si128((__m128i *)(dst + 16), b);
+        _mm_stream_si128((__m128i *)(dst + 32), c);
+        _mm_stream_si128((__m128i *)(dst + 48), d);
+    }
+    memcpy(dst, src, n);
+    _mm_sfence();
+}
+#else
+static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
+#endif
+
+void sedx__pool_start(memcpy_pool *p, uint32_t threads);
+void sedx__pool_stop(memcpy_pool *p);
+/* Runs every job, over the pool's threads when there is enough work. One list at a time
+ * (callers hold the transfer lock). */
+void sedx__pool_run(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes);
+/* memcpy, split into page-aligned pieces over the pool for large sizes. */
+void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size);
+
+/* ------------------------------------------------------------------------------------------
+ * ring.c: the staging and readback rings (lock held for all)
+ * ---------------------------------------------------------------------------------------- */
+sedx_result sedx__ring_ensure(sedx_context *ctx, struct sedx__transfer *t, ring *r);
+void sedx__ring_reclaim(sedx_context *ctx, ring *r);
+void sedx__ring_commit(ring *r, sedx_ticket ticket);
+bool sedx__ring_fits(const ring *r, uint64_t size, uint64_t *pad);
+bool sedx__ring_grow(sedx_context *ctx, struct sedx__transfer *t);
+sedx_result sedx__ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *r, uint64_t size, bool allow_submit,
+                             bool no_wait, uint64_t *out_offset);
+
+/* ------------------------------------------------------------------------------------------
+ * batch.c: the open upload batch, ordered submissions, barriers (lock held for all)
+ * ---------------------------------------------------------------------------------------- */
+sedx_result sedx__batch_reserve(struct sedx__transfer *t, uint64_t regions, uint64_t buffers);
+/* Adds a region; room was reserved (batch_reserve). The batch holds a reference to each
+ * destination until it is submitted, so a buffer released meanwhile waits for its uploads. */
+static inline void sedx__batch_add(struct sedx__transfer *t, sedx_buffer_resource *dst, uint64_t src_offset, uint64_t dst_offset,
+                      uint64_t size)
+{
+    if (dst->batch_id != t->batch_id + 1) { /* first region for this buffer in the open batch */
+        dst->batch_id = t->batch_id + 1;
+        sedx__buffer_ref(dst);
+        t->held[t->held_count++] = dst;
+    }
+    t->regions[t->region_count++] = (region){dst, src_offset, dst_offset, size};
+    t->batch_bytes += size;
+}
+sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
+sedx_result sedx__submit_ordered(sedx_context *ctx, struct sedx__transfer *t, sedx_cmd *cmd, sedx_ticket *out);
+sedx_result sedx__transfer_wait_all(sedx_context *ctx, struct sedx__transfer *t);
+void sedx__barrier(VkCommandBuffer cb, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                   VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
+void sedx__barrier_before(VkCommandBuffer cb, bool compute);
+void sedx__barrier_after(VkCommandBuffer cb, bool compute);
+
+/* ------------------------------------------------------------------------------------------
+ * checks.c: argument checks shared by uploads, readback and copies
+ * ---------------------------------------------------------------------------------------- */
+sedx_result sedx__check_range(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const char *what);
+sedx_buffer_resource *sedx__check_buffer(sedx_context *ctx, const sedx_buffer *buf, uint64_t offset, uint64_t size,
+                                         const char *what, sedx_result *r);
+bool sedx__host_overlap(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const void *p);
+bool sedx__gpu_idle_for(sedx_context *ctx, sedx_buffer_resource *res);
+/* The live sedx buffer behind a raw VkBuffer, with a reference (sedx__buffer_unref it). */
+sedx_buffer_resource *sedx__lookup_vk(sedx_context *ctx, VkBuffer buffer, const char *what, sedx_result *r);
+
+#endif

@@ -1,0 +1,275 @@
+/*
+ * Uploads: direct writes into host-visible memory, or staged through the ring into the open
+ * batch; batched uploads; submit and flush; buffers created with data.
+ */
+#include "transfer/transfer_private.h"
+
+/* Small staged regions of a batch share one ring allocation (a group of at most a quarter of
+ * the ring) and are copied in parallel; the rest goes through upload_locked in order. */
+#define GROUP_REGION_MAX (256u << 10)
+
+/* Validation shared by the single and the batched upload. */
+static sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset,
+                                          const void *data, uint64_t size, sedx_result *r)
+{
+    sedx_buffer_resource *res = sedx__check_buffer(ctx, dst, dst_offset, size, "sedx_upload", r);
+    if (!res) return NULL;
+    if (size && !data) {
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: data is NULL for %llu bytes",
+                       (unsigned long long)size);
+        return NULL;
+    }
+    if (sedx__host_overlap(res, dst_offset, size, data)) {
+        /* the direct path would copy in pieces, in parallel: refused rather than half-moved */
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
+                       "sedx_upload: buffer '%s': the source bytes overlap the destination range in its own "
+                       "mapping (use sedx_buffer_write, which moves, or sedx_copy)", res->name);
+        return NULL;
+    }
+    return res;
+}
+
+static bool direct_ok(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res)
+{
+    return res->host_ptr && !(t->info.flags & SEDX_TRANSFER_NO_DIRECT) && res->batch_id != t->batch_id + 1 &&
+           sedx__gpu_idle_for(ctx, res);
+}
+
+/* The direct path: a host-visible destination the GPU is not using, no copy into it pending. */
+static sedx_result upload_direct(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
+                                 uint64_t dst_offset, const uint8_t *src, uint64_t size)
+{
+    sedx__pool_memcpy(&t->pool, (uint8_t *)res->host_ptr + dst_offset, src, (size_t)size);
+    t->stats.direct_uploads++;
+    t->stats.direct_bytes += size;
+    return res->coherent ? SEDX_SUCCESS : sedx_memory_flush(ctx, res->allocation, dst_offset, size);
+}
+
+/* With NO_WAIT: whether the whole upload fits the ring now (growing it if allowed), so that
+ * nothing is written unless all of it can be. Lock held. */
+static bool fits_without_waiting(sedx_context *ctx, struct sedx__transfer *t, uint64_t size)
+{
+    sedx__ring_reclaim(ctx, &t->up);
+    uint64_t pad, aligned = sedx__align_up(size, RING_ALIGN);
+    /* no room now: the ring may grow (after submitting what is pending: nothing of this upload
+     * has been written yet) */
+    while (size <= t->up.size / 4 && !sedx__ring_fits(&t->up, aligned, &pad) && t->up.size * 2 <= t->info.staging_max) {
+        if (t->region_count && sedx__batch_submit(ctx, t, NULL) != SEDX_SUCCESS) break;
+        if (!sedx__ring_grow(ctx, t)) break;
+    }
+    return size <= t->up.size / 4 && sedx__ring_fits(&t->up, aligned, &pad);
+}
+
+/* Copies n bytes into the (write-combined) ring at off: non-temporal stores for small copies
+ * (glibc's memcpy switches to `rep movsb` above 2 KiB, which is slow into WC memory), the
+ * thread pool for large ones. */
+static void copy_to_ring(struct sedx__transfer *t, uint64_t off, const uint8_t *src, uint64_t n)
+{
+    if (n < (2u << 20) && !t->small_copy_libc) sedx__stream_copy(t->up.ptr + off, src, (size_t)n);
+    else if (n < (2u << 20)) memcpy(t->up.ptr + off, src, (size_t)n);
+    else sedx__pool_memcpy(&t->pool, t->up.ptr + off, src, (size_t)n);
+}
+
+/* The staged path: chunks of at most a quarter of the ring, submitted as they fill it. The
+ * ring exists (ring_ensure). Lock held. */
+static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
+                                 uint64_t dst_offset, const uint8_t *src, uint64_t size, bool no_wait)
+{
+    uint64_t chunk = t->up.size / 4, done = 0;
+    sedx_result r = sedx__batch_reserve(t, size / chunk + 1, 1);
+    if (r != SEDX_SUCCESS) return r;
+    if (no_wait && !fits_without_waiting(ctx, t, size)) {
+        t->stats.ring_full_errors++;
+        return SEDX_ERROR_OUT_OF_STAGING;
+    }
+    while (done < size) {
+        uint64_t n = SEDX__MIN(chunk, size - done), off;
+        if ((r = sedx__ring_alloc(ctx, t, &t->up, n, true, no_wait, &off)) != SEDX_SUCCESS) break;
+        copy_to_ring(t, off, src + done, n);
+        sedx__batch_add(t, res, off, dst_offset + done, n);
+        t->stats.staged_bytes += n;
+        done += n;
+        if (t->batch_bytes >= t->up.size / 4 && (r = sedx__batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) break;
+    }
+    return r;
+}
+
+/* One validated upload. Lock held. */
+static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
+                                 uint64_t dst_offset, const uint8_t *src, uint64_t size, uint32_t flags)
+{
+    t->stats.uploads++;
+    t->stats.upload_bytes += size;
+    if (direct_ok(ctx, t, res)) return upload_direct(ctx, t, res, dst_offset, src, size);
+    sedx_result r = sedx__ring_ensure(ctx, t, &t->up);
+    if (r != SEDX_SUCCESS) return r;
+    return upload_staged(ctx, t, res, dst_offset, src, size, (flags & SEDX_UPLOAD_NO_WAIT) != 0);
+}
+
+sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
+                           uint64_t size, uint32_t flags)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: ctx is NULL");
+    if (flags & ~(uint32_t)SEDX_UPLOAD_FLAGS_ALL)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_ex: unknown flags 0x%x",
+                         flags & ~(uint32_t)SEDX_UPLOAD_FLAGS_ALL);
+    sedx_result r;
+    sedx_buffer_resource *res = check_upload(ctx, dst, dst_offset, data, size, &r);
+    if (!res) return r;
+    if (size == 0) return SEDX_SUCCESS;
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    SEDX_PROFILE_SCOPE("sedx_upload");
+    pthread_mutex_lock(&t->lock);
+    r = upload_locked(ctx, t, res, dst_offset, data, size, flags);
+    pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
+                               uint32_t first, uint32_t end, uint64_t bytes, copy_job *jobs)
+{
+    if (first == end) return SEDX_SUCCESS;
+    uint64_t base;
+    sedx_result r = sedx__ring_alloc(ctx, t, &t->up, bytes, true, false, &base);
+    if (r != SEDX_SUCCESS) return r;
+    uint64_t off = base;
+    for (uint32_t i = first; i < end; ++i) {
+        jobs[i - first] = (copy_job){t->up.ptr + off, regions[i].data, (size_t)regions[i].size, true};
+        off += sedx__align_up(regions[i].size, RING_ALIGN);
+    }
+    sedx__pool_run(&t->pool, jobs, end - first, (size_t)bytes);
+    off = base;
+    for (uint32_t i = first; i < end; ++i) {
+        sedx__batch_add(t, regions[i].dst->resource, off, regions[i].dst_offset, regions[i].size);
+        off += sedx__align_up(regions[i].size, RING_ALIGN);
+        t->stats.uploads++;
+        t->stats.upload_bytes += regions[i].size;
+        t->stats.staged_bytes += regions[i].size;
+    }
+    if (t->batch_bytes >= t->up.size / 4) r = sedx__batch_submit(ctx, t, NULL);
+    return r;
+}
+
+/* Everything that could fail for lack of a resource, done before the first byte moves: the
+ * ring (if any region will be staged) and room for every region and reference. Lock held. */
+static sedx_result batch_prepare(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
+                                 uint32_t count)
+{
+    bool staged = false;
+    for (uint32_t i = 0; i < count && !staged; ++i)
+        staged = regions[i].size && !direct_ok(ctx, t, regions[i].dst->resource);
+    if (!staged) return SEDX_SUCCESS;
+    sedx_result r = sedx__ring_ensure(ctx, t, &t->up);
+    if (r != SEDX_SUCCESS) return r;
+    uint64_t chunk = t->up.size / 4, pieces = 0;
+    for (uint32_t i = 0; i < count; ++i) pieces += regions[i].size / chunk + 1;
+    return sedx__batch_reserve(t, pieces, count);
+}
+
+static sedx_result upload_batch_locked(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
+                                       uint32_t count, copy_job *jobs)
+{
+    sedx_result r = batch_prepare(ctx, t, regions, count);
+    if (r != SEDX_SUCCESS) return r;
+    uint64_t group_limit = t->up.size / 4, group_bytes = 0;
+    uint32_t first = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+        const sedx_upload_region *g = &regions[i];
+        sedx_buffer_resource *res = g->dst->resource;
+        uint64_t n = sedx__align_up(g->size, RING_ALIGN);
+        bool small = g->size && g->size <= GROUP_REGION_MAX && n <= group_limit && !direct_ok(ctx, t, res);
+        if (small && group_bytes + n <= group_limit) {
+            group_bytes += n;
+            continue;
+        }
+        if ((r = flush_group(ctx, t, regions, first, i, group_bytes, jobs)) != SEDX_SUCCESS) return r;
+        first = i;
+        group_bytes = 0;
+        if (small) {
+            group_bytes = n;
+            continue;
+        }
+        first = i + 1;
+        if (g->size && (r = upload_locked(ctx, t, res, g->dst_offset, g->data, g->size, 0)) != SEDX_SUCCESS) return r;
+    }
+    return flush_group(ctx, t, regions, first, count, group_bytes, jobs);
+}
+
+sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regions, uint32_t count)
+{
+    if (!ctx || (count && !regions))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_batch: NULL argument");
+    sedx_result r;
+    /* all or nothing: every region is checked before a byte moves */
+    for (uint32_t i = 0; i < count; ++i)
+        if (!check_upload(ctx, regions[i].dst, regions[i].dst_offset, regions[i].data, regions[i].size, &r)) return r;
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    SEDX_PROFILE_SCOPE("sedx_upload_batch");
+    copy_job *jobs = sedx__malloc(sizeof *jobs * (count ? count : 1));
+    if (!jobs) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_upload_batch: out of host memory");
+    pthread_mutex_lock(&t->lock);
+    r = upload_batch_locked(ctx, t, regions, count, jobs);
+    pthread_mutex_unlock(&t->lock);
+    sedx__free(jobs);
+    return r;
+}
+
+sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data, uint64_t size)
+{
+    return sedx_upload_ex(ctx, dst, dst_offset, data, size, 0);
+}
+
+sedx_result sedx_upload_submit(sedx_context *ctx, sedx_ticket *out_ticket)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_submit: ctx is NULL");
+    sedx_result r;
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    pthread_mutex_lock(&t->lock);
+    r = sedx__batch_submit(ctx, t, out_ticket);
+    pthread_mutex_unlock(&t->lock);
+    return r;
+}
+
+sedx_result sedx_upload_flush(sedx_context *ctx)
+{
+    sedx_ticket tk;
+    sedx_result r = sedx_upload_submit(ctx, &tk);
+    if (r != SEDX_SUCCESS) return r;
+    pthread_mutex_lock(&ctx->layers.transfer->lock);
+    r = sedx__transfer_wait_all(ctx, ctx->layers.transfer);
+    pthread_mutex_unlock(&ctx->layers.transfer->lock);
+    return r;
+}
+
+sedx_result sedx_buffer_create_with_data(sedx_context *ctx, uint64_t size, sedx_buffer_usage_flags usage,
+                                         sedx_memory_flags memory, const char *name, const void *data, sedx_buffer *out)
+{
+    if (!data) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_buffer_create_with_data: data is NULL");
+    sedx_buffer_create_info ci = {0};
+    ci.size = size;
+    ci.usage = usage;
+    ci.memory = memory;
+    ci.name = name;
+    ci.initial_data = data;
+    return sedx_buffer_create_ex(ctx, &ci, out);
+}
+
+/* sedx_buffer_create_ex lives here, above the buffer layer: initial data for GPU memory is an
+ * upload (the buffer layer itself only copies into mapped memory). */
+sedx_result sedx_buffer_create_ex(sedx_context *ctx, const sedx_buffer_create_info *info, sedx_buffer *out)
+{
+    sedx_buffer b;
+    sedx_result r = sedx__buffer_create(ctx, info, 0, &b);
+    if (r != SEDX_SUCCESS) return r;
+    uint64_t n = info->initial_data ? (info->initial_data_size ? info->initial_data_size : info->size) : 0;
+    if (n && !b.data) {
+        r = sedx_upload(ctx, &b, 0, info->initial_data, n);
+        if (r == SEDX_SUCCESS) r = sedx_upload_flush(ctx);
+        if (r != SEDX_SUCCESS) {
+            sedx_buffer_release(&b); /* pieces may be in flight: the release waits behind them */
+            return r;
+        }
+    }
+    *out = b;
+    return SEDX_SUCCESS;
+}
