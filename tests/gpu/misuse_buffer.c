@@ -378,6 +378,27 @@ static void test_access(void **state)
     mis_end("buffer.h (access)");
 }
 
+/* Kept apart: the current tree crashes on it (a NULL out written through). */
+static void test_create_ex_null_out(void **state)
+{
+    (void)state;
+    mis_begin();
+    sedx_context *ctx = mis_context(0, NULL);
+    const uint32_t live = sedx_buffer_list(ctx, NULL, NULL);
+    sedx_buffer_create_info ci = {0};
+    ci.size = 64;
+    ci.usage = SEDX_BUFFER_USAGE_STORAGE;
+    ci.name = "misuse null out";
+    MIS_RC("sedx_buffer_create_ex", "NULL out", SEDX_ERROR_INVALID_ARGUMENT, "out is NULL",
+           sedx_buffer_create_ex(ctx, &ci, NULL));
+    MIS_TRUE("sedx_buffer_create_ex", "NULL out", "no buffer left behind", sedx_buffer_list(ctx, NULL, NULL) == live);
+    MIS_RC("sedx_buffer_create_ex", "NULL info and NULL out", SEDX_ERROR_INVALID_ARGUMENT, "is NULL",
+           sedx_buffer_create_ex(ctx, NULL, NULL));
+    mis_roundtrip(ctx, "create_ex NULL out");
+    mis_context_destroy(ctx);
+    mis_end("buffer.h (create_ex NULL out)");
+}
+
 /* A buffer the GPU is still using (a copy waits behind a gate): released at once for the
  * application, destroyed (and its ID given back) only after the GPU is past it. */
 static void test_in_flight(void **state)
@@ -459,6 +480,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create),
+        cmocka_unit_test(test_create_ex_null_out),
         cmocka_unit_test(test_handles),
         cmocka_unit_test(test_access),
         cmocka_unit_test(test_in_flight),

@@ -117,11 +117,28 @@ MIS_FN bool mis_post(const char *file, int line, const char *fn, const char *inp
     return ok;
 }
 
+/* MISUSE_LIST=1: every case is printed as a row (docs/errors.md is made from these rows). */
+MIS_FN void mis_list(const char *file, const char *fn, const char *input, const char *expected, const char *log)
+{
+    static int on = -1;
+    if (on < 0) on = getenv("MISUSE_LIST") && *getenv("MISUSE_LIST") == '1';
+    if (!on) return;
+    const char *base = strrchr(file, '/');
+    char logs[200];
+    if (log == LOG_NONE) snprintf(logs, sizeof logs, "none (no ERROR line)");
+    else if (log == mis_log_any) snprintf(logs, sizeof logs, "not checked");
+    else if (strncmp(log, mis_warn_prefix, sizeof mis_warn_prefix - 1) == 0)
+        snprintf(logs, sizeof logs, "WARN \"%s\"", log + sizeof mis_warn_prefix - 1);
+    else snprintf(logs, sizeof logs, "ERROR \"%s\"", log);
+    printf("MISUSE CASE|%s|%s|%s|%s|%s\n", base ? base + 1 : file, fn, input, expected, logs);
+}
+
 MIS_FN sedx_result mis_rc(const char *file, int line, const char *fn, const char *input, sedx_result expected,
                           const char *log, sedx_result got)
 {
     bool failed = false;
     g_mis.cases++;
+    mis_list(file, fn, input, sedx_result_name(expected), log);
     if (got != expected) {
         char why[200];
         snprintf(why, sizeof why, "expected %s, got %s", sedx_result_name(expected), sedx_result_name(got));
@@ -133,10 +150,11 @@ MIS_FN sedx_result mis_rc(const char *file, int line, const char *fn, const char
 }
 
 MIS_FN uint64_t mis_val(const char *file, int line, const char *fn, const char *input, uint64_t expected,
-                        const char *log, uint64_t got)
+                        const char *expected_text, const char *log, uint64_t got)
 {
     bool failed = false;
     g_mis.cases++;
+    mis_list(file, fn, input, expected_text, log);
     if (got != expected) {
         char why[200];
         snprintf(why, sizeof why, "expected 0x%llx, got 0x%llx", (unsigned long long)expected,
@@ -152,6 +170,7 @@ MIS_FN void mis_void(const char *file, int line, const char *fn, const char *inp
 {
     bool failed = false;
     g_mis.cases++;
+    mis_list(file, fn, input, "(no result)", log);
     mis_post(file, line, fn, input, log, &failed);
 }
 
@@ -170,9 +189,10 @@ MIS_FN bool mis_true(const char *file, int line, const char *fn, const char *inp
     mis_rc(__FILE__, __LINE__, fn, input, (expected), log, (mis_pre(), (sedx_result)(call)))
 /* A case for a call that returns a value other than sedx_result (compared as uint64_t). */
 #define MIS_VAL(fn, input, expected, log, expr) \
-    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(expected), log, (mis_pre(), (uint64_t)(expr)))
+    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(expected), #expected, log, (mis_pre(), (uint64_t)(expr)))
 #define MIS_PTR(fn, input, expected, log, expr) \
-    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(uintptr_t)(expected), log, (mis_pre(), (uint64_t)(uintptr_t)(expr)))
+    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(uintptr_t)(expected), #expected, log, \
+            (mis_pre(), (uint64_t)(uintptr_t)(expr)))
 /* A case for a call without a result: only the log and validation are checked. */
 #define MIS_VOID(fn, input, log, stmt) \
     do { mis_pre(); stmt; mis_void(__FILE__, __LINE__, fn, input, log); } while (0)
