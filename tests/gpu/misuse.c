@@ -55,6 +55,20 @@ static void test_context_create(void **state)
     alloc.flags = 0x80000000u;
     CREATE_BAD("allocator unknown flag bits (0x80000000)", SEDX_ERROR_INVALID_ARGUMENT, "flags", &info);
     info.allocator = NULL;
+    /* the transfer settings given at creation get sedx_transfer_configure's checks */
+    sedx_transfer_info ti = {0};
+    info.transfer = &ti;
+    ti.staging_size = 4096;
+    CREATE_BAD("transfer staging_size 4096 (below 65536)", SEDX_ERROR_INVALID_SIZE, "at least", &info);
+    ti.staging_size = 0;
+    ti.flags = 0x80000000u;
+    CREATE_BAD("transfer unknown flag bits", SEDX_ERROR_INVALID_ARGUMENT, "unknown flags", &info);
+    ti.flags = SEDX_TRANSFER_FORCE_COMPUTE_COPY | SEDX_TRANSFER_FORCE_COPY_COMMAND;
+    CREATE_BAD("transfer FORCE_COMPUTE_COPY with FORCE_COPY_COMMAND", SEDX_ERROR_INVALID_ARGUMENT, "together", &info);
+    ti.flags = 0;
+    ti.memcpy_threads = 17;
+    CREATE_BAD("transfer memcpy_threads 17", SEDX_ERROR_INVALID_ARGUMENT, "memcpy_threads", &info);
+    info.transfer = NULL;
     MIS_VOID("sedx_context_destroy", "NULL", LOG_NONE, sedx_context_destroy(NULL));
 
     /* still works: a context can be created after every refusal */

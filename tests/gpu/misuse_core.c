@@ -72,6 +72,10 @@ static void test_core(void **state)
                  stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
         rmdir(dir);
     }
+    /* a zone without a name (names must be literals): recorded and written as "" */
+    sedx_profile_enable(true);
+    sedx_profile_zone unnamed = sedx_profile_begin(NULL);
+    MIS_VOID("sedx_profile_begin/end", "NULL name", LOG_NONE, sedx_profile_end(&unnamed));
     /* still works */
     char trace[] = "/tmp/sedx-misuse-trace-XXXXXX";
     int fd = mkstemp(trace);
@@ -79,6 +83,8 @@ static void test_core(void **state)
     MIS_RC("sedx_profile_write_trace", "(valid, after the misuse)", SEDX_SUCCESS, LOG_NONE,
            sedx_profile_write_trace(trace));
     unlink(trace);
+    sedx_profile_enable(false);
+    sedx_profile_clear();
     mis_end("core.h");
 }
 
@@ -407,9 +413,30 @@ static void test_config(void **state)
             parse_text("{\"ab\\u0000cd\": 1}", &out));
     CFG_BAD("sedx_config_parse", "key that is only \\u0000", SEDX_ERROR_PARSE, "misuse.json",
             parse_text("{\"\\u0000\": true}", &out));
+    CFG_BAD("sedx_config_parse", "string value with \\u0000", SEDX_ERROR_PARSE, "misuse.json",
+            parse_text("{\"s\": \"ab\\u0000cd\"}", &out));
+    CFG_BAD("sedx_config_parse", "empty key", SEDX_ERROR_PARSE, "misuse.json", parse_text("{\"\": 1}", &out));
+    static const char nul_then_text[] = "{\"a\": 1}\0x";
+    CFG_BAD("sedx_config_parse", "text after a NUL byte", SEDX_ERROR_PARSE, "nul.json",
+            sedx_config_parse(nul_then_text, sizeof nul_then_text - 1, "nul.json", &out));
+    char deep[2101];
+    for (int i = 0; i < 1050; ++i) deep[i] = '[';
+    for (int i = 0; i < 1050; ++i) deep[1050 + i] = ']';
+    deep[2100] = '\0';
+    char *nested = malloc(2200);
+    snprintf(nested, 2200, "{\"a\": %s}", deep);
+    CFG_BAD("sedx_config_parse", "nesting deeper than 1000 levels", SEDX_ERROR_PARSE, "misuse.json",
+            parse_text(nested, &out));
+    free(nested);
     /* a size that counts the trailing NUL parses fine */
-    static const char with_nul[] = "{\"n\": 7}";
     sedx_config *c = NULL;
+    static const char padded[16] = "{\"n\": 8}";
+    MIS_RC("sedx_config_parse", "zero-padded buffer (only NULs after the text)", SEDX_SUCCESS, LOG_NONE,
+           sedx_config_parse(padded, sizeof padded, "padded.json", &c));
+    MIS_TRUE("sedx_config_parse", "zero-padded buffer", "the value is read", c && sedx_config_get_u64(c, "n", 0) == 8);
+    sedx_config_destroy(c);
+    c = NULL;
+    static const char with_nul[] = "{\"n\": 7}";
     MIS_RC("sedx_config_parse", "size counts the trailing NUL", SEDX_SUCCESS, LOG_NONE,
            sedx_config_parse(with_nul, sizeof with_nul, "nul.json", &c));
     MIS_TRUE("sedx_config_parse", "size counts the trailing NUL", "the value is read",
@@ -434,6 +461,15 @@ static void test_config(void **state)
            sedx_config_load(path, NULL));
     CFG_BAD("sedx_config_load", "path is a directory", SEDX_ERROR_IO, "subdir", sedx_config_load(sub, &out));
     CFG_BAD("sedx_config_load", "malformed file", SEDX_ERROR_PARSE, "bad.json:1:", sedx_config_load(bad, &out));
+    CFG_BAD("sedx_config_load", "empty path", SEDX_ERROR_INVALID_ARGUMENT, "sedx_config_load", sedx_config_load("", &out));
+    char large[256];
+    snprintf(large, sizeof large, "%s/large.json", dir);
+    FILE *lf = fopen(large, "wb");
+    assert_non_null(lf);
+    assert_int_equal(ftruncate(fileno(lf), (off_t)(65u << 20)), 0); /* sparse: 65 MiB of NULs */
+    fclose(lf);
+    CFG_BAD("sedx_config_load", "file larger than 64 MiB", SEDX_ERROR_IO, "large.json", sedx_config_load(large, &out));
+    unlink(large);
 #undef CFG_BAD
 
     assert_int_equal(parse_text("{\"u\": 5, \"s\": \"text\", \"f\": 1.5, \"b\": true, \"i\": -3}", &c), SEDX_SUCCESS);
@@ -454,6 +490,28 @@ static void test_config(void **state)
     MIS_TRUE("sedx_config_save", "path is a FIFO", "still a FIFO, no .tmp left",
              stat(fifo, &st) == 0 && S_ISFIFO(st.st_mode) &&
                  (snprintf(tmp, sizeof tmp, "%s.tmp", fifo), stat(tmp, &st) != 0));
+    char link_dir[256], link_dangling[256], blocked[256], blocked_tmp[300];
+    snprintf(link_dir, sizeof link_dir, "%s/link-to-dir", dir);
+    snprintf(link_dangling, sizeof link_dangling, "%s/link-dangling", dir);
+    snprintf(blocked, sizeof blocked, "%s/blocked.json", dir);
+    snprintf(blocked_tmp, sizeof blocked_tmp, "%s/blocked.json.tmp", dir);
+    assert_int_equal(symlink(sub, link_dir), 0);
+    assert_int_equal(symlink("/nonexistent-sedx-dir/x", link_dangling), 0);
+    assert_int_equal(mkdir(blocked_tmp, 0700), 0);
+    MIS_RC("sedx_config_save", "symbolic link to a directory", SEDX_ERROR_IO, "link-to-dir", sedx_config_save(c, link_dir));
+    MIS_TRUE("sedx_config_save", "symbolic link to a directory", "the link and the directory are as they were",
+             lstat(link_dir, &st) == 0 && S_ISLNK(st.st_mode) && stat(sub, &st) == 0 && S_ISDIR(st.st_mode));
+    MIS_RC("sedx_config_save", "symbolic link that cannot be followed", SEDX_ERROR_IO, "link-dangling",
+           sedx_config_save(c, link_dangling));
+    MIS_TRUE("sedx_config_save", "symbolic link that cannot be followed", "the link is as it was",
+             lstat(link_dangling, &st) == 0 && S_ISLNK(st.st_mode));
+    MIS_RC("sedx_config_save", "<file>.tmp is a directory", SEDX_ERROR_IO, "blocked.json", sedx_config_save(c, blocked));
+    MIS_TRUE("sedx_config_save", "<file>.tmp is a directory", "nothing written",
+             stat(blocked, &st) != 0 && stat(blocked_tmp, &st) == 0 && S_ISDIR(st.st_mode));
+    unlink(link_dir);
+    unlink(link_dangling);
+    rmdir(blocked_tmp);
+    unlink(blocked);
 
     char fmt[16];
     memset(fmt, 'x', sizeof fmt);
@@ -519,6 +577,8 @@ static void test_config(void **state)
            sedx_config_set_string(c, NULL, "x"));
     MIS_RC("sedx_config_set_string", "NULL value", SEDX_ERROR_INVALID_ARGUMENT, "value is NULL",
            sedx_config_set_string(c, "s", NULL));
+    MIS_RC("sedx_config_set_u64", "empty key", SEDX_ERROR_INVALID_ARGUMENT, "key", sedx_config_set_u64(c, "", 1));
+    MIS_RC("sedx_config_set_string", "empty key", SEDX_ERROR_INVALID_ARGUMENT, "key", sedx_config_set_string(c, "", "x"));
     sedx_config_format(c, after, sizeof after);
     MIS_TRUE("sedx_config_set_*", "every refused call", "the configuration is unchanged",
              strcmp(before, after) == 0 && sedx_config_get_f64(c, "f", 0) == 1.5 &&
