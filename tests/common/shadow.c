@@ -16,7 +16,7 @@
 #define MAX_BUFS 64
 #define MAX_STALE 32
 #define MAX_TICKETS 16
-#define HISTORY 4096u   /* op lines kept (the last writer of a byte is printed when still here) */
+#define HISTORY (s->history_cap) /* op lines kept (the last writer of a byte is printed when still here) */
 #define LOG_TAIL 20u    /* op lines printed with a failure */
 #define LINE 400
 #define GUARD 64u       /* poisoned bytes around every download destination */
@@ -29,11 +29,11 @@
 #define SHADOW_OPS(X)                                                                                  \
     X(create, 4) X(create_ex, 4) X(create_staging, 1) X(create_with_data, 2)                          \
     X(write, 4) X(read, 4) X(data_check, 3) X(data_write, 2) X(write_self, 1) X(read_self, 1)         \
-    X(upload, 14) X(upload_ex, 5) X(upload_from_mapping, 2) X(upload_self, 1) X(upload_batch, 7)      \
+    X(upload, 14) X(upload_ex, 5) X(upload_from_mapping, 2) X(upload_self, 1) X(upload_batch, 7) X(upload_batch_bad, 1)      \
     X(upload_submit, 4) X(upload_flush, 2) X(download, 7) X(download_to_mapping, 2)                  \
-    X(download_self, 1) X(download_batch, 3) X(copy, 6) X(copy_buffer, 2) X(copy_buffer_offsets, 2)   \
+    X(download_self, 1) X(download_batch, 3) X(download_batch_bad, 1) X(copy, 6) X(copy_buffer, 2) X(copy_buffer_offsets, 2)   \
     X(upload_release, 2) X(retain, 2) X(release, 3) X(stale_copy, 1) X(ticket_wait, 2)                \
-    X(ticket_poll, 2) X(wait_idle, 1) X(bad, 5) X(verify, 2) X(shared, 3) X(shared_stale, 1) X(gate, 2)
+    X(ticket_poll, 2) X(wait_idle, 1) X(bad, 4) X(bad_raw, 2) X(bad_stale, 2) X(verify, 2) X(shared, 3) X(shared_stale, 1) X(gate, 2)
 
 enum {
 #define X(name, w) OP_##name,
@@ -109,7 +109,7 @@ struct shadow_seq {
     VkDeviceMemory foreign_mem;
     sedx_buffer other_buf; /* a buffer of other_ctx */
     char (*history)[LINE];
-    uint32_t history_count;
+    uint32_t history_count, history_cap;
     char cur[LINE];
     size_t cur_len;
     uint32_t op, ops_done;
@@ -117,7 +117,7 @@ struct shadow_seq {
     category cats[64];
     uint32_t ncats;
     uint32_t op_calls[OP_COUNT], op_errors[OP_COUNT];
-    uint32_t out_of_staging, not_ready;
+    uint32_t out_of_staging, not_ready, ignored;
     uint32_t total_weight;
 };
 
@@ -303,8 +303,27 @@ static const char *history_line(shadow_seq *s, uint32_t op)
 }
 
 static void fail(shadow_seq *s, const char *category_name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool ignored(const shadow_seq *s, const char *category_name)
+{
+    const char *list = s->cfg.ignore;
+    if (!list || !*list) return false;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (*t && strstr(category_name, t)) return true;
+    return false;
+}
+
 static void fail(shadow_seq *s, const char *category_name, const char *fmt, ...)
 {
+    if (ignored(s, category_name)) { /* SEDX_SEQ_IGNORE: a known bug, left out while hunting others */
+        if (s->ignored++ == 0) {
+            pthread_mutex_lock(&g_print_lock);
+            fprintf(stderr, "sequence %s: ignoring failures like [%s] (SEDX_SEQ_IGNORE)\n", s->cfg.mode, category_name);
+            pthread_mutex_unlock(&g_print_lock);
+        }
+        return;
+    }
     s->failures++;
     category *c = NULL;
     for (uint32_t i = 0; i < s->ncats; ++i)
@@ -915,7 +934,7 @@ static void op_upload_self(shadow_seq *s)
     verify_window(s, b, off, "after upload_self");
 }
 
-static void op_upload_batch(shadow_seq *s)
+static void op_upload_batch(shadow_seq *s, bool bad)
 {
     if (!s->nbufs) return;
     enum { MAXR = 8 };
@@ -959,7 +978,7 @@ static void op_upload_batch(shadow_seq *s)
     uint32_t stale_region = UINT32_MAX;
     sbuf *stale_target = NULL;
     const char *bad_what = "sedx_upload_batch";
-    if (pick(s, 100) < 12) {
+    if (bad) {
         uint32_t i = (uint32_t)pick(s, k);
         sbuf *b = mb[i];
         switch (pick(s, 5)) {
@@ -1033,6 +1052,7 @@ static void op_upload_batch(shadow_seq *s)
                      mb[i]->serial, g_mem_names[mb[i]->mem], usage_str(mb[i]->usage, u, sizeof u));
         }
     if (expect_rc(s, bad_what, res, want, extra)) {
+        sbuf *self_region = NULL;
         for (uint32_t i = 0; i < k; ++i) { /* in call order: later regions win */
             if (!reg[i].size || !reg[i].data) continue;
             sbuf *b = i == stale_region ? stale_target : mb[i];
@@ -1041,11 +1061,13 @@ static void op_upload_batch(shadow_seq *s)
                 (const uint8_t *)reg[i].data < (const uint8_t *)b->data + b->size) {
                 uint64_t x = (uint64_t)((const uint8_t *)reg[i].data - (const uint8_t *)b->data);
                 sh_copy(s, b, reg[i].dst_offset, b->bytes + x, b->known + x, reg[i].size);
+                self_region = b; /* (f): should have been refused; what it did is checked below */
             } else {
                 sh_write(s, b, reg[i].dst_offset, reg[i].data, reg[i].size);
             }
             b->in_batch = true;
         }
+        if (self_region) verify_range(s, self_region, 0, self_region->size, "after upload_batch from its own mapping (should have been refused)");
         return;
     }
     /* failed (as it should or not): nothing may have been written */
@@ -1208,7 +1230,7 @@ static void op_download_self(shadow_seq *s)
     check_bytes(s, b, 0, b->data, b->size, "data pointer after download_self");
 }
 
-static void op_download_batch(shadow_seq *s)
+static void op_download_batch(shadow_seq *s, bool bad)
 {
     if (!s->nbufs) return;
     enum { MAXR = 6 };
@@ -1232,7 +1254,7 @@ static void op_download_batch(shadow_seq *s)
     poison(s->dst, cursor + GUARD);
     sedx_result want = SEDX_SUCCESS;
     const char *bad_what = "sedx_download_batch";
-    if (pick(s, 100) < 10) {
+    if (bad) {
         uint32_t i = (uint32_t)pick(s, k);
         sbuf *b = mb[i];
         switch (pick(s, 4)) {
@@ -1702,14 +1724,7 @@ static void op_bad(shadow_seq *s)
 {
     if (!s->nbufs) return;
     uint64_t kind = pick(s, 12);
-    if (kind == 0 && s->nstale) {
-        bad_stale(s);
-        return;
-    }
-    if (kind == 1) {
-        bad_raw_copy(s);
-        return;
-    }
+    if (kind == 1) kind = 0;
     sbuf *b = pick_buf(s, -1);
     sref *ref = pick_ref(s, b);
     uint64_t off = 0, n = 1;
@@ -1811,18 +1826,21 @@ static void op_bad(shadow_seq *s)
         what = "sedx_download with NULL dst";
         break;
     case 10: {
-        sedx_ticket t = s->ntickets ? s->tickets[pick(s, s->ntickets)] : (sedx_ticket){1, 0, 0};
-        if (!s->ntickets) t.context_id = 0;
+        if (!s->ntickets) { /* a real ticket is needed for its context id */
+            r = want = SEDX_ERROR_INVALID_ARGUMENT;
+            what = "(skipped)";
+            b = NULL;
+            break;
+        }
+        sedx_ticket t = s->tickets[pick(s, s->ntickets)];
         uint64_t v = pick(s, 3);
         if (v == 0) { t.context_id += 1000; want = SEDX_ERROR_WRONG_CONTEXT; what = "ticket of another context"; }
         else if (v == 1) { t.queue = 7; t.value = t.value ? t.value : 1; want = SEDX_ERROR_INVALID_ARGUMENT; what = "ticket with a bad queue"; }
         else {
             t.queue = 0;
-            t.context_id = s->ntickets ? s->tickets[0].context_id : t.context_id;
             t.value = sedx_context_submitted_value(s->cfg.ctx, SEDX_QUEUE_GRAPHICS) + 1000000;
             want = SEDX_ERROR_INVALID_ARGUMENT;
             what = "ticket never submitted";
-            if (!s->ntickets) { r = want; what = "(skipped)"; break; }
         }
         bool wait = pick(s, 2) != 0;
         lg(s, "bad: ticket_%s %u:%llu ctx %u", wait ? "wait" : "poll", t.queue, (unsigned long long)t.value, t.context_id);
@@ -2192,7 +2210,8 @@ shadow_seq *shadow_seq_create(const shadow_config *cfg)
     s->dst = malloc(s->dst_cap);
     s->tmp = malloc(s->cfg.max_size + 64);
     s->tmpk = malloc(s->cfg.max_size + 64);
-    s->history = calloc(HISTORY, sizeof *s->history);
+    s->history_cap = cfg->bytes ? 512u : 4096u;
+    s->history = calloc(s->history_cap, sizeof *s->history);
     for (int i = 0; i < OP_COUNT; ++i)
         if (!(s->cfg.disabled_ops & (1ull << i))) s->total_weight += g_op_weights[i];
     if (!s->total_weight) s->total_weight = 1;
@@ -2240,13 +2259,15 @@ static void run_op(shadow_seq *s, int op)
     case OP_upload_ex: op_upload(s, true); break;
     case OP_upload_from_mapping: op_upload_from_mapping(s); break;
     case OP_upload_self: op_upload_self(s); break;
-    case OP_upload_batch: op_upload_batch(s); break;
+    case OP_upload_batch: op_upload_batch(s, false); break;
+    case OP_upload_batch_bad: op_upload_batch(s, true); break;
     case OP_upload_submit: op_upload_submit(s); break;
     case OP_upload_flush: op_upload_flush(s); break;
     case OP_download: op_download(s); break;
     case OP_download_to_mapping: op_download_to_mapping(s); break;
     case OP_download_self: op_download_self(s); break;
-    case OP_download_batch: op_download_batch(s); break;
+    case OP_download_batch: op_download_batch(s, false); break;
+    case OP_download_batch_bad: op_download_batch(s, true); break;
     case OP_copy: op_copy(s); break;
     case OP_copy_buffer: op_copy_raw(s, false); break;
     case OP_copy_buffer_offsets: op_copy_raw(s, true); break;
@@ -2258,6 +2279,12 @@ static void run_op(shadow_seq *s, int op)
     case OP_ticket_poll: op_ticket(s, false); break;
     case OP_wait_idle: op_wait_idle(s); break;
     case OP_bad: op_bad(s); break;
+    case OP_bad_raw:
+        if (s->nbufs) bad_raw_copy(s);
+        break;
+    case OP_bad_stale:
+        if (s->nbufs && s->nstale) bad_stale(s);
+        break;
     case OP_verify: op_verify(s); break;
     case OP_shared: op_shared(s, false); break;
     case OP_shared_stale: op_shared(s, true); break;
@@ -2301,7 +2328,9 @@ bool shadow_seq_step(shadow_seq *s)
     }
     uint32_t failures = s->failures;
     s->op_calls[op]++;
+    size_t len = s->cur_len;
     run_op(s, op);
+    if (s->cur_len == len) lg(s, "%s (skipped: no suitable buffer)", g_op_names[op]);
     if (s->failures != failures) s->op_errors[op]++;
     end_line(s);
     s->ops_done++;
@@ -2338,8 +2367,9 @@ uint32_t shadow_seq_ops(const shadow_seq *s) { return s->ops_done; }
 void shadow_seq_print_stats(const shadow_seq *s)
 {
     pthread_mutex_lock(&g_print_lock);
-    fprintf(stderr, "sequence %s%s: %u operations, %u failures (%u OUT_OF_STAGING, %u NOT_READY polls)\n", s->cfg.mode,
-            s->cfg.thread >= 0 ? " (one thread)" : "", s->ops_done, s->failures, s->out_of_staging, s->not_ready);
+    fprintf(stderr, "sequence %s%s: %u operations, %u failures (%u OUT_OF_STAGING, %u NOT_READY polls%s)\n", s->cfg.mode,
+            s->cfg.thread >= 0 ? " (one thread)" : "", s->ops_done, s->failures, s->out_of_staging, s->not_ready,
+            s->ignored ? ", some failures ignored: SEDX_SEQ_IGNORE" : "");
     fprintf(stderr, "  ops:");
     for (int i = 0; i < OP_COUNT; ++i) fprintf(stderr, " %s %u%s", g_op_names[i], s->op_calls[i], i + 1 < OP_COUNT ? "," : "\n");
     if (s->ncats) fprintf(stderr, "  failures by kind:\n");

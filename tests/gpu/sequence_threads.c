@@ -5,7 +5,7 @@
  * reference of their own). The staging ring is small and may grow, so that uploads of different
  * threads contend for it. Runs under ThreadSanitizer in `make test` (ctest -R thread).
  * Knobs as in sequence.c: SEDX_TEST_LONG=1, SEDX_SEQ_OPS (per thread), SEDX_SEQ_TRACE=1,
- * SEDX_SEQ_DISABLE. */
+ * SEDX_SEQ_DISABLE, SEDX_SEQ_IGNORE. */
 #include "test_util.h"
 #include "shadow.h"
 
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define THREADS 8
-#define OPS_PER_THREAD 600u
+#define OPS_PER_THREAD 800u
 
 static sedx_context *g_ctx;
 static shadow_shared g_shared;
@@ -44,6 +44,7 @@ static void *worker(void *arg)
     cfg.trace = g_trace;
     cfg.check_logs = true;
     cfg.disabled_ops = g_disabled;
+    cfg.ignore = getenv("SEDX_SEQ_IGNORE");
     shadow_seq *s = shadow_seq_create(&cfg);
     for (uint32_t i = 0; i < g_ops; ++i) shadow_seq_step(s);
     shadow_seq_finish(s);
