@@ -74,7 +74,10 @@ if [ "${SEDX_SKIP_SANITIZERS:-0}" != 1 ]; then
       if "$f" -seed=1 -max_total_time="${SEDX_FUZZ_SECONDS:-15}" "$corpus" > "$corpus.log" 2>&1; then
         echo "$(basename "$f"): $(grep -E 'DONE' "$corpus.log" | tail -1)"; passed=$((passed + 1))
       else
-        echo "$(basename "$f") FOUND A CRASH:"; tail -40 "$corpus.log"; failed=$((failed + 1)); failures+=("$(basename "$f")")
+        echo "$(basename "$f") FOUND A CRASH:"
+        # fuzz_api's shadow-check report (seed input, operation, buffer, offset, op log) comes before the stack
+        grep -A28 -m1 "^SEQUENCE FAILURE" "$corpus.log"
+        tail -40 "$corpus.log"; failed=$((failed + 1)); failures+=("$(basename "$f")")
       fi
       rm -rf "$corpus" "$corpus.log"
     done
