@@ -7,13 +7,12 @@
  * bindless tables of a context (on first use: a context that never asks pays nothing) and
  * from then on keeps them in step with buffer creation and destruction:
  *
- *  - the device-address table (devices with buffer device address; lavapipe and the H100
- *    have it): `capacity` entries of sedx_bindless_entry {address, size}, indexed by ID, in
+ *  - the device-address table (devices with buffer device address): `capacity` entries of sedx_bindless_entry {address, size}, indexed by ID, in
  *    host-visible memory (device-local where the device offers it). A shader reads it through a
  *    buffer reference (GL_EXT_buffer_reference), e.g. with the table's address in a push
  *    constant. An ID without a live buffer reads {0, 0}.
- *  - the descriptor array (devices with descriptor indexing; the H100 has it, lavapipe 22.3
- *    does not): one descriptor set whose binding 0 is a STORAGE_BUFFER array of `capacity`
+ *  - the descriptor array (devices with descriptor indexing, with update-after-bind and
+ *    partially bound storage-buffer arrays): one descriptor set whose binding 0 is a STORAGE_BUFFER array of `capacity`
  *    descriptors (update-after-bind, partially bound), element ID = the buffer with that ID
  *    when it has STORAGE usage. A destroyed buffer's descriptor is nulled (robustness2
  *    nullDescriptor) or pointed at the table (without it). Bind the set in your pipelines with

@@ -150,10 +150,11 @@ SEDX_API sedx_result sedx_buffer_unmap(const sedx_buffer *buf);
 /* The seed's Buffer::Write / Read, bounds-checked without overflow: offset + size may not
  * exceed buffer.size (SEDX_ERROR_OUT_OF_BOUNDS, nothing written). CPU memory only
  * (SEDX_ERROR_NOT_HOST_VISIBLE for GPU memory: use sedx_upload / sedx_download).
- * Flushes/invalidates non-coherent memory. size 0 is a no-op. Reading is fast only from host
- * memory: a CPU buffer the CPU reads back should be created with SEDX_HOST_ACCESS_READBACK or
- * RANDOM (sedx_buffer_create_ex); reading device-local (ReBAR) memory through a mapping runs at
- * ~0.02 GB/s on the H100. */
+ * Flushes/invalidates non-coherent memory. size 0 is a no-op. The copy is a memmove: src / dst
+ * may lie in the buffer's own mapping. Reading is fast only from host memory: a CPU buffer the
+ * CPU reads back should be created with SEDX_HOST_ACCESS_READBACK or RANDOM
+ * (sedx_buffer_create_ex); reads of device-local host-visible (ReBAR) memory through a mapping
+ * are uncached and cross the bus, orders of magnitude slower (docs/buffers.md). */
 SEDX_API sedx_result sedx_buffer_write(const sedx_buffer *buf, const void *src, uint64_t size, uint64_t offset);
 SEDX_API sedx_result sedx_buffer_read(const sedx_buffer *buf, void *dst, uint64_t size, uint64_t offset);
 /* Explicit flush / invalidate of [offset, offset + size) (no-ops on coherent memory). */

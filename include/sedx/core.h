@@ -25,9 +25,16 @@ extern "C" {
 #  define SEDX_API
 #endif
 
+/* The version of these headers; sedx_version() is the version of the library linked. Before
+ * 1.0 a minor version may change the API (CHANGELOG.md lists every change). */
 #define SEDX_VERSION_MAJOR 0
-#define SEDX_VERSION_MINOR 2
+#define SEDX_VERSION_MINOR 3
 #define SEDX_VERSION_PATCH 0
+#define SEDX_MAKE_VERSION(major, minor, patch) (((uint32_t)(major) << 22) | ((uint32_t)(minor) << 12) | (uint32_t)(patch))
+#define SEDX_VERSION SEDX_MAKE_VERSION(SEDX_VERSION_MAJOR, SEDX_VERSION_MINOR, SEDX_VERSION_PATCH)
+#define SEDX_VERSION_MAJOR_OF(v) ((uint32_t)(v) >> 22)
+#define SEDX_VERSION_MINOR_OF(v) (((uint32_t)(v) >> 12) & 0x3FFu)
+#define SEDX_VERSION_PATCH_OF(v) ((uint32_t)(v) & 0xFFFu)
 
 /* ------------------------------------------------------------------------------------------
  * Results. One list generates the enum, sedx_result_name() and sedx_result_string().
@@ -77,6 +84,11 @@ typedef enum sedx_result {
 SEDX_API const char *sedx_result_name(sedx_result r);
 /* Human text: "offset/size outside the buffer". */
 SEDX_API const char *sedx_result_string(sedx_result r);
+
+/* SEDX_VERSION of the library actually linked (compare with SEDX_VERSION of the headers), and
+ * the same as "0.3.0". Thread-safe. */
+SEDX_API uint32_t sedx_version(void);
+SEDX_API const char *sedx_version_string(void);
 
 /* ------------------------------------------------------------------------------------------
  * Logging. The library never prints by itself: every message goes to the log callback.

@@ -23,12 +23,13 @@
 extern "C" {
 #endif
 
-/* Zero-initialised = defaults. Call sedx_transfer_configure before the first transfer. */
+/* Zero-initialised = defaults. Pass it as sedx_context_info.transfer, or to
+ * sedx_transfer_configure before the first staged transfer. */
 typedef struct sedx_transfer_info {
-    uint64_t staging_size;     /* upload ring bytes; 0 = 64 MiB (lavapipe: 16 MiB) */
+    uint64_t staging_size;     /* upload ring bytes, >= 64 KiB; 0 = 64 MiB (CPU devices: 16 MiB) */
     uint64_t staging_max;      /* the ring may grow (doubling) up to this when full; 0 = 4 x staging_size;
                                   = staging_size: never grows */
-    uint64_t readback_size;    /* readback ring bytes; 0 = 64 MiB (CPU devices such as lavapipe: 8 MiB) */
+    uint64_t readback_size;    /* readback ring bytes, >= 64 KiB; 0 = 64 MiB (CPU devices: 8 MiB) */
     uint32_t memcpy_threads;   /* threads for large copies, the caller included; 0 = min(cores - 1, 15) + 1;
                                   1 = no extra threads */
     uint32_t flags;            /* sedx_transfer_flag_bits */
@@ -45,6 +46,11 @@ typedef enum sedx_transfer_flag_bits {
 } sedx_transfer_flag_bits;
 #define SEDX_TRANSFER_FLAGS_ALL 0x7Fu /* every bit above */
 
+/* Replaces the transfer settings of ctx while nothing depends on them yet (no staging or
+ * readback ring exists, nothing is recorded or submitted): SEDX_ERROR_BUSY afterwards. Unknown
+ * flags, both FORCE copy flags, memcpy_threads > 16, staging_max below staging_size:
+ * SEDX_ERROR_INVALID_ARGUMENT; a ring size below 64 KiB: SEDX_ERROR_INVALID_SIZE. A refused
+ * call changes nothing. Thread-safe. */
 SEDX_API sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_transfer_info *info);
 
 /* ------------------------------------------------------------------------------------------

@@ -19,3 +19,13 @@ const char *sedx_result_string(sedx_result r)
     default: return "unknown result code";
     }
 }
+
+#define SEDX__STR2(x) #x
+#define SEDX__STR(x) SEDX__STR2(x)
+
+uint32_t sedx_version(void) { return SEDX_VERSION; }
+
+const char *sedx_version_string(void)
+{
+    return SEDX__STR(SEDX_VERSION_MAJOR) "." SEDX__STR(SEDX_VERSION_MINOR) "." SEDX__STR(SEDX_VERSION_PATCH);
+}

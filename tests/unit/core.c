@@ -15,6 +15,12 @@ static void test_result_names(void **state)
     assert_string_equal(sedx_result_name(SEDX_ERROR_OUT_OF_BOUNDS), "SEDX_ERROR_OUT_OF_BOUNDS");
     assert_string_equal(sedx_result_name((sedx_result)-9999), "SEDX_UNKNOWN_RESULT");
     assert_string_equal(sedx_result_string((sedx_result)12345), "unknown result code");
+    /* the library linked is the version of the headers */
+    assert_int_equal(sedx_version(), SEDX_VERSION);
+    char v[32];
+    snprintf(v, sizeof v, "%u.%u.%u", SEDX_VERSION_MAJOR_OF(sedx_version()), SEDX_VERSION_MINOR_OF(sedx_version()),
+             SEDX_VERSION_PATCH_OF(sedx_version()));
+    assert_string_equal(sedx_version_string(), v);
     /* every listed code: negative for errors, distinct names and values */
     static const int values[] = {
 #define V(name, value, text) value,
