@@ -101,6 +101,18 @@ SEDX_API size_t sedx_text_append(char *text, size_t cap, const char *fmt, ...)
  * with nlohmann::json). Keys keep their file order; values are booleans, numbers (unsigned and
  * signed 64-bit integers, doubles), strings; nested objects, arrays and null are kept verbatim
  * so a round trip loses nothing, but have no getter.
+ *
+ * - Keys: non-empty C strings. A key found twice in a file: the last value wins, at the place
+ *   of the first. has/get/set and the keys of a load cost O(1) each on average (a hash index
+ *   beside the ordered list); remove costs O(count).
+ * - Integers: a number written without fraction or exponent is exact over the whole uint64_t
+ *   and int64_t ranges, both ways (set_u64(UINT64_MAX) saves and loads back as UINT64_MAX).
+ *   A longer integer is kept as written (get_f64 reads it; get_u64/get_i64 give the default
+ *   with a warning). A number with a fraction or an exponent is a double and is written back
+ *   as one (1.0 stays 1.0). Inside nested values numbers are kept as written.
+ * - NUL: a text ends at its first NUL byte, and only NUL bytes may follow it (so a size that
+ *   counts the terminator, or a zero-padded buffer, is fine). A key or a string value with
+ *   \u0000 is SEDX_ERROR_PARSE, as a C string cannot hold it; inside nested values it is kept.
  * ---------------------------------------------------------------------------------------- */
 typedef struct sedx_config sedx_config; /* opaque */
 
@@ -108,15 +120,22 @@ typedef struct sedx_config sedx_config; /* opaque */
 SEDX_API sedx_result sedx_config_create(sedx_config **out);
 /* Reads a JSON file. A file that does not exist is not an error: *out is an empty
  * configuration, so every get_* returns its default (the seed's "if exists"). Other I/O
- * failures (not readable, a directory, ...) SEDX_ERROR_IO; malformed JSON or a top level that
- * is not an object SEDX_ERROR_PARSE (logged with line and column). Tag "CONFIG".
- * *out is written only on success. */
+ * failures (not readable, a directory, larger than 64 MiB, ...) SEDX_ERROR_IO; malformed JSON,
+ * text after the object, a top level that is not an object, nesting deeper than 1000 levels,
+ * a number out of double range, an empty key, \u0000 in a key or a string value:
+ * SEDX_ERROR_PARSE (logged as "path:line:column: what"). An empty path:
+ * SEDX_ERROR_INVALID_ARGUMENT. Tag "CONFIG". *out is written only on success. */
 SEDX_API sedx_result sedx_config_load(const char *path, sedx_config **out);
-/* The same from memory (size bytes; need not be NUL-terminated). name is used in log lines
- * (NULL = "<memory>"). */
+/* The same from memory: json[0..size), which need not be NUL-terminated (see NUL above).
+ * name is used in log lines (NULL = "<memory>"). */
 SEDX_API sedx_result sedx_config_parse(const char *json, size_t size, const char *name, sedx_config **out);
-/* Writes the configuration as pretty-printed JSON: to path.tmp, then renamed over path, so a
- * failed save never leaves a half-written file. The directory must exist (else SEDX_ERROR_IO). */
+/* Writes the configuration as pretty-printed JSON to <file>.tmp, flushed to disk, then renamed
+ * over <file>, so a failed save never leaves a half-written file. Only a regular file is
+ * replaced (keeping its permission bits) or a missing one created; a symbolic link is followed
+ * to the regular file it points to, which is replaced (the link stays). A directory, device,
+ * FIFO or socket, or a link that cannot be followed or points to one: SEDX_ERROR_IO, nothing
+ * written. <file>.tmp may be missing or a regular file (a failed save's leftover, overwritten);
+ * anything else there, a link included: SEDX_ERROR_IO. A missing directory: SEDX_ERROR_IO. */
 SEDX_API sedx_result sedx_config_save(const sedx_config *cfg, const char *path);
 /* The JSON text into out (NUL-terminated when cap > 0); returns the length it needs, 0 on
  * failure (logged). */
@@ -128,13 +147,14 @@ SEDX_API bool sedx_config_has(const sedx_config *cfg, const char *key);
 SEDX_API uint32_t sedx_config_count(const sedx_config *cfg);
 /* Key at index (file/insertion order), or NULL. */
 SEDX_API const char *sedx_config_key(const sedx_config *cfg, uint32_t index);
+/* A missing key is a no-op. The keys after it move up one index. */
 SEDX_API sedx_result sedx_config_remove(sedx_config *cfg, const char *key);
 
 /* The seed's j.value(key, default). A missing key or null gives def silently; a value of the
  * wrong type (a string for a number, a negative or fractional number for an unsigned one,
  * out of range, ...) gives def and logs a warning naming the key and the file.
- * Integers read from a file are exact up to 2^53 (JSON numbers are doubles); values set with
- * set_u64/set_i64 are saved exactly. get_f64 accepts any number. */
+ * get_u64/get_i64 also take a double with an integral value in range (1.0, 1e3); get_f64
+ * takes any number. A NULL cfg or key: def, logged. */
 SEDX_API uint64_t sedx_config_get_u64(const sedx_config *cfg, const char *key, uint64_t def);
 SEDX_API int64_t sedx_config_get_i64(const sedx_config *cfg, const char *key, int64_t def);
 SEDX_API double sedx_config_get_f64(const sedx_config *cfg, const char *key, double def);
@@ -142,8 +162,9 @@ SEDX_API bool sedx_config_get_bool(const sedx_config *cfg, const char *key, bool
 /* The returned string lives until the key is set or removed, or cfg is destroyed. */
 SEDX_API const char *sedx_config_get_string(const sedx_config *cfg, const char *key, const char *def);
 
-/* The seed's j[key] = value: adds the key or replaces its value (of any type).
- * NaN and infinities: SEDX_ERROR_INVALID_ARGUMENT (JSON cannot hold them). */
+/* The seed's j[key] = value: adds the key (at the end) or replaces its value (of any type, in
+ * its place). A NULL cfg, key or string, an empty key (a file cannot hold one either), NaN or
+ * an infinity (JSON cannot hold them): SEDX_ERROR_INVALID_ARGUMENT, logged, nothing changed. */
 SEDX_API sedx_result sedx_config_set_u64(sedx_config *cfg, const char *key, uint64_t value);
 SEDX_API sedx_result sedx_config_set_i64(sedx_config *cfg, const char *key, int64_t value);
 SEDX_API sedx_result sedx_config_set_f64(sedx_config *cfg, const char *key, double value);
