@@ -207,7 +207,7 @@ static void test_handles(void **state)
         MIS_VAL("sedx_buffer_descriptor", in, 0, LOG_ANY,
                 (d = sedx_buffer_descriptor(p), (uint64_t)(uintptr_t)d.buffer | d.offset | d.range));
         MIS_VAL("sedx_buffer_address", in, 0, LOG_ANY, sedx_buffer_address(p));
-        MIS_VAL("sedx_buffer_name", in, 0, LOG_ANY, strcmp(sedx_buffer_name(p), ""));
+        MIS_STR("sedx_buffer_name", in, "", LOG_ANY, sedx_buffer_name(p));
         MIS_PTR("sedx_buffer_context", in, NULL, LOG_ANY, sedx_buffer_context(p));
         MIS_VAL("sedx_buffer_get_size", in, 0, LOG_ANY, sedx_buffer_get_size(p));
     }

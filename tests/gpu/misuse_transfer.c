@@ -374,10 +374,14 @@ static void test_download_and_copy(void **state)
     sedx_ticket tk;
     memset(&tk, 0x5E, sizeof tk);
     MIS_RC("sedx_copy", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_copy(NULL, &gpu, 0, &cpu, 0, 16, &tk));
+    static const char *const as_src[BAD_COUNT] = {"src: NULL buffer pointer", "src: zeroed (empty) buffer",
+                                                  "src: released buffer", "src: stale copy", "src: garbage buffer"};
+    static const char *const as_dst[BAD_COUNT] = {"dst: NULL buffer pointer", "dst: zeroed (empty) buffer",
+                                                  "dst: released buffer", "dst: stale copy", "dst: garbage buffer"};
     for (int k = 0; k < BAD_COUNT; ++k) {
-        MIS_RC("sedx_copy", k_bad_name[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
+        MIS_RC("sedx_copy", as_src[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
                sedx_copy(ctx, bad_ptr(&s, k), 0, &cpu, 0, 16, &tk));
-        MIS_RC("sedx_copy", k_bad_name[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
+        MIS_RC("sedx_copy", as_dst[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
                sedx_copy(ctx, &gpu, 0, bad_ptr(&s, k), 0, 16, &tk));
     }
     MIS_RC("sedx_copy", "source of another context", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",

@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,13 @@ static __attribute__((unused)) struct {
     int cases, failed, skipped;
     uint64_t rng;
 } g_mis;
+
+/* Shared with mis_main's parent: the case a child is in, and whether it reached mis_end. */
+typedef struct mis_shared {
+    int done;
+    char current[400];
+} mis_shared;
+static mis_shared *g_mis_shared;
 
 MIS_FN uint32_t mis_vk_count(sedx_context *ctx)
 {
@@ -121,16 +129,20 @@ MIS_FN bool mis_post(const char *file, int line, const char *fn, const char *inp
 MIS_FN void mis_list(const char *file, const char *fn, const char *input, const char *expected, const char *log)
 {
     static int on = -1;
+    const char *base = strrchr(file, '/');
+    if (g_mis_shared)
+        snprintf(g_mis_shared->current, sizeof g_mis_shared->current, "%s | %s | %s", base ? base + 1 : file, fn,
+                 input);
     if (on < 0) on = getenv("MISUSE_LIST") && *getenv("MISUSE_LIST") == '1';
     if (!on) return;
-    const char *base = strrchr(file, '/');
     char logs[200];
     if (log == LOG_NONE) snprintf(logs, sizeof logs, "none (no ERROR line)");
     else if (log == mis_log_any) snprintf(logs, sizeof logs, "not checked");
     else if (strncmp(log, mis_warn_prefix, sizeof mis_warn_prefix - 1) == 0)
         snprintf(logs, sizeof logs, "WARN \"%s\"", log + sizeof mis_warn_prefix - 1);
     else snprintf(logs, sizeof logs, "ERROR \"%s\"", log);
-    printf("MISUSE CASE|%s|%s|%s|%s|%s\n", base ? base + 1 : file, fn, input, expected, logs);
+    printf("MISUSE CASE\t%s\t%s\t%s\t%s\t%s\n", base ? base + 1 : file, fn, input, expected, logs);
+    fflush(stdout); /* before the call: a case that crashes is listed too */
 }
 
 MIS_FN sedx_result mis_rc(const char *file, int line, const char *fn, const char *input, sedx_result expected,
@@ -138,7 +150,6 @@ MIS_FN sedx_result mis_rc(const char *file, int line, const char *fn, const char
 {
     bool failed = false;
     g_mis.cases++;
-    mis_list(file, fn, input, sedx_result_name(expected), log);
     if (got != expected) {
         char why[200];
         snprintf(why, sizeof why, "expected %s, got %s", sedx_result_name(expected), sedx_result_name(got));
@@ -150,11 +161,10 @@ MIS_FN sedx_result mis_rc(const char *file, int line, const char *fn, const char
 }
 
 MIS_FN uint64_t mis_val(const char *file, int line, const char *fn, const char *input, uint64_t expected,
-                        const char *expected_text, const char *log, uint64_t got)
+                        const char *log, uint64_t got)
 {
     bool failed = false;
     g_mis.cases++;
-    mis_list(file, fn, input, expected_text, log);
     if (got != expected) {
         char why[200];
         snprintf(why, sizeof why, "expected 0x%llx, got 0x%llx", (unsigned long long)expected,
@@ -166,11 +176,26 @@ MIS_FN uint64_t mis_val(const char *file, int line, const char *fn, const char *
     return got;
 }
 
+MIS_FN const char *mis_str(const char *file, int line, const char *fn, const char *input, const char *expected,
+                           const char *log, const char *got)
+{
+    bool failed = false;
+    g_mis.cases++;
+    if (!got || strcmp(got, expected) != 0) {
+        char why[200];
+        snprintf(why, sizeof why, "expected \"%s\", got %s%s%s", expected, got ? "\"" : "", got ? got : "NULL",
+                 got ? "\"" : "");
+        mis_report(file, line, fn, input, why);
+        failed = true;
+    }
+    mis_post(file, line, fn, input, log, &failed);
+    return got;
+}
+
 MIS_FN void mis_void(const char *file, int line, const char *fn, const char *input, const char *log)
 {
     bool failed = false;
     g_mis.cases++;
-    mis_list(file, fn, input, "(no result)", log);
     mis_post(file, line, fn, input, log, &failed);
 }
 
@@ -185,17 +210,27 @@ MIS_FN bool mis_true(const char *file, int line, const char *fn, const char *inp
 }
 
 /* One case: fn and input name the row; call is evaluated once, after the log is reset. */
-#define MIS_RC(fn, input, expected, log, call) \
-    mis_rc(__FILE__, __LINE__, fn, input, (expected), log, (mis_pre(), (sedx_result)(call)))
+#define MIS_RC(fn, input, expected, log, call)                                                     \
+    mis_rc(__FILE__, __LINE__, fn, input, (expected), log,                                         \
+           (mis_list(__FILE__, fn, input, sedx_result_name(expected), log), mis_pre(), (sedx_result)(call)))
 /* A case for a call that returns a value other than sedx_result (compared as uint64_t). */
 #define MIS_VAL(fn, input, expected, log, expr) \
-    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(expected), #expected, log, (mis_pre(), (uint64_t)(expr)))
+    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(expected), log,                              \
+            (mis_list(__FILE__, fn, input, #expected, log), mis_pre(), (uint64_t)(expr)))
 #define MIS_PTR(fn, input, expected, log, expr) \
-    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(uintptr_t)(expected), #expected, log, \
-            (mis_pre(), (uint64_t)(uintptr_t)(expr)))
+    mis_val(__FILE__, __LINE__, fn, input, (uint64_t)(uintptr_t)(expected), log,                   \
+            (mis_list(__FILE__, fn, input, #expected, log), mis_pre(), (uint64_t)(uintptr_t)(expr)))
+/* A case for a call that returns a string. */
+#define MIS_STR(fn, input, expected, log, expr) \
+    mis_str(__FILE__, __LINE__, fn, input, expected, log, (mis_list(__FILE__, fn, input, "\"" expected "\"", log), mis_pre(), (expr)))
 /* A case for a call without a result: only the log and validation are checked. */
 #define MIS_VOID(fn, input, log, stmt) \
-    do { mis_pre(); stmt; mis_void(__FILE__, __LINE__, fn, input, log); } while (0)
+    do {                                                                                           \
+        mis_list(__FILE__, fn, input, "(no result)", log);                                         \
+        mis_pre();                                                                                 \
+        stmt;                                                                                      \
+        mis_void(__FILE__, __LINE__, fn, input, log);                                              \
+    } while (0)
 /* What the previous case must have left as it was (bytes, out-parameters, state). */
 #define MIS_TRUE(fn, input, what, cond) mis_true(__FILE__, __LINE__, fn, input, what, (cond))
 #define MIS_SKIP(fn, input, why) \
@@ -215,6 +250,12 @@ MIS_FN bool mis_all(const void *p, int byte, size_t n)
 
 MIS_FN void mis_begin(void)
 {
+    /* a crash ends the child with its signal (cmocka would turn it into a plain failure), so
+     * mis_main can say which case it was */
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
     memset(&g_mis, 0, sizeof g_mis);
     g_mis.rng = tu_seed() ^ 0x3157u;
     tu_log_capture();
@@ -278,6 +319,7 @@ MIS_FN void mis_end(const char *group)
     fflush(stdout);
     sedx_set_logger(NULL, NULL);
     sedx_set_log_level(SEDX_LOG_WARN);
+    if (g_mis_shared) g_mis_shared->done = 1;
     assert_int_equal(g_mis.failed, 0);
 }
 
@@ -286,10 +328,13 @@ MIS_FN int mis_main(const struct CMUnitTest *tests, size_t count)
 {
     int failed = 0;
     const char *only = getenv("MISUSE_ONLY"); /* run one test by name (debugging) */
+    void *shared = mmap(NULL, sizeof(mis_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    g_mis_shared = shared == MAP_FAILED ? NULL : shared;
     for (size_t i = 0; i < count; ++i) {
         if (only && *only && strcmp(only, tests[i].name) != 0) continue;
         fflush(stdout);
         fflush(stderr);
+        if (g_mis_shared) memset(g_mis_shared, 0, sizeof *g_mis_shared);
         pid_t pid = fork();
         if (pid < 0) {
             perror("fork");
@@ -304,10 +349,16 @@ MIS_FN int mis_main(const struct CMUnitTest *tests, size_t count)
         int status = 0;
         while (waitpid(pid, &status, 0) < 0) {
         }
-        if (WIFSIGNALED(status)) {
-            printf("MISUSE FAIL %s | (the whole test) | killed by signal %d%s: the cases after the last one "
-                   "reported did not run\n",
-                   tests[i].name, WTERMSIG(status), WTERMSIG(status) == SIGALRM ? " (hung)" : "");
+        bool done = g_mis_shared && g_mis_shared->done;
+        if (WIFSIGNALED(status) || (WEXITSTATUS(status) != 0 && !done)) {
+            char how[64];
+            if (WIFSIGNALED(status))
+                snprintf(how, sizeof how, "killed by signal %d%s", WTERMSIG(status),
+                         WTERMSIG(status) == SIGALRM ? " (hung)" : "");
+            else
+                snprintf(how, sizeof how, "exit status %d before the end", WEXITSTATUS(status));
+            printf("MISUSE FAIL %s | %s | %s in this case; the test's later cases did not run\n", tests[i].name,
+                   g_mis_shared && g_mis_shared->current[0] ? g_mis_shared->current : "(before the first case)", how);
             failed++;
         } else if (WEXITSTATUS(status) != 0) {
             failed++;
