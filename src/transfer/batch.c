@@ -115,77 +115,60 @@ static bool batch_has_overlap(struct sedx__transfer *t)
 }
 
 /* Submits the open batch. Lock held. */
-sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
+/* One compute dispatch (per 65,535 regions) copies every scatter-eligible region; its table of
+ * {dst address, src word, words | aligned16} goes into the ring at table_offset. */
+static void record_scatter(sedx_context *ctx, struct sedx__transfer *t, VkCommandBuffer cb, uint64_t table_offset,
+                           uint32_t n_scatter)
 {
-    if (!t->region_count) {
-        if (out) *out = t->last_ticket;
-        return SEDX_SUCCESS;
+    uint8_t *table = t->up.ptr + table_offset;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < t->region_count; ++i) {
+        region *g = &t->regions[i];
+        if (!scatter_ok(t, g)) continue;
+        uint64_t dst_addr = g->dst->address + g->dst_offset;
+        uint32_t words = (uint32_t)(g->size / 4);
+        bool aligned16 = ((dst_addr | g->src_offset | g->size) & 15) == 0;
+        uint32_t src_word = (uint32_t)(g->src_offset / 4);
+        uint32_t w = words | (aligned16 ? 0x80000000u : 0);
+        memcpy(table + (size_t)k * 16, &dst_addr, 8);
+        memcpy(table + (size_t)k * 16 + 8, &src_word, 4);
+        memcpy(table + (size_t)k * 16 + 12, &w, 4);
+        k++;
     }
-    SEDX_PROFILE_SCOPE("sedx_upload_submit");
-    /* many small regions: one compute dispatch on the main queue instead of thousands of
-     * copy regions (docs/transfer.md has the measurements behind the threshold) */
-    bool ordered = batch_has_overlap(t);
-    uint32_t n_scatter = 0;
-    for (uint32_t i = 0; i < t->region_count && !ordered; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
-    bool scatter = n_scatter >= 64;
-    uint64_t table_offset = 0;
-    if (scatter) {
-        /* the region table goes into the ring too (no batch submit from here) */
-        if (sedx__ring_alloc(ctx, t, &t->up, (uint64_t)n_scatter * 16, false, false, &table_offset) != SEDX_SUCCESS)
-            scatter = false;
+    sedx_memory_flush(ctx, t->up.buffer.resource->allocation, table_offset, (uint64_t)n_scatter * 16);
+    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, t->scatter_pipe);
+    for (uint32_t first = 0; first < n_scatter; first += 65535u) {
+        struct { uint64_t src, table; uint32_t count, first; } pc = {t->up.address, t->up.address + table_offset,
+                                                                     n_scatter, first};
+        vkCmdPushConstants(cb, t->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+        vkCmdDispatch(cb, SEDX__MIN(n_scatter - first, 65535u), 1, 1);
+        t->stats.scatter_dispatches++;
     }
-    sedx_queue q = (!scatter && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
-    sedx_cmd cmd;
-    sedx_result r = sedx_cmd_begin(ctx, q, &cmd);
-    if (r != SEDX_SUCCESS) return r;
-    VkCommandBuffer cb = cmd.cmd;
-    sedx__barrier_before(cb, scatter);
-    VkBuffer ring_buf = t->up.buffer.resource->buffer;
-    if (scatter) {
-        uint8_t *table = t->up.ptr + table_offset;
-        uint32_t k = 0;
-        for (uint32_t i = 0; i < t->region_count; ++i) {
-            region *g = &t->regions[i];
-            if (!scatter_ok(t, g)) continue;
-            uint64_t dst_addr = g->dst->address + g->dst_offset;
-            uint32_t words = (uint32_t)(g->size / 4);
-            bool aligned16 = ((dst_addr | g->src_offset | g->size) & 15) == 0;
-            uint32_t src_word = (uint32_t)(g->src_offset / 4);
-            uint32_t w = words | (aligned16 ? 0x80000000u : 0);
-            memcpy(table + (size_t)k * 16, &dst_addr, 8);
-            memcpy(table + (size_t)k * 16 + 8, &src_word, 4);
-            memcpy(table + (size_t)k * 16 + 12, &w, 4);
-            k++;
-        }
-        sedx_memory_flush(ctx, t->up.buffer.resource->allocation, table_offset, (uint64_t)n_scatter * 16);
-        vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, t->scatter_pipe);
-        for (uint32_t first = 0; first < n_scatter; first += 65535u) {
-            struct { uint64_t src, table; uint32_t count, first; } pc = {t->up.address, t->up.address + table_offset,
-                                                                         n_scatter, first};
-            vkCmdPushConstants(cb, t->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
-            vkCmdDispatch(cb, SEDX__MIN(n_scatter - first, 65535u), 1, 1);
-            t->stats.scatter_dispatches++;
-        }
+}
+
+/* Overlapping uploads: in call order, one copy each, a barrier between them. */
+static void record_ordered(struct sedx__transfer *t, VkCommandBuffer cb, VkBuffer ring_buf)
+{
+    for (uint32_t i = 0; i < t->region_count; ++i) {
+        region *g = &t->regions[i];
+        if (i)
+            sedx__barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                          VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+        VkBufferCopy c = {g->src_offset, g->dst_offset, g->size};
+        vkCmdCopyBuffer(cb, ring_buf, g->dst->buffer, 1, &c);
     }
-    if (ordered) {
-        /* overlapping uploads: in call order, one copy each, a barrier between them */
-        for (uint32_t i = 0; i < t->region_count; ++i) {
-            region *g = &t->regions[i];
-            if (i) sedx__barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-                           VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
-            VkBufferCopy c = {g->src_offset, g->dst_offset, g->size};
-            vkCmdCopyBuffer(cb, ring_buf, g->dst->buffer, 1, &c);
-        }
-        t->stats.copy_regions += t->region_count;
-    }
-    /* the rest: one vkCmdCopyBuffer per run of regions with the same destination */
+    t->stats.copy_regions += t->region_count;
+}
+
+/* The regions the scatter did not take: one vkCmdCopyBuffer per run with the same destination. */
+static void record_copies(struct sedx__transfer *t, VkCommandBuffer cb, VkBuffer ring_buf, bool scatter)
+{
     VkBufferCopy copies[256];
     uint32_t nc = 0;
     VkBuffer cur = VK_NULL_HANDLE;
-    for (uint32_t i = 0; !ordered && i <= t->region_count; ++i) {
+    for (uint32_t i = 0; i <= t->region_count; ++i) {
         region *g = i < t->region_count ? &t->regions[i] : NULL;
-        bool skip = g && scatter && scatter_ok(t, g);
-        if (skip) continue;
+        if (g && scatter && scatter_ok(t, g)) continue;
         VkBuffer dst = g ? g->dst->buffer : VK_NULL_HANDLE;
         if (nc && (dst != cur || nc == SEDX__COUNTOF(copies) || !g)) {
             vkCmdCopyBuffer(cb, ring_buf, cur, nc, copies);
@@ -196,12 +179,14 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
         cur = dst;
         copies[nc++] = (VkBufferCopy){g->src_offset, g->dst_offset, g->size};
     }
-    sedx__barrier_after(cb, scatter);
-    sedx_ticket ticket;
-    r = sedx__submit_ordered(ctx, t, &cmd, &ticket);
-    /* the batch's references: record the use, then drop them (destruction waits for it). Each
-     * buffer is touched once, before its own reference goes: a dropped reference may be the
-     * last one, and the buffer may be destroyed at once if the GPU is already done. */
+}
+
+/* After the submit (r its result): the batch's references record the use, then go (destruction
+ * waits for it). Each buffer is touched once, before its own reference goes: a dropped
+ * reference may be the last one, and the buffer may be destroyed at once if the GPU is already
+ * done. Then the batch is empty and the ring's bytes belong to the ticket. */
+static sedx_result close_batch(struct sedx__transfer *t, sedx_result r, sedx_ticket ticket)
+{
     for (uint32_t i = 0; i < t->held_count; ++i) {
         sedx_buffer_resource *d = t->held[i];
         d->batch_id = 0;
@@ -218,8 +203,40 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
     }
     t->stats.batches++;
     sedx__ring_commit(&t->up, ticket);
-    if (out) *out = ticket;
     return SEDX_SUCCESS;
+}
+
+sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
+{
+    if (!t->region_count) {
+        if (out) *out = t->last_ticket;
+        return SEDX_SUCCESS;
+    }
+    SEDX_PROFILE_SCOPE("sedx_upload_submit");
+    /* many small regions: one compute dispatch on the main queue instead of thousands of
+     * copy regions (docs/transfer.md has the measurements behind the threshold) */
+    bool ordered = batch_has_overlap(t);
+    uint32_t n_scatter = 0;
+    for (uint32_t i = 0; i < t->region_count && !ordered; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
+    bool scatter = n_scatter >= 64;
+    uint64_t table_offset = 0;
+    /* the region table goes into the ring too (no batch submit from here) */
+    if (scatter && sedx__ring_alloc(ctx, t, &t->up, (uint64_t)n_scatter * 16, false, false, &table_offset))
+        scatter = false;
+    sedx_queue q = (!scatter && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+    sedx_cmd cmd;
+    sedx_result r = sedx_cmd_begin(ctx, q, &cmd);
+    if (r != SEDX_SUCCESS) return r;
+    VkBuffer ring_buf = t->up.buffer.resource->buffer;
+    sedx__barrier_before(cmd.cmd, scatter);
+    if (scatter) record_scatter(ctx, t, cmd.cmd, table_offset, n_scatter);
+    if (ordered) record_ordered(t, cmd.cmd, ring_buf);
+    else record_copies(t, cmd.cmd, ring_buf, scatter);
+    sedx__barrier_after(cmd.cmd, scatter);
+    sedx_ticket ticket = {0};
+    r = close_batch(t, sedx__submit_ordered(ctx, t, &cmd, &ticket), ticket);
+    if (r == SEDX_SUCCESS && out) *out = ticket;
+    return r;
 }
 
 /* Waits for every transfer submit so far (both queues). */
