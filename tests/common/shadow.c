@@ -2079,9 +2079,11 @@ static void op_gate(shadow_seq *s)
     struct { uint32_t serial; uint64_t off, n; } refused[16];
     uint32_t nrefused = 0;
     lg(s, "gate: GPU held (%u:%llu), %u calls that must not wait:", g.queue, (unsigned long long)g.value, k);
+    uint32_t held = UINT32_MAX; /* serial of a buffer a held copy writes: uploads into it are staged */
     for (uint32_t j = 0; j < k && s->nbufs; ++j) {
         uint64_t v = pick(s, 10);
         sbuf *b = pick_buf(s, -1);
+        if (v < 5 && held != UINT32_MAX && pick(s, 3) && find_serial(s, held)) b = find_serial(s, held);
         sref *r = pick_ref(s, b);
         if (v < 5) { /* NO_WAIT upload */
             uint64_t off, n;
@@ -2122,6 +2124,7 @@ static void op_gate(shadow_seq *s)
                 add_ticket(s, t);
                 set_busy(a, t);
                 set_busy(b, t);
+                held = b->serial;
             }
             lg(s, "]");
         } else if (v == 7) {
@@ -2325,6 +2328,12 @@ bool shadow_seq_step(shadow_seq *s)
             }
             w -= g_op_weights[i];
         }
+    }
+    if (s->cfg.trace) { /* the start too: a crash inside the operation leaves this line */
+        pthread_mutex_lock(&g_print_lock);
+        if (s->cfg.thread >= 0) fprintf(stderr, "[t%d] #%u %s ...\n", s->cfg.thread, s->op, g_op_names[op]);
+        else fprintf(stderr, "#%u %s ...\n", s->op, g_op_names[op]);
+        pthread_mutex_unlock(&g_print_lock);
     }
     uint32_t failures = s->failures;
     s->op_calls[op]++;
