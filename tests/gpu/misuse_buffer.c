@@ -35,6 +35,7 @@ static void bad_set_init(sedx_context *ctx, bad_set *s)
     s->keeper = sedx_buffer_retain(&a);
     s->stale = a;
     sedx_buffer_release(&a);
+    memset(s->keeper.data, 0x3C, 256); /* what the refused writes through the stale copy must leave */
     memset(&s->garbage, 0xAB, sizeof s->garbage);
 }
 
@@ -222,6 +223,8 @@ static void test_handles(void **state)
     }
     MIS_TRUE("sedx_buffer_release", k_bad_name[BAD_STALE], "the other reference stays valid (ref count 1)",
              sedx_buffer_validate(&s.keeper) == SEDX_SUCCESS && sedx_buffer_ref_count(&s.keeper) == 1);
+    MIS_TRUE("sedx_buffer_write", k_bad_name[BAD_STALE], "the live buffer's bytes are intact",
+             sedx_buffer_is_valid(&s.keeper) && mis_all(s.keeper.data, 0x3C, 256));
 
     /* the stale-copy story of the header, step by step */
     sedx_buffer a, b;

@@ -36,7 +36,23 @@ static void bad_set_init(sedx_context *ctx, bad_set *s)
     s->keeper = sedx_buffer_retain(&a);
     s->stale = a;
     sedx_buffer_release(&a);
+    static uint8_t pattern[4096];
+    memset(pattern, 0x3C, sizeof pattern); /* what refused calls through the stale copy must leave */
+    assert_int_equal(sedx_upload(ctx, &s->keeper, 0, pattern, sizeof pattern), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     memset(&s->garbage, 0xAB, sizeof s->garbage);
+}
+
+/* The live reference of the stale copy's buffer still has the pattern bad_set_init gave it. */
+static bool keeper_intact(sedx_context *ctx, const bad_set *s)
+{
+    static uint8_t pattern[4096];
+    memset(pattern, 0x3C, sizeof pattern);
+    uint8_t *got = malloc(sizeof pattern);
+    bool ok = sedx_download(ctx, &s->keeper, 0, sizeof pattern, got) == SEDX_SUCCESS &&
+              memcmp(got, pattern, sizeof pattern) == 0;
+    free(got);
+    return ok;
 }
 
 static const sedx_buffer *bad_ptr(const bad_set *s, int k)
@@ -202,6 +218,7 @@ static void test_upload(void **state)
     MIS_TRUE("sedx_upload", "every refused upload", "no buffer's bytes changed",
              bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N) &&
                  bytes_are(other, &foreign, 0, ref_foreign, N));
+    MIS_TRUE("sedx_upload", k_bad_name[BAD_STALE], "the live reference's buffer is intact", keeper_intact(ctx, &s));
 
     /* every sedx buffer is a transfer destination: no INVALID_USAGE */
     sedx_buffer uni;
@@ -400,7 +417,7 @@ static void test_download_and_copy(void **state)
     MIS_RC("sedx_copy", "size 0 (no-op)", SEDX_SUCCESS, LOG_NONE, sedx_copy(ctx, &gpu, 0, &cpu, 0, 0, &tk));
     MIS_TRUE("sedx_copy", "size 0 (no-op)", "a ticket with nothing to wait for", tk.value == 0);
     MIS_TRUE("sedx_copy", "every refused copy", "no buffer's bytes changed",
-             bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N));
+             bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N) && keeper_intact(ctx, &s));
 
     sedx_buffer_release(&gpu);
     sedx_buffer_release(&cpu);
