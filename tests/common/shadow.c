@@ -912,26 +912,55 @@ static void op_upload_from_mapping(shadow_seq *s)
     }
 }
 
-/* (f) an upload whose source overlaps the destination's own mapping: INVALID_ARGUMENT. */
+/* Two ranges [off, +n) and [x, +n) of one buffer of size bytes: overlapping (by 1 .. n bytes,
+ * the same range included) or disjoint. */
+static bool self_ranges(shadow_seq *s, uint64_t size, bool overlap, uint64_t *off, uint64_t *x, uint64_t *n)
+{
+    if (overlap) {
+        *n = pick(s, 2) ? 1 + pick(s, size < 64 ? size : 64) : 1 + pick(s, size);
+        *off = pick(s, size - *n + 1);
+        uint64_t lo = *off >= *n - 1 ? *off - (*n - 1) : 0;
+        uint64_t hi = *off + *n - 1 < size - *n ? *off + *n - 1 : size - *n;
+        *x = lo + pick(s, hi - lo + 1);
+        return true;
+    }
+    if (size < 2) return false;
+    *n = pick(s, 2) ? 1 + pick(s, size / 2 < 64 ? size / 2 : 64) : 1 + pick(s, size / 2);
+    uint64_t first = pick(s, size - 2 * *n + 1), second = first + *n + pick(s, size - 2 * *n - first + 1);
+    bool swap = pick(s, 2) != 0;
+    *off = swap ? second : first;
+    *x = swap ? first : second;
+    return true;
+}
+
+/* (f) an upload whose source lies in the destination's own mapping: refused with
+ * INVALID_ARGUMENT when it overlaps the destination range (docs/errors.md), a plain copy when it
+ * does not. */
 static void op_upload_self(shadow_seq *s)
 {
     sbuf *b = pick_buf(s, 1);
     if (!b) return;
     sref *r = pick_ref(s, b);
-    uint64_t n = 1 + pick(s, b->size), off = pick(s, b->size - n + 1), x = pick(s, b->size - n + 1);
-    lg(s, "upload_self B%u.%u [%llu,+%llu) <- own data+%llu", b->serial, r->serial, (unsigned long long)off,
-       (unsigned long long)n, (unsigned long long)x);
+    bool overlap = pick(s, 3) != 0;
+    uint64_t n, off, x;
+    if (!self_ranges(s, b->size, overlap, &off, &x, &n)) return;
+    lg(s, "upload_self B%u.%u [%llu,+%llu) <- own data+%llu (%s)", b->serial, r->serial, (unsigned long long)off,
+       (unsigned long long)n, (unsigned long long)x, overlap ? "overlapping" : "disjoint");
     host_safe(s, b);
-    tl_expect_errors++;
+    if (overlap) tl_expect_errors++;
     sedx_result res = sedx_upload(s->cfg.ctx, &r->b, off, (uint8_t *)b->data + x, n);
-    tl_expect_errors--;
-    if (expect_rc(s, "(f) sedx_upload from the destination's own mapping", res, SEDX_ERROR_INVALID_ARGUMENT, NULL)) {
-        sh_copy(s, b, off, b->bytes + x, b->known + x, n); /* what it did: a copy of the old bytes */
+    if (overlap) tl_expect_errors--;
+    char extra[256];
+    upload_failed_extra(b, extra, sizeof extra);
+    if (expect_rc(s, overlap ? "(f) sedx_upload from the destination range in its own mapping"
+                             : "sedx_upload from elsewhere in the destination's own mapping",
+                  res, overlap ? SEDX_ERROR_INVALID_ARGUMENT : SEDX_SUCCESS, overlap ? NULL : extra)) {
+        sh_copy(s, b, off, b->bytes + x, b->known + x, n); /* a copy of the bytes as they were at the call */
         b->in_batch = true;
-        verify_span(s, b, off, n, "after upload_self (should have been refused)");
+        verify_span(s, b, off, n, overlap ? "after upload_self (should have been refused)" : "after upload_self");
         return;
     }
-    verify_window(s, b, off, "after upload_self");
+    verify_span(s, b, off, n, "after a refused upload_self: nothing written");
 }
 
 static void op_upload_batch(shadow_seq *s, bool bad)
@@ -1015,9 +1044,11 @@ static void op_upload_batch(shadow_seq *s, bool bad)
             break;
         case 3:
             if (b->cpu && reg[i].size) {
-                reg[i].data = (uint8_t *)b->data + pick(s, b->size - reg[i].size + 1);
+                uint64_t o = reg[i].dst_offset, m = reg[i].size; /* overlapping its own destination range */
+                uint64_t lo = o >= m - 1 ? o - (m - 1) : 0, hi = o + m - 1 < b->size - m ? o + m - 1 : b->size - m;
+                reg[i].data = (uint8_t *)b->data + lo + pick(s, hi - lo + 1);
                 want = SEDX_ERROR_INVALID_ARGUMENT;
-                bad_what = "(f) sedx_upload_batch with a region from its destination's own mapping";
+                bad_what = "(f) sedx_upload_batch with a region from its destination range in its own mapping";
                 lg(s, " bad: region %u source in its destination's mapping (f)", i);
                 break;
             }
@@ -1218,14 +1249,18 @@ static void op_download_self(shadow_seq *s)
     sbuf *b = pick_buf(s, 1);
     if (!b) return;
     sref *r = pick_ref(s, b);
-    uint64_t n = 1 + pick(s, b->size), off = pick(s, b->size - n + 1), x = pick(s, b->size - n + 1);
-    lg(s, "download_self B%u.%u [%llu,+%llu) -> own data+%llu", b->serial, r->serial, (unsigned long long)off,
-       (unsigned long long)n, (unsigned long long)x);
+    bool overlap = pick(s, 3) != 0;
+    uint64_t n, off, x;
+    if (!self_ranges(s, b->size, overlap, &off, &x, &n)) return;
+    lg(s, "download_self B%u.%u [%llu,+%llu) -> own data+%llu (%s)", b->serial, r->serial, (unsigned long long)off,
+       (unsigned long long)n, (unsigned long long)x, overlap ? "overlapping" : "disjoint");
     host_safe(s, b);
-    tl_expect_errors++;
+    if (overlap) tl_expect_errors++;
     sedx_result res = sedx_download(s->cfg.ctx, &r->b, off, n, (uint8_t *)b->data + x);
-    tl_expect_errors--;
-    if (expect_rc(s, "(f) sedx_download into the source's own mapping", res, SEDX_ERROR_INVALID_ARGUMENT, NULL))
+    if (overlap) tl_expect_errors--;
+    if (expect_rc(s, overlap ? "(f) sedx_download into the source range in its own mapping"
+                             : "sedx_download into elsewhere in the source's own mapping",
+                  res, overlap ? SEDX_ERROR_INVALID_ARGUMENT : SEDX_SUCCESS, NULL))
         sh_copy(s, b, x, b->bytes + off, b->known + off, n);
     check_bytes(s, b, 0, b->data, b->size, "data pointer after download_self");
 }
@@ -1292,9 +1327,11 @@ static void op_download_batch(shadow_seq *s, bool bad)
             break;
         default:
             if (b->cpu && reg[i].size) {
-                reg[i].dst = (uint8_t *)b->data + pick(s, b->size - reg[i].size + 1);
+                uint64_t o = reg[i].offset, m = reg[i].size; /* overlapping its own source range */
+                uint64_t lo = o >= m - 1 ? o - (m - 1) : 0, hi = o + m - 1 < b->size - m ? o + m - 1 : b->size - m;
+                reg[i].dst = (uint8_t *)b->data + lo + pick(s, hi - lo + 1);
                 want = SEDX_ERROR_INVALID_ARGUMENT;
-                bad_what = "(f) sedx_download_batch with a region into its source's own mapping";
+                bad_what = "(f) sedx_download_batch with a region into its source range in its own mapping";
                 lg(s, " bad: region %u into its source's mapping (f)", i);
             }
             break;

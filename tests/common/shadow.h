@@ -14,6 +14,11 @@
  * work is waited for; everything else is ordered by sedx). A released buffer is dropped from
  * the model. The model follows what the calls really did: a call that should have failed but
  * succeeded is reported and its effect applied, so one bug does not make every later check fail.
+ *
+ * Host memory in a buffer's own mapping: sedx_buffer_write/read move the bytes (memmove);
+ * sedx_upload/sedx_download (and their batches) refuse host memory that overlaps the range they
+ * write/read (SEDX_ERROR_INVALID_ARGUMENT, docs/errors.md) and copy from/into the rest of the
+ * mapping like from any host memory.
  */
 #ifndef SEDX_TEST_SHADOW_H
 #define SEDX_TEST_SHADOW_H
