@@ -135,7 +135,7 @@ sedx_result sedx__ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *
                                              (unsigned long long)size);
         if (no_wait) {
             t->stats.ring_full_errors++;
-            return SEDX_ERROR_OUT_OF_STAGING;
+            return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "the staging ring is full and NO_WAIT was asked");
         }
         t->stats.ring_waits++;
         sedx_result wr = sedx_ticket_wait(ctx, r->fifo[r->fifo_first].ticket, UINT64_MAX);

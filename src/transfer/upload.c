@@ -80,7 +80,8 @@ static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, se
     if (r != SEDX_SUCCESS) return r;
     if (no_wait && !fits_without_waiting(ctx, t, size)) {
         t->stats.ring_full_errors++;
-        return SEDX_ERROR_OUT_OF_STAGING;
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "sedx_upload: buffer '%s': %llu bytes do not fit the staging "
+                         "ring now and NO_WAIT was asked (nothing written)", res->name, (unsigned long long)size);
     }
     while (done < size) {
         uint64_t n = SEDX__MIN(chunk, size - done), off;
@@ -258,6 +259,9 @@ sedx_result sedx_buffer_create_with_data(sedx_context *ctx, uint64_t size, sedx_
  * upload (the buffer layer itself only copies into mapped memory). */
 sedx_result sedx_buffer_create_ex(sedx_context *ctx, const sedx_buffer_create_info *info, sedx_buffer *out)
 {
+    if (!ctx || !info || !out)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_buffer_create_ex: %s is NULL",
+                         !ctx ? "ctx" : !info ? "info" : "out");
     sedx_buffer b;
     sedx_result r = sedx__buffer_create(ctx, info, 0, &b);
     if (r != SEDX_SUCCESS) return r;
