@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Runs on the NVIDIA machine (device tool), from the repository root, with .gl and a build dir
-# carried: GPU tests (validation on) and benchmarks; results under $OUT.
-#   usage: scripts/device-run.sh BUILD_DIR [tests|bench|all]
+# Runs a finished build on this machine's Vulkan device: every test program, example and
+# sedx-demo, and/or the three benchmarks. Logs and JSON results go to $OUT (default
+# /tmp/sedx-out).
+#   usage (from the repository root): scripts/device-run.sh BUILD_DIR [tests|bench|all]
+# The GPU tests and the examples turn the Khronos validation layer on themselves, so they need
+# VK_LAYER_KHRONOS_validation: install it (Debian: vulkan-validationlayers) or point
+# VK_LAYER_PATH at a copy. SEDX_VALIDATION=1 puts sedx-demo under validation too; the
+# benchmarks never run under it. SEDX_DEVICE=<index or name substring> picks the device
+# (sedx-info lists them); SEDX_BENCHES the benchmarks (default "alloc buffers upload").
+# .gl/env.sh, when it exists, is sourced first: a local, git-ignored set-up script for a machine
+# whose Vulkan loader, validation layer or runtime libraries live outside the system paths
+# (it may set LD_LIBRARY_PATH, VK_LAYER_PATH, VK_DRIVER_FILES). Without it the system's are used.
 set -u
 build=${1:-build-dev}
 what=${2:-all}
 out=${OUT:-/tmp/sedx-out}
 mkdir -p "$out"
-source .gl/env.sh
+if [ -f .gl/env.sh ]; then source .gl/env.sh; fi
 "$build/tools/sedx-info" > "$out/info.txt" 2>&1; head -3 "$out/info.txt"
 if [ "$what" = tests ] || [ "$what" = all ]; then
   pass=0; fail=0

@@ -1,5 +1,5 @@
 // sedx against AMD's Vulkan Memory Allocator, side by side in one process: Workloads A, A at
-// 50 % and B of ../shared/bench-workloads.md, each run alternating between the two libraries
+// 50 % and B of docs/benchmarks.md, each run alternating between the two libraries
 // with the same loop code (a template over the two), median of 5 runs each.
 //
 // Not part of the build: VMA is not packaged in Debian 12. bench/vma/run.sh takes the copy of
@@ -27,7 +27,7 @@ extern "C" {
 #include <cstring>
 #include <vector>
 
-// ---- the workloads' PRNG and size distribution (bench-workloads.md) --------------------------
+// ---- the workloads' PRNG and size distribution (docs/benchmarks.md) --------------------------
 struct Rng {
     uint64_t s = 0x9E3779B97F4A7C15ull;
     uint64_t next()

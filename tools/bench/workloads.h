@@ -1,5 +1,5 @@
 /*
- * The common parts of the baseline workloads (../shared/bench-workloads.md): the xorshift64*
+ * The common parts of the baseline workloads (docs/benchmarks.md): the xorshift64*
  * PRNG, u01, draw_size, FNV-1a-64 and the check values that must match before any figure is
  * reported. Shared by Workload A (bench_alloc.c), Workload B (bench_alloc_b.c) and the unit
  * test tests/unit/virtual_block.c.
@@ -93,7 +93,7 @@ static inline void wl_trace_free(wl_trace *t, uint64_t idx) { t->fnv = wl_fnv_u6
 wl_trace wl_a_reference_trace(uint32_t ops, uint32_t alloc_percent);
 
 /* ---- check values -------------------------------------------------------------------------- */
-/* Computes every check value of bench-workloads.md (PRNG outputs, draw_size values, the
+/* Computes every check value of docs/benchmarks.md (PRNG outputs, draw_size values, the
  * 1,000,000-draw sum/min/max/FNV, the Workload A trace), prints each with its expected value
  * to `log` (NULL: silent) and, when `json` is non-NULL, adds an array "checks" of
  * {name, expected, actual, ok} to it. Returns the number of mismatches (0 = all match). */
