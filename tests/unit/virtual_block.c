@@ -971,7 +971,7 @@ static void test_out_of_host_memory(void **state)
 static void test_workload_check_values(void **state)
 {
     (void)state;
-    /* Independent copies of the values in bench-workloads.md. */
+    /* Independent copies of the values in docs/benchmarks.md. */
     static const uint64_t next5[5] = {UINT64_C(0x0d83b3e29a21487a), UINT64_C(0x54c44c79f1fe9d67),
                                       UINT64_C(0xa845f342007a0e78), UINT64_C(0x7d6e0b878a794779),
                                       UINT64_C(0x90d8d6e5a10dd485)};

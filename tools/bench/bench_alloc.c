@@ -1,5 +1,5 @@
 /*
- * sedx-bench alloc: Workload A of bench-workloads.md on a sedx virtual block (as defined, 60 %
+ * sedx-bench alloc: Workload A of docs/benchmarks.md on a sedx virtual block (as defined, 60 %
  * allocate, and the 50 % variant), then Workload B when bench_alloc_b.c is built in.
  *   sedx-bench alloc [--workload A|A50|B|all] [--runs N] [--json] [--out FILE]
  * The check values are computed and compared first; nothing is reported if one differs.
@@ -15,7 +15,7 @@
 /* Workload B lives in bench_alloc_b.c; NULL when that file is not built in. */
 extern int bench_alloc_b(const bench_args *args, cJSON *out_json) __attribute__((weak));
 
-/* VMA 3.4.0-development (TLSF, -O2) on a 2-core machine, from bench-workloads.md. */
+/* VMA 3.4.0-development (TLSF, -O2) on a 2-core machine, from docs/benchmarks.md. */
 typedef struct vma_reference {
     double ops_per_s;
     uint32_t peak_live;
@@ -264,7 +264,7 @@ int bench_alloc(const bench_args *args)
     bench_add_machine(root, cpu, sizeof cpu);
     int bad = wl_verify_check_values(log, root);
     if (bad) {
-        fprintf(stderr, "sedx-bench alloc: %d check value(s) differ from bench-workloads.md: not reporting\n", bad);
+        fprintf(stderr, "sedx-bench alloc: %d check value(s) differ from docs/benchmarks.md: not reporting\n", bad);
         cJSON_Delete(root);
         return 1;
     }

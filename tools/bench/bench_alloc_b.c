@@ -1,5 +1,5 @@
 /*
- * Workload B of bench-workloads.md: 100 batches x 1,000 buffers of 64 KiB (STORAGE | TRANSFER_DST),
+ * Workload B of docs/benchmarks.md: 100 batches x 1,000 buffers of 64 KiB (STORAGE | TRANSFER_DST),
  * created with bound memory and destroyed FIFO, timed per phase; 5 runs, median. The same run
  * measures the raw-Vulkan reference (one vkAllocateMemory per buffer) and sedx
  * (sedx_memory_create_buffer: vkCreateBuffer + sub-allocation + vkBindBufferMemory, on a context
@@ -22,7 +22,7 @@
 #define B_BUFFER_SIZE 65536u
 #define B_MAX_RUNS 64
 
-/* VMA 3.4.0-development reference figures from bench-workloads.md (lavapipe, 2-core machine). */
+/* VMA 3.4.0-development reference figures from docs/benchmarks.md (lavapipe, 2-core machine). */
 #define VMA_REF_BUFFERS_PER_S 3.9e6
 #define VMA_REF_RAW_BUFFERS_PER_S 0.33e6
 #define VMA_REF_VK_ALLOCATE_CALLS 101
@@ -294,7 +294,7 @@ int bench_alloc_b(const bench_args *args, cJSON *out_json)
     fprintf(log, "  raw  : %.3f M buffers/s median (create %.3f M/s, destroy %.3f M/s), %u vkAllocateMemory calls per run\n",
             raw_med * 1e-6, raw_c * 1e-6, raw_d * 1e-6, B_BATCHES * B_PER_BATCH);
     fprintf(log, "  sedx / raw = %.1fx (this run)\n", ratio_raw);
-    fprintf(log, "  VMA reference (bench-workloads.md, not measured here): %.2f M buffers/s, raw %.2f M buffers/s "
+    fprintf(log, "  VMA reference (docs/benchmarks.md, not measured here): %.2f M buffers/s, raw %.2f M buffers/s "
                  "(VMA / raw = %.1fx), %d vkAllocateMemory calls per run\n",
             VMA_REF_BUFFERS_PER_S * 1e-6, VMA_REF_RAW_BUFFERS_PER_S * 1e-6, vma_ratio_raw, VMA_REF_VK_ALLOCATE_CALLS);
     fprintf(log, "  sedx / VMA reference = %.2fx absolute; normalised by each raw figure = %.2fx; target >= %.1f M/s "
@@ -313,7 +313,7 @@ int bench_alloc_b(const bench_args *args, cJSON *out_json)
         cJSON_AddItemToObject(b, "raw", summary_json(&raw, runs, raw_med, raw_c, raw_d));
         cJSON_AddNumberToObject(b, "sedx_over_raw", ratio_raw);
         cJSON *v = cJSON_AddObjectToObject(b, "vma_reference");
-        cJSON_AddStringToObject(v, "source", "bench-workloads.md (VMA 3.4.0-development, lavapipe, 2-core machine)");
+        cJSON_AddStringToObject(v, "source", "docs/benchmarks.md (VMA 3.4.0-development, lavapipe, 2-core machine)");
         cJSON_AddNumberToObject(v, "buffers_per_s", VMA_REF_BUFFERS_PER_S);
         cJSON_AddNumberToObject(v, "raw_buffers_per_s", VMA_REF_RAW_BUFFERS_PER_S);
         cJSON_AddNumberToObject(v, "vk_allocate_calls_per_run", VMA_REF_VK_ALLOCATE_CALLS);

@@ -98,7 +98,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sedx-bench <benchmark> [--json] [--runs N] [--out FILE] [options]\n"
-            "  alloc     Workloads A and B of bench-workloads.md (virtual block; buffers on the device)\n"
+            "  alloc     Workloads A and B of docs/benchmarks.md (virtual block; buffers on the device)\n"
             "  buffers   buffer create+destroy vs raw Vulkan; uniform update patterns\n"
             "  upload    transfers: staging ring, scatter, device copy, readback\n");
 }

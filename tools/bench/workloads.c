@@ -1,4 +1,4 @@
-/* The common parts of the baseline workloads: see workloads.h and bench-workloads.md. */
+/* The common parts of the baseline workloads: see workloads.h and docs/benchmarks.md. */
 #include "workloads.h"
 
 #include <inttypes.h>
@@ -58,7 +58,7 @@ int wl_verify_check_values(FILE *log, cJSON *json)
     cJSON *arr = json ? cJSON_AddArrayToObject(json, "checks") : NULL;
     int bad = 0;
     char name[48];
-    if (log) fprintf(log, "check values (bench-workloads.md):\n");
+    if (log) fprintf(log, "check values (docs/benchmarks.md):\n");
 
     wl_rng r;
     wl_seed(&r);
