@@ -507,12 +507,11 @@ static void add_ticket(shadow_seq *s, sedx_ticket t)
     if (s->ntickets < MAX_TICKETS) s->ntickets++;
 }
 
+/* After sedx_context_wait_idle: everything submitted is done. The open upload batch is not
+ * submitted by it, so uploads still in it stay pending (in_batch). */
 static void all_idle(shadow_seq *s)
 {
-    for (uint32_t i = 0; i < s->nbufs; ++i) {
-        s->bufs[i]->in_batch = false;
-        s->bufs[i]->busy.value = 0;
-    }
+    for (uint32_t i = 0; i < s->nbufs; ++i) s->bufs[i]->busy.value = 0;
 }
 
 /* Before the host touches b's mapping: the GPU work the model knows of is waited for. */
