@@ -3,7 +3,9 @@
  * (seed tu_seed() + thread); all of them also read a few shared read-only buffers (download,
  * copy from, raw copy from, read the mapping, upload from the mapping, retain and release a
  * reference of their own). The staging ring is small and may grow, so that uploads of different
- * threads contend for it. Runs under ThreadSanitizer in `make test` (ctest -R thread).
+ * threads contend for it. Modes (argv[1]): default (lavapipe: mostly direct writes) and
+ * no_direct (SEDX_TRANSFER_NO_DIRECT: every upload through the shared ring and batch).
+ * Runs under ThreadSanitizer in `make test` (ctest -R thread).
  * Knobs as in sequence.c: SEDX_TEST_LONG=1, SEDX_SEQ_OPS (per thread), SEDX_SEQ_TRACE=1,
  * SEDX_SEQ_DISABLE, SEDX_SEQ_IGNORE. */
 #include "test_util.h"
@@ -22,6 +24,7 @@ static uint32_t g_ops;
 static uint64_t g_disabled;
 static bool g_trace;
 static const char *g_exe = "gpu_sequence_threads";
+static const char *g_mode = "default";
 static _Atomic uint32_t g_failures;
 static _Atomic uint32_t g_total_ops;
 
@@ -29,10 +32,10 @@ static void *worker(void *arg)
 {
     int thread = (int)(uintptr_t)arg;
     char repro[256];
-    snprintf(repro, sizeof repro, "%s   (thread %d of %d)", g_exe, thread, THREADS);
+    snprintf(repro, sizeof repro, "%s %s   (thread %d of %d)", g_exe, g_mode, thread, THREADS);
     shadow_config cfg = {0};
     cfg.ctx = g_ctx;
-    cfg.mode = "threads";
+    cfg.mode = strcmp(g_mode, "no_direct") == 0 ? "threads no_direct" : "threads";
     cfg.repro = repro;
     cfg.seed = tu_seed() + (uint64_t)thread * 0x9E3779B97F4A7C15ull;
     cfg.thread = thread;
@@ -65,14 +68,19 @@ static void test_sequence_threads(void **state)
     ti.staging_size = 256u << 10;
     ti.staging_max = 1u << 20;
     ti.readback_size = 256u << 10;
+    if (strcmp(g_mode, "no_direct") == 0) ti.flags = SEDX_TRANSFER_NO_DIRECT;
+    else if (strcmp(g_mode, "default") != 0) {
+        fprintf(stderr, "unknown mode '%s' (default, no_direct)\n", g_mode);
+        fail();
+    }
     assert_int_equal(sedx_transfer_configure(g_ctx, &ti), SEDX_SUCCESS);
     const char *e = getenv("SEDX_SEQ_OPS");
     g_ops = e && *e ? (uint32_t)strtoul(e, NULL, 0) : OPS_PER_THREAD * (tu_long_mode() ? 10u : 1u);
     g_disabled = shadow_parse_disabled(getenv("SEDX_SEQ_DISABLE"));
     e = getenv("SEDX_SEQ_TRACE");
     g_trace = e && *e && *e != '0';
-    fprintf(stderr, "sequence threads: seed 0x%llx (thread k: + k * 0x9E3779B97F4A7C15), %u threads x %u operations\n",
-            (unsigned long long)tu_seed(), THREADS, g_ops);
+    fprintf(stderr, "sequence threads %s: seed 0x%llx (thread k: + k * 0x9E3779B97F4A7C15), %u threads x %u operations\n",
+            g_mode, (unsigned long long)tu_seed(), THREADS, g_ops);
     uint32_t shared_failures = shadow_shared_create(g_ctx, &g_shared, tu_seed(), 1u << 20);
     pthread_t t[THREADS];
     for (uintptr_t i = 0; i < THREADS; ++i) assert_int_equal(pthread_create(&t[i], NULL, worker, (void *)i), 0);
@@ -96,8 +104,8 @@ static void test_sequence_threads(void **state)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    if (argv[0]) g_exe = argv[0];
+    if (argc > 0 && argv[0]) g_exe = argv[0];
+    if (argc > 1) g_mode = argv[1];
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_sequence_threads)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
