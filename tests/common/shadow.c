@@ -832,15 +832,16 @@ static void op_self_access(shadow_seq *s, bool write)
         to = from + d <= b->size - n ? from + d : from >= d ? from - d : to;
     }
     uint8_t *map = b->data;
-    host_safe(s, b);
     sedx_result res;
     if (write) {
         lg(s, "write_self B%u.%u src=data+%llu -> [%llu,+%llu)", b->serial, r->serial, (unsigned long long)from,
            (unsigned long long)to, (unsigned long long)n);
+        host_safe(s, b);
         res = sedx_buffer_write(&r->b, map + from, n, to);
     } else {
         lg(s, "read_self B%u.%u [%llu,+%llu) -> data+%llu", b->serial, r->serial, (unsigned long long)from,
            (unsigned long long)n, (unsigned long long)to);
+        host_safe(s, b);
         res = sedx_buffer_read(&r->b, map + to, n, from);
     }
     if (!expect_rc(s, write ? "sedx_buffer_write (source in its own mapping)" : "sedx_buffer_read (destination in its own mapping)",
