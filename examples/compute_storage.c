@@ -107,7 +107,7 @@ static void compute_update(sedx_module *m, double dt)
 {
     (void)dt;
     compute_module *self = sedx_module_user(m);
-    if (sedx_copy(sedx_module_context(m), &self->input_buffer, 0, &self->output_buffer, 0,
+    if (sedx_gpu_copy(sedx_module_context(m), &self->input_buffer, 0, &self->output_buffer, 0,
                   PARTICLE_COUNT * sizeof(particle), NULL) == SEDX_SUCCESS)
         self->dispatches++;
 }

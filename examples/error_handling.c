@@ -154,7 +154,7 @@ int main(void)
     EXPECT(sedx_buffer_write(&sm.uniform_buffer, bytes, 8, UINT64_MAX - 4), SEDX_ERROR_OUT_OF_BOUNDS);
     EXPECT(sedx_buffer_read(&sm.uniform_buffer, bytes, 32, 0), SEDX_ERROR_OUT_OF_BOUNDS);
     EXPECT(sedx_buffer_write(&sm.uniform_buffer, NULL, 4, 0), SEDX_ERROR_INVALID_ARGUMENT);
-    EXPECT(sedx_upload(ctx, &sm.vertex_buffer, 4090, bytes, 8), SEDX_ERROR_OUT_OF_BOUNDS);
+    EXPECT(sedx_upload(ctx, &sm.vertex_buffer, 4090, 8, bytes), SEDX_ERROR_OUT_OF_BOUNDS);
 
     printf("Common error scenario 3, resource cleanup (resource.Reset()):\n");
     sedx_buffer copy = sm.uniform_buffer; /* a plain copy is not a reference */

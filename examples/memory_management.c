@@ -87,7 +87,7 @@ static sedx_result manager_attach(sedx_module *m) /* BufferManagerModule::OnAtta
     fill(vertices, VERTEX_DATA_SIZE, 1);
     sedx_result r = sedx_buffer_create(ctx, VERTEX_DATA_SIZE, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU,
                                        "Static Mesh Vertices", &self->static_vertex_buffer);
-    if (r == SEDX_SUCCESS) r = sedx_upload(ctx, &self->static_vertex_buffer, 0, vertices, VERTEX_DATA_SIZE);
+    if (r == SEDX_SUCCESS) r = sedx_upload(ctx, &self->static_vertex_buffer, 0, VERTEX_DATA_SIZE, vertices);
     free(vertices); /* sedx_upload copied the bytes already */
     if (r == SEDX_SUCCESS) r = sedx_upload_submit(ctx, NULL); /* the GPU copy starts; nobody waits */
 

@@ -83,8 +83,8 @@ static void process_pending_uploads(optimized_module *self, sedx_context *ctx)
     SEDX_PROFILE_SCOPE("ProcessPendingUploads");
     sedx_upload_region regions[UPLOADS_PER_FRAME];
     for (uint32_t i = 0; i < self->pending_count; ++i)
-        regions[i] = (sedx_upload_region){self->pending[i].target, self->pending[i].offset, self->pending[i].data,
-                                          self->pending[i].size};
+        regions[i] = (sedx_upload_region){self->pending[i].target, self->pending[i].offset, self->pending[i].size,
+                                          self->pending[i].data};
     sedx_result r = sedx_upload_batch(ctx, regions, self->pending_count);
     if (r == SEDX_SUCCESS) r = sedx_upload_submit(ctx, &self->last_ticket);
     if (r == SEDX_SUCCESS) self->submits++;

@@ -59,7 +59,7 @@ SEDX_API sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_trans
 /* The seed's CopyBuffer: records one copy, submits and waits. Also waits for the open upload
  * batch so the order of your calls is the order on the GPU. src and dst must be VkBuffers of
  * sedx buffers of ctx (sedx_buffer_vk): anything else is SEDX_ERROR_INVALID_HANDLE (NULL:
- * SEDX_ERROR_INVALID_ARGUMENT). The same checks as sedx_copy: a range past either buffer's size
+ * SEDX_ERROR_INVALID_ARGUMENT). The same checks as sedx_gpu_copy: a range past either buffer's size
  * SEDX_ERROR_OUT_OF_BOUNDS, overlapping ranges in one buffer SEDX_ERROR_INVALID_ARGUMENT, size 0
  * SEDX_ERROR_INVALID_SIZE. */
 SEDX_API sedx_result sedx_copy_buffer(sedx_context *ctx, VkBuffer src, VkBuffer dst, VkDeviceSize size);
@@ -122,26 +122,30 @@ typedef enum sedx_upload_flag_bits {
 } sedx_upload_flag_bits;
 #define SEDX_UPLOAD_FLAGS_ALL 0x1u /* every bit above; others: SEDX_ERROR_INVALID_ARGUMENT */
 
-/* Copies size bytes from data into dst at dst_offset. Returns when data may be reused: the
- * bytes are in the destination already (direct path: dst is host-visible and the GPU is not
- * using it) or in the staging ring, with the copy recorded in the open batch. Large uploads
- * are split into chunks and submitted as they go, so CPU copies overlap the GPU's.
+/* Copies size bytes from data into dst at offset (Vulkan's order, as vkCmdUpdateBuffer: buffer,
+ * offset, size, data). Returns when data may be reused: the bytes are in the destination
+ * already (direct path: dst is host-visible and the GPU is not using it) or in the staging ring,
+ * with the copy recorded in the open batch. Large uploads are split into chunks and submitted as
+ * they go, so CPU copies overlap the GPU's. Every sedx buffer is a transfer destination.
  * Errors: past the end (offset wrap-around included) SEDX_ERROR_OUT_OF_BOUNDS; data NULL with
- * size > 0 SEDX_ERROR_INVALID_ARGUMENT; dst without TRANSFER_DST when staging is needed
- * SEDX_ERROR_INVALID_USAGE; released buffer SEDX_ERROR_INVALID_HANDLE; another context's
- * buffer SEDX_ERROR_WRONG_CONTEXT. On an error nothing was written and the batch is intact. */
-SEDX_API sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
-                                 uint64_t size);
-SEDX_API sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
-                                    uint64_t size, uint32_t flags);
-/* The seed's batched pending uploads: every region is checked first (any error: nothing is
- * written); then small staged regions are copied into the ring in parallel over the transfer
- * threads. Same semantics as calling sedx_upload for each region in order. */
+ * size > 0, data overlapping [offset, offset + size) of dst's own mapping, unknown flags:
+ * SEDX_ERROR_INVALID_ARGUMENT; released buffer SEDX_ERROR_INVALID_HANDLE; another context's
+ * buffer SEDX_ERROR_WRONG_CONTEXT; with SEDX_UPLOAD_NO_WAIT and a full ring
+ * SEDX_ERROR_OUT_OF_STAGING. On an error nothing was written and the batch is intact. */
+SEDX_API sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset, uint64_t size,
+                                 const void *data);
+SEDX_API sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset, uint64_t size,
+                                    const void *data, uint32_t flags);
+/* The seed's batched pending uploads, all or nothing: every region is checked first (any error:
+ * nothing is written), then everything the batch could run out of is prepared (ring, room for
+ * its regions); small staged regions are copied into the ring in parallel over the transfer
+ * threads. Same result as calling sedx_upload for each region in order (later regions win where
+ * they overlap). Only a lost device can stop it halfway. */
 typedef struct sedx_upload_region {
     const sedx_buffer *dst;
-    uint64_t dst_offset;
-    const void *data;
+    uint64_t offset;
     uint64_t size;
+    const void *data;
 } sedx_upload_region;
 SEDX_API sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regions, uint32_t count);
 
@@ -171,11 +175,16 @@ typedef struct sedx_download_region {
 } sedx_download_region;
 SEDX_API sedx_result sedx_download_batch(sedx_context *ctx, const sedx_download_region *regions, uint32_t count);
 
-/* Device-to-device copy between sedx buffers with the fastest method for the device
- * (compute shader on NVIDIA for >= 1 MiB with 16-byte aligned offsets, vkCmdCopyBuffer
- * elsewhere), on the main queue, never the transfer-only queue. out_ticket NULL = wait. */
-SEDX_API sedx_result sedx_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_offset, const sedx_buffer *dst,
-                               uint64_t dst_offset, uint64_t size, sedx_ticket *out_ticket);
+/* sedx's own copy between two sedx buffers, done by the GPU with the fastest method for the
+ * device (a compute shader where it beats the copy command, vkCmdCopyBuffer elsewhere), on the
+ * main queue. Unlike the seed's sedx_copy_buffer it takes sedx buffers and need not block:
+ * with out_ticket it returns at once with the submission's ticket; out_ticket NULL = wait.
+ * Errors: a range past either buffer SEDX_ERROR_OUT_OF_BOUNDS; overlapping ranges in one buffer
+ * SEDX_ERROR_INVALID_ARGUMENT; released / another context's buffer SEDX_ERROR_INVALID_HANDLE /
+ * SEDX_ERROR_WRONG_CONTEXT. size 0 is a no-op (ticket value 0). */
+SEDX_API sedx_result sedx_gpu_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_offset,
+                                   const sedx_buffer *dst, uint64_t dst_offset, uint64_t size,
+                                   sedx_ticket *out_ticket);
 
 /* Counters for tests and benchmarks. */
 typedef struct sedx_transfer_stats {

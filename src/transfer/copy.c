@@ -1,5 +1,6 @@
 /*
- * Device-to-device copies: sedx_copy and the seed's CopyBuffer on raw VkBuffers.
+ * Copies done by the GPU: sedx_gpu_copy between sedx buffers, and the seed's CopyBuffer on raw
+ * VkBuffers, both checked the same way.
  */
 #include "transfer/transfer_private.h"
 
@@ -52,7 +53,7 @@ static void record_copy(sedx_context *ctx, struct sedx__transfer *t, VkCommandBu
 static sedx_result copy_resources(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *s, uint64_t so,
                                   sedx_buffer_resource *d, uint64_t dof, uint64_t size, sedx_ticket *out)
 {
-    SEDX_PROFILE_SCOPE("sedx_copy");
+    SEDX_PROFILE_SCOPE("sedx_gpu_copy");
     pthread_mutex_lock(&t->lock);
     sedx_result r = sedx__batch_submit(ctx, t, NULL); /* earlier uploads first */
     sedx_cmd cmd;
@@ -86,16 +87,16 @@ static sedx_result check_copy(sedx_buffer_resource *s, uint64_t so, sedx_buffer_
     return r;
 }
 
-sedx_result sedx_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_offset, const sedx_buffer *dst,
-                      uint64_t dst_offset, uint64_t size, sedx_ticket *out_ticket)
+sedx_result sedx_gpu_copy(sedx_context *ctx, const sedx_buffer *src, uint64_t src_offset, const sedx_buffer *dst,
+                          uint64_t dst_offset, uint64_t size, sedx_ticket *out_ticket)
 {
-    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_copy: ctx is NULL");
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_gpu_copy: ctx is NULL");
     sedx_result r;
-    sedx_buffer_resource *s = sedx__check_buffer(ctx, src, src_offset, size, "sedx_copy(src)", &r);
+    sedx_buffer_resource *s = sedx__check_buffer(ctx, src, src_offset, size, "sedx_gpu_copy(src)", &r);
     if (!s) return r;
-    sedx_buffer_resource *d = sedx__check_buffer(ctx, dst, dst_offset, size, "sedx_copy(dst)", &r);
+    sedx_buffer_resource *d = sedx__check_buffer(ctx, dst, dst_offset, size, "sedx_gpu_copy(dst)", &r);
     if (!d) return r;
-    if ((r = check_copy(s, src_offset, d, dst_offset, size, "sedx_copy")) != SEDX_SUCCESS) return r;
+    if ((r = check_copy(s, src_offset, d, dst_offset, size, "sedx_gpu_copy")) != SEDX_SUCCESS) return r;
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     sedx_ticket tk = {0, 0, ctx->id};
     if (size && (r = copy_resources(ctx, t, s, src_offset, d, dst_offset, size, &tk)) != SEDX_SUCCESS) return r;

@@ -23,7 +23,7 @@ static sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_buffer *
         /* the direct path would copy in pieces, in parallel: refused rather than half-moved */
         *r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
                        "sedx_upload: buffer '%s': the source bytes overlap the destination range in its own "
-                       "mapping (use sedx_buffer_write, which moves, or sedx_copy)", res->name);
+                       "mapping (use sedx_buffer_write, which moves, or sedx_gpu_copy)", res->name);
         return NULL;
     }
     return res;
@@ -107,8 +107,8 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
     return upload_staged(ctx, t, res, dst_offset, src, size, (flags & SEDX_UPLOAD_NO_WAIT) != 0);
 }
 
-sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data,
-                           uint64_t size, uint32_t flags)
+sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, uint64_t size,
+                           const void *data, uint32_t flags)
 {
     if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload: ctx is NULL");
     if (flags & ~(uint32_t)SEDX_UPLOAD_FLAGS_ALL)
@@ -141,7 +141,7 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
     sedx__pool_run(&t->pool, jobs, end - first, (size_t)bytes);
     off = base;
     for (uint32_t i = first; i < end; ++i) {
-        sedx__batch_add(t, regions[i].dst->resource, off, regions[i].dst_offset, regions[i].size);
+        sedx__batch_add(t, regions[i].dst->resource, off, regions[i].offset, regions[i].size);
         off += sedx__align_up(regions[i].size, RING_ALIGN);
         t->stats.uploads++;
         t->stats.upload_bytes += regions[i].size;
@@ -191,7 +191,7 @@ static sedx_result upload_batch_locked(sedx_context *ctx, struct sedx__transfer 
             continue;
         }
         first = i + 1;
-        if (g->size && (r = upload_locked(ctx, t, res, g->dst_offset, g->data, g->size, 0)) != SEDX_SUCCESS) return r;
+        if (g->size && (r = upload_locked(ctx, t, res, g->offset, g->data, g->size, 0)) != SEDX_SUCCESS) return r;
     }
     return flush_group(ctx, t, regions, first, count, group_bytes, jobs);
 }
@@ -203,7 +203,7 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
     sedx_result r;
     /* all or nothing: every region is checked before a byte moves */
     for (uint32_t i = 0; i < count; ++i)
-        if (!check_upload(ctx, regions[i].dst, regions[i].dst_offset, regions[i].data, regions[i].size, &r)) return r;
+        if (!check_upload(ctx, regions[i].dst, regions[i].offset, regions[i].data, regions[i].size, &r)) return r;
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     SEDX_PROFILE_SCOPE("sedx_upload_batch");
     copy_job *jobs = sedx__malloc(sizeof *jobs * (count ? count : 1));
@@ -215,9 +215,9 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
     return r;
 }
 
-sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset, const void *data, uint64_t size)
+sedx_result sedx_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset, uint64_t size, const void *data)
 {
-    return sedx_upload_ex(ctx, dst, dst_offset, data, size, 0);
+    return sedx_upload_ex(ctx, dst, offset, size, data, 0);
 }
 
 sedx_result sedx_upload_submit(sedx_context *ctx, sedx_ticket *out_ticket)
@@ -267,7 +267,7 @@ sedx_result sedx_buffer_create_ex(sedx_context *ctx, const sedx_buffer_create_in
     if (r != SEDX_SUCCESS) return r;
     uint64_t n = info->initial_data ? (info->initial_data_size ? info->initial_data_size : info->size) : 0;
     if (n && !b.data) {
-        r = sedx_upload(ctx, &b, 0, info->initial_data, n);
+        r = sedx_upload(ctx, &b, 0, n, info->initial_data);
         if (r == SEDX_SUCCESS) r = sedx_upload_flush(ctx);
         if (r != SEDX_SUCCESS) {
             sedx_buffer_release(&b); /* pieces may be in flight: the release waits behind them */

@@ -873,7 +873,7 @@ static void op_upload(shadow_seq *s, bool ex)
     uint32_t flags = ex && pick(s, 3) ? SEDX_UPLOAD_NO_WAIT : 0;
     lg(s, "upload%s B%u.%u [%llu,+%llu)%s", ex ? "_ex" : "", b->serial, r->serial, (unsigned long long)off,
        (unsigned long long)n, flags ? " NO_WAIT" : "");
-    sedx_result res = ex ? sedx_upload_ex(s->cfg.ctx, &r->b, off, p, n, flags) : sedx_upload(s->cfg.ctx, &r->b, off, p, n);
+    sedx_result res = ex ? sedx_upload_ex(s->cfg.ctx, &r->b, off, n, p, flags) : sedx_upload(s->cfg.ctx, &r->b, off, n, p);
     if (flags && res == SEDX_ERROR_OUT_OF_STAGING) {
         lg(s, " -> OUT_OF_STAGING");
         s->out_of_staging++;
@@ -903,7 +903,7 @@ static void op_upload_from_mapping(shadow_seq *s)
     lg(s, "upload_from_mapping B%u.%u [%llu,+%llu) <- B%u.data+%llu", b->serial, r->serial, (unsigned long long)off,
        (unsigned long long)n, c->serial, (unsigned long long)x);
     host_safe(s, c);
-    sedx_result res = sedx_upload(s->cfg.ctx, &r->b, off, (uint8_t *)c->data + x, n);
+    sedx_result res = sedx_upload(s->cfg.ctx, &r->b, off, n, (uint8_t *)c->data + x);
     char extra[256];
     upload_failed_extra(b, extra, sizeof extra);
     if (expect_rc(s, "sedx_upload (source in another buffer's mapping)", res, SEDX_SUCCESS, extra)) {
@@ -948,7 +948,7 @@ static void op_upload_self(shadow_seq *s)
        (unsigned long long)n, (unsigned long long)x, overlap ? "overlapping" : "disjoint");
     host_safe(s, b);
     if (overlap) tl_expect_errors++;
-    sedx_result res = sedx_upload(s->cfg.ctx, &r->b, off, (uint8_t *)b->data + x, n);
+    sedx_result res = sedx_upload(s->cfg.ctx, &r->b, off, n, (uint8_t *)b->data + x);
     if (overlap) tl_expect_errors--;
     char extra[256];
     upload_failed_extra(b, extra, sizeof extra);
@@ -981,7 +981,7 @@ static void op_upload_batch(shadow_seq *s, bool bad)
         if (i && pick(s, 3) == 0) { /* overlap an earlier region of the batch */
             uint32_t j = (uint32_t)pick(s, i);
             b = mb[j];
-            off = reg[j].dst_offset + pick(s, reg[j].size + 1);
+            off = reg[j].offset + pick(s, reg[j].size + 1);
             if (off > b->size) off = b->size;
             n = pick(s, b->size - off + 1);
             if (n > 2 * reg[j].size + 16) n = 1 + pick(s, 2 * reg[j].size + 16);
@@ -998,7 +998,7 @@ static void op_upload_batch(shadow_seq *s, bool bad)
         fill_data(s, p, n);
         cursor += n;
         mb[i] = b;
-        reg[i] = (sedx_upload_region){&pick_ref(s, b)->b, off, p, n};
+        reg[i] = (sedx_upload_region){&pick_ref(s, b)->b, off, n, p};
         lg(s, " B%u[%llu,+%llu)", b->serial, (unsigned long long)off, (unsigned long long)n);
     }
     /* sometimes one bad region: the batch must fail whole, having written nothing */
@@ -1012,10 +1012,10 @@ static void op_upload_batch(shadow_seq *s, bool bad)
         sbuf *b = mb[i];
         switch (pick(s, 5)) {
         case 0:
-            reg[i].dst_offset = b->size - reg[i].size + 1 + pick(s, 16);
+            reg[i].offset = b->size - reg[i].size + 1 + pick(s, 16);
             want = SEDX_ERROR_OUT_OF_BOUNDS;
             bad_what = "sedx_upload_batch with a region out of bounds";
-            lg(s, " bad: region %u out of bounds at %llu", i, (unsigned long long)reg[i].dst_offset);
+            lg(s, " bad: region %u out of bounds at %llu", i, (unsigned long long)reg[i].offset);
             break;
         case 1:
             if (s->nstale) {
@@ -1023,8 +1023,8 @@ static void op_upload_batch(shadow_seq *s, bool bad)
                 reg[i].dst = &st->b;
                 stale_region = i;
                 stale_target = find_serial(s, st->serial); /* it may live on through other references */
-                if (reg[i].dst_offset > st->b.size || reg[i].size > st->b.size - reg[i].dst_offset) {
-                    reg[i].dst_offset = 0;
+                if (reg[i].offset > st->b.size || reg[i].size > st->b.size - reg[i].offset) {
+                    reg[i].offset = 0;
                     if (reg[i].size > st->b.size) reg[i].size = st->b.size;
                 }
                 want = SEDX_ERROR_INVALID_HANDLE;
@@ -1036,7 +1036,7 @@ static void op_upload_batch(shadow_seq *s, bool bad)
             /* fall through */
         case 2:
             if (!reg[i].size) reg[i].size = 1;
-            if (reg[i].size > b->size - reg[i].dst_offset) reg[i].dst_offset = b->size - reg[i].size;
+            if (reg[i].size > b->size - reg[i].offset) reg[i].offset = b->size - reg[i].size;
             reg[i].data = NULL;
             want = SEDX_ERROR_INVALID_ARGUMENT;
             bad_what = "sedx_upload_batch with a NULL-data region";
@@ -1044,7 +1044,7 @@ static void op_upload_batch(shadow_seq *s, bool bad)
             break;
         case 3:
             if (b->cpu && reg[i].size) {
-                uint64_t o = reg[i].dst_offset, m = reg[i].size; /* overlapping its own destination range */
+                uint64_t o = reg[i].offset, m = reg[i].size; /* overlapping its own destination range */
                 uint64_t lo = o >= m - 1 ? o - (m - 1) : 0, hi = o + m - 1 < b->size - m ? o + m - 1 : b->size - m;
                 reg[i].data = (uint8_t *)b->data + lo + pick(s, hi - lo + 1);
                 want = SEDX_ERROR_INVALID_ARGUMENT;
@@ -1057,13 +1057,13 @@ static void op_upload_batch(shadow_seq *s, bool bad)
             if (s->cfg.other_ctx && s->other_buf.resource) {
                 other_ref = s->other_buf;
                 reg[i].dst = &other_ref;
-                reg[i].dst_offset = 0;
+                reg[i].offset = 0;
                 if (reg[i].size > other_ref.size) reg[i].size = other_ref.size;
                 want = SEDX_ERROR_WRONG_CONTEXT;
                 bad_what = "sedx_upload_batch with a region to another context's buffer";
                 lg(s, " bad: region %u to another context's buffer", i);
             } else {
-                reg[i].dst_offset = UINT64_MAX - pick(s, 8);
+                reg[i].offset = UINT64_MAX - pick(s, 8);
                 if (!reg[i].size) reg[i].size = 16;
                 want = SEDX_ERROR_OUT_OF_BOUNDS;
                 bad_what = "sedx_upload_batch with a region whose offset wraps";
@@ -1091,10 +1091,10 @@ static void op_upload_batch(shadow_seq *s, bool bad)
             if ((const uint8_t *)reg[i].data >= (const uint8_t *)b->data && b->data &&
                 (const uint8_t *)reg[i].data < (const uint8_t *)b->data + b->size) {
                 uint64_t x = (uint64_t)((const uint8_t *)reg[i].data - (const uint8_t *)b->data);
-                sh_copy(s, b, reg[i].dst_offset, b->bytes + x, b->known + x, reg[i].size);
+                sh_copy(s, b, reg[i].offset, b->bytes + x, b->known + x, reg[i].size);
                 self_region = b; /* (f): should have been refused; what it did is checked below */
             } else {
-                sh_write(s, b, reg[i].dst_offset, reg[i].data, reg[i].size);
+                sh_write(s, b, reg[i].offset, reg[i].data, reg[i].size);
             }
             b->in_batch = true;
         }
@@ -1104,8 +1104,8 @@ static void op_upload_batch(shadow_seq *s, bool bad)
     /* failed (as it should or not): nothing may have been written */
     for (uint32_t i = 0; i < k; ++i) {
         bool seen = false;
-        for (uint32_t j = 0; j < i; ++j) seen = seen || (mb[j] == mb[i] && reg[j].dst_offset == reg[i].dst_offset);
-        if (!seen) verify_span(s, mb[i], reg[i].dst_offset, reg[i].size, "after a failed upload_batch: nothing written");
+        for (uint32_t j = 0; j < i; ++j) seen = seen || (mb[j] == mb[i] && reg[j].offset == reg[i].offset);
+        if (!seen) verify_span(s, mb[i], reg[i].offset, reg[i].size, "after a failed upload_batch: nothing written");
     }
 }
 
@@ -1155,7 +1155,7 @@ static void op_upload_release(shadow_seq *s)
         lg(s, " up[%llu,+%llu)", (unsigned long long)off, (unsigned long long)n);
         char extra[256];
         upload_failed_extra(b, extra, sizeof extra);
-        if (expect_rc(s, "sedx_upload (then release)", sedx_upload(s->cfg.ctx, &r->b, off, p, n), SEDX_SUCCESS, extra)) {
+        if (expect_rc(s, "sedx_upload (then release)", sedx_upload(s->cfg.ctx, &r->b, off, n, p), SEDX_SUCCESS, extra)) {
             sh_write(s, b, off, p, n);
             b->in_batch = true;
         }
@@ -1171,7 +1171,7 @@ static void op_upload_release(shadow_seq *s)
             uint64_t n = 1 + pick(s, (c->size < b->size ? c->size : b->size));
             sedx_ticket t = {0};
             lg(s, " copy B%u->[0,+%llu) ticket", c->serial, (unsigned long long)n);
-            if (expect_rc(s, "sedx_copy (then release)", sedx_copy(s->cfg.ctx, &c->refs[0].b, 0, &r->b, 0, n, &t),
+            if (expect_rc(s, "sedx_copy (then release)", sedx_gpu_copy(s->cfg.ctx, &c->refs[0].b, 0, &r->b, 0, n, &t),
                           SEDX_SUCCESS, NULL)) {
                 sh_copy(s, b, 0, c->bytes, c->known, n);
                 add_ticket(s, t);
@@ -1410,7 +1410,7 @@ static void op_copy(shadow_seq *s)
     lg(s, "copy B%u.%u[%llu,+%llu) -> B%u.%u[%llu]%s", a->serial, ra->serial, (unsigned long long)so,
        (unsigned long long)n, b->serial, rb->serial, (unsigned long long)dof, ticket ? " (ticket)" : "");
     sedx_ticket t = {0};
-    sedx_result r = sedx_copy(s->cfg.ctx, &ra->b, so, &rb->b, dof, n, ticket ? &t : NULL);
+    sedx_result r = sedx_gpu_copy(s->cfg.ctx, &ra->b, so, &rb->b, dof, n, ticket ? &t : NULL);
     if (!expect_rc(s, "sedx_copy", r, SEDX_SUCCESS, NULL)) return;
     sh_copy(s, b, dof, a->bytes + so, a->known + so, n);
     if (ticket) {
@@ -1594,7 +1594,7 @@ static void bad_stale(shadow_seq *s)
     case 0:
         what = "sedx_upload with a released reference";
         lg(s, "upload [%llu,+%llu)", (unsigned long long)off, (unsigned long long)n);
-        r = sedx_upload(s->cfg.ctx, sb, off, p, n);
+        r = sedx_upload(s->cfg.ctx, sb, off, n, p);
         if (r == SEDX_SUCCESS && live) { sh_write(s, live, off, p, n); live->in_batch = true; }
         break;
     case 1:
@@ -1626,8 +1626,8 @@ static void bad_stale(shadow_seq *s)
         bool as_src = pick(s, 2) != 0;
         what = as_src ? "sedx_copy from a released reference" : "sedx_copy to a released reference";
         lg(s, "copy %s B%u [0,+%llu)", as_src ? "to" : "from", b->serial, (unsigned long long)m);
-        r = as_src ? sedx_copy(s->cfg.ctx, sb, 0, &b->refs[0].b, 0, m, NULL)
-                   : sedx_copy(s->cfg.ctx, &b->refs[0].b, 0, sb, 0, m, NULL);
+        r = as_src ? sedx_gpu_copy(s->cfg.ctx, sb, 0, &b->refs[0].b, 0, m, NULL)
+                   : sedx_gpu_copy(s->cfg.ctx, &b->refs[0].b, 0, sb, 0, m, NULL);
         if (r == SEDX_SUCCESS && live) {
             if (as_src) sh_copy(s, b, 0, live->bytes, live->known, m);
             else sh_copy(s, live, 0, b->bytes, b->known, m);
@@ -1659,7 +1659,7 @@ static void bad_stale(shadow_seq *s)
     case 7: {
         what = "sedx_upload_ex NO_WAIT with a released reference";
         lg(s, "upload_ex NO_WAIT [%llu,+%llu)", (unsigned long long)off, (unsigned long long)n);
-        r = sedx_upload_ex(s->cfg.ctx, sb, off, p, n, SEDX_UPLOAD_NO_WAIT);
+        r = sedx_upload_ex(s->cfg.ctx, sb, off, n, p, SEDX_UPLOAD_NO_WAIT);
         if (r == SEDX_SUCCESS && live) { sh_write(s, live, off, p, n); live->in_batch = true; }
         if (r == SEDX_ERROR_OUT_OF_STAGING) r = SEDX_SUCCESS; /* accepted the handle */
         break;
@@ -1779,7 +1779,7 @@ static void op_bad(shadow_seq *s)
     case 0:
     case 2:
         lg(s, "bad: upload B%u [%llu,+%llu)", b->serial, (unsigned long long)off, (unsigned long long)n);
-        r = sedx_upload_ex(s->cfg.ctx, &ref->b, off, p, n, pick(s, 2) ? SEDX_UPLOAD_NO_WAIT : 0);
+        r = sedx_upload_ex(s->cfg.ctx, &ref->b, off, n, p, pick(s, 2) ? SEDX_UPLOAD_NO_WAIT : 0);
         want = SEDX_ERROR_OUT_OF_BOUNDS;
         what = "sedx_upload out of bounds";
         break;
@@ -1819,8 +1819,8 @@ static void op_bad(shadow_seq *s)
         bool src_side = pick(s, 2) != 0;
         lg(s, "bad: copy %s B%u [%llu,+%llu) %s B%u", src_side ? "from" : "to", b->serial, (unsigned long long)off,
            (unsigned long long)n, src_side ? "to" : "from", c->serial);
-        r = src_side ? sedx_copy(s->cfg.ctx, &ref->b, off, &c->refs[0].b, 0, n, NULL)
-                     : sedx_copy(s->cfg.ctx, &c->refs[0].b, 0, &ref->b, off, n, NULL);
+        r = src_side ? sedx_gpu_copy(s->cfg.ctx, &ref->b, off, &c->refs[0].b, 0, n, NULL)
+                     : sedx_gpu_copy(s->cfg.ctx, &c->refs[0].b, 0, &ref->b, off, n, NULL);
         want = SEDX_ERROR_OUT_OF_BOUNDS;
         what = "sedx_copy out of bounds";
         if (src_side) { /* the destination c is what must not change */
@@ -1840,7 +1840,7 @@ static void op_bad(shadow_seq *s)
         uint64_t dof = lo + pick(s, hi - lo + 1);
         lg(s, "bad: copy B%u [%llu,+%llu) -> [%llu] (overlapping)", b->serial, (unsigned long long)so,
            (unsigned long long)m, (unsigned long long)dof);
-        r = sedx_copy(s->cfg.ctx, &ref->b, so, &b->refs[0].b, dof, m, pick(s, 2) ? NULL : &(sedx_ticket){0});
+        r = sedx_gpu_copy(s->cfg.ctx, &ref->b, so, &b->refs[0].b, dof, m, pick(s, 2) ? NULL : &(sedx_ticket){0});
         want = SEDX_ERROR_INVALID_ARGUMENT;
         what = "sedx_copy with overlapping ranges";
         if (r == SEDX_SUCCESS) sh_unknown(s, b, dof, m);
@@ -1850,7 +1850,7 @@ static void op_bad(shadow_seq *s)
     case 8:
         n = 1 + pick(s, b->size);
         lg(s, "bad: upload B%u [0,+%llu) data NULL", b->serial, (unsigned long long)n);
-        r = sedx_upload(s->cfg.ctx, &ref->b, 0, NULL, n);
+        r = sedx_upload(s->cfg.ctx, &ref->b, 0, n, NULL);
         want = SEDX_ERROR_INVALID_ARGUMENT;
         what = "sedx_upload with NULL data";
         off = 0;
@@ -1890,11 +1890,11 @@ static void op_bad(shadow_seq *s)
             uint64_t m = 1 + pick(s, s->other_buf.size);
             uint64_t v = pick(s, 3);
             lg(s, "bad: another context's buffer with %s", v == 0 ? "upload" : v == 1 ? "download" : "copy");
-            if (v == 0) r = sedx_upload(s->cfg.ctx, &s->other_buf, 0, p, m);
+            if (v == 0) r = sedx_upload(s->cfg.ctx, &s->other_buf, 0, m, p);
             else if (v == 1) r = sedx_download(s->cfg.ctx, &s->other_buf, 0, m, s->dst);
             else {
                 if (m > b->size) m = b->size;
-                r = sedx_copy(s->cfg.ctx, &s->other_buf, 0, &ref->b, 0, m, NULL);
+                r = sedx_gpu_copy(s->cfg.ctx, &s->other_buf, 0, &ref->b, 0, m, NULL);
                 off = 0;
             }
             want = SEDX_ERROR_WRONG_CONTEXT;
@@ -1965,7 +1965,7 @@ static void op_shared(shadow_seq *s, bool stale)
         sref *r = pick_ref(s, b);
         lg(s, "shared: copy S%u [%llu,+%llu) -> B%u.%u[%llu]%s", i, (unsigned long long)off, (unsigned long long)n,
            b->serial, r->serial, (unsigned long long)dof, ticket ? " (ticket)" : "");
-        if (expect_rc(s, "sedx_copy (from shared)", sedx_copy(s->cfg.ctx, ref, off, &r->b, dof, n, ticket ? &t : NULL),
+        if (expect_rc(s, "sedx_copy (from shared)", sedx_gpu_copy(s->cfg.ctx, ref, off, &r->b, dof, n, ticket ? &t : NULL),
                       SEDX_SUCCESS, NULL)) {
             sh_copy(s, b, dof, sh->b[i].bytes + off, NULL, n);
             if (ticket) {
@@ -2033,7 +2033,7 @@ static void op_shared(shadow_seq *s, bool stale)
         char extra[256];
         upload_failed_extra(b, extra, sizeof extra);
         if (expect_rc(s, "sedx_upload (from a shared mapping)",
-                      sedx_upload(s->cfg.ctx, &r->b, dof, (const uint8_t *)ref->data + off, n), SEDX_SUCCESS, extra)) {
+                      sedx_upload(s->cfg.ctx, &r->b, dof, n, (const uint8_t *)ref->data + off), SEDX_SUCCESS, extra)) {
             sh_copy(s, b, dof, sh->b[i].bytes + off, NULL, n);
             b->in_batch = true;
         }
@@ -2130,7 +2130,7 @@ static void op_gate(shadow_seq *s)
             fill_data(s, p, n);
             lg(s, " [upload_ex NO_WAIT B%u.%u [%llu,+%llu)", b->serial, r->serial, (unsigned long long)off,
                (unsigned long long)n);
-            sedx_result res = sedx_upload_ex(ctx, &r->b, off, p, n, SEDX_UPLOAD_NO_WAIT);
+            sedx_result res = sedx_upload_ex(ctx, &r->b, off, n, p, SEDX_UPLOAD_NO_WAIT);
             if (res == SEDX_ERROR_OUT_OF_STAGING) {
                 lg(s, " -> OUT_OF_STAGING]");
                 s->out_of_staging++;
@@ -2155,7 +2155,7 @@ static void op_gate(shadow_seq *s)
             sedx_ticket t = {0};
             lg(s, " [copy B%u[%llu,+%llu) -> B%u[%llu] ticket", a->serial, (unsigned long long)so, (unsigned long long)n,
                b->serial, (unsigned long long)dof);
-            if (expect_rc(s, "sedx_copy (GPU held)", sedx_copy(ctx, &a->refs[0].b, so, &r->b, dof, n, &t), SEDX_SUCCESS,
+            if (expect_rc(s, "sedx_copy (GPU held)", sedx_gpu_copy(ctx, &a->refs[0].b, so, &r->b, dof, n, &t), SEDX_SUCCESS,
                           NULL)) {
                 sh_copy(s, b, dof, a->bytes + so, a->known + so, n);
                 add_ticket(s, t);

@@ -16,7 +16,7 @@ static void assert_round_trip(sedx_context *ctx)
     sedx_buffer b = {0};
     assert_int_equal(sedx_buffer_create(ctx, sizeof in, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "round-trip", &b),
                      SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(ctx, &b, 0, in, sizeof in), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, sizeof in, in), SEDX_SUCCESS);
     assert_int_equal(sedx_download(ctx, &b, 0, sizeof out, out), SEDX_SUCCESS);
     assert_memory_equal(in, out, sizeof in);
     sedx_buffer_release(&b);

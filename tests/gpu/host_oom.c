@@ -63,7 +63,7 @@ static bool scenario(uint64_t seed)
     ok &= sedx_buffer_create(ctx, sizeof data, SEDX_BUFFER_USAGE_UNIFORM, SEDX_MEMORY_CPU, "oom cpu", &cpu) ==
           SEDX_SUCCESS;
     if (gpu.resource) {
-        sedx_result r = sedx_upload(ctx, &gpu, 0, data, sizeof data);
+        sedx_result r = sedx_upload(ctx, &gpu, 0, sizeof data, data);
         ok &= r == SEDX_SUCCESS;
         if (r == SEDX_SUCCESS) {
             r = sedx_download(ctx, &gpu, 0, sizeof got, got);

@@ -416,11 +416,11 @@ static void test_in_flight(void **state)
                      SEDX_SUCCESS);
     uint8_t ref[4096], got[4096];
     tu_fill_random(ref, sizeof ref, &g_mis.rng);
-    assert_int_equal(sedx_upload(ctx, &a, 0, ref, sizeof ref), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &a, 0, sizeof ref, ref), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     sedx_ticket gated, copy;
     VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &gated);
-    assert_int_equal(sedx_copy(ctx, &a, 0, &b, 0, sizeof ref, &copy), SEDX_SUCCESS);
+    assert_int_equal(sedx_gpu_copy(ctx, &a, 0, &b, 0, sizeof ref, &copy), SEDX_SUCCESS);
     uint32_t id_b = sedx_buffer_id(&b);
     uint32_t pending = sedx_context_pending_deletions(ctx);
     sedx_buffer stale_b = b;

@@ -38,7 +38,7 @@ static void bad_set_init(sedx_context *ctx, bad_set *s)
     sedx_buffer_release(&a);
     static uint8_t pattern[4096];
     memset(pattern, 0x3C, sizeof pattern); /* what refused calls through the stale copy must leave */
-    assert_int_equal(sedx_upload(ctx, &s->keeper, 0, pattern, sizeof pattern), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &s->keeper, 0, sizeof pattern, pattern), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     memset(&s->garbage, 0xAB, sizeof s->garbage);
 }
@@ -181,40 +181,40 @@ static void test_upload(void **state)
     tu_fill_random(ref_cpu, N, &g_mis.rng);
     tu_fill_random(ref_foreign, N, &g_mis.rng);
     memset(data, 0x77, N);
-    assert_int_equal(sedx_upload(ctx, &gpu, 0, ref_gpu, N), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(ctx, &cpu, 0, ref_cpu, N), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(other, &foreign, 0, ref_foreign, N), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &gpu, 0, N, ref_gpu), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &cpu, 0, N, ref_cpu), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(other, &foreign, 0, N, ref_foreign), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(other), SEDX_SUCCESS);
 
-    MIS_RC("sedx_upload", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_upload(NULL, &gpu, 0, data, 16));
+    MIS_RC("sedx_upload", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_upload(NULL, &gpu, 0, 16, data));
     for (int k = 0; k < BAD_COUNT; ++k)
         MIS_RC("sedx_upload", k_bad_name[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
-               sedx_upload(ctx, bad_ptr(&s, k), 0, data, 16));
+               sedx_upload(ctx, bad_ptr(&s, k), 0, 16, data));
     MIS_RC("sedx_upload", "another context's buffer", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
-           sedx_upload(ctx, &foreign, 0, data, 16));
+           sedx_upload(ctx, &foreign, 0, 16, data));
     MIS_RC("sedx_upload", "NULL data with size > 0", SEDX_ERROR_INVALID_ARGUMENT, "data is NULL",
-           sedx_upload(ctx, &gpu, 0, NULL, 16));
+           sedx_upload(ctx, &gpu, 0, 16, NULL));
     MIS_RC("sedx_upload", "past the end (4090 + 16 > 4096)", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-           sedx_upload(ctx, &gpu, 4090, data, 16));
+           sedx_upload(ctx, &gpu, 4090, 16, data));
     MIS_RC("sedx_upload", "offset + size wraps (offset UINT64_MAX - 7)", SEDX_ERROR_OUT_OF_BOUNDS,
-           "is outside its 4096 bytes", sedx_upload(ctx, &gpu, UINT64_MAX - 7, data, 16));
+           "is outside its 4096 bytes", sedx_upload(ctx, &gpu, UINT64_MAX - 7, 16, data));
     MIS_RC("sedx_upload", "size past 2^63", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-           sedx_upload(ctx, &cpu, 0, data, (UINT64_C(1) << 63) + 1));
+           sedx_upload(ctx, &cpu, 0, (UINT64_C(1) << 63) + 1, data));
     MIS_RC("sedx_upload", "size 0 past the end", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-           sedx_upload(ctx, &gpu, N + 1, data, 0));
-    MIS_RC("sedx_upload", "size 0 with NULL data (no-op)", SEDX_SUCCESS, LOG_NONE, sedx_upload(ctx, &gpu, 16, NULL, 0));
+           sedx_upload(ctx, &gpu, N + 1, 0, data));
+    MIS_RC("sedx_upload", "size 0 with NULL data (no-op)", SEDX_SUCCESS, LOG_NONE, sedx_upload(ctx, &gpu, 16, 0, NULL));
     MIS_RC("sedx_upload_ex", "unknown flag bits (0x2)", SEDX_ERROR_INVALID_ARGUMENT, "unknown flags",
-           sedx_upload_ex(ctx, &gpu, 0, data, 16, 0x2));
+           sedx_upload_ex(ctx, &gpu, 0, 16, data, 0x2));
     MIS_RC("sedx_upload_ex", "unknown flag bits (0x80000000)", SEDX_ERROR_INVALID_ARGUMENT, "unknown flags",
-           sedx_upload_ex(ctx, &cpu, 0, data, 16, SEDX_UPLOAD_NO_WAIT | 0x80000000u));
+           sedx_upload_ex(ctx, &cpu, 0, 16, data, SEDX_UPLOAD_NO_WAIT | 0x80000000u));
     MIS_RC("sedx_upload_ex", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL",
-           sedx_upload_ex(NULL, &gpu, 0, data, 16, 0));
+           sedx_upload_ex(NULL, &gpu, 0, 16, data, 0));
     uint8_t *cpu_map = cpu.data;
     MIS_RC("sedx_upload", "data overlaps the destination range in its own mapping", SEDX_ERROR_INVALID_ARGUMENT,
-           "overlap", sedx_upload(ctx, &cpu, 0, cpu_map + 16, 64));
+           "overlap", sedx_upload(ctx, &cpu, 0, 64, cpu_map + 16));
     MIS_RC("sedx_upload", "data is the destination range itself", SEDX_ERROR_INVALID_ARGUMENT, "overlap",
-           sedx_upload(ctx, &cpu, 64, cpu_map + 64, 64));
+           sedx_upload(ctx, &cpu, 64, 64, cpu_map + 64));
     MIS_TRUE("sedx_upload", "every refused upload", "no buffer's bytes changed",
              bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N) &&
                  bytes_are(other, &foreign, 0, ref_foreign, N));
@@ -225,7 +225,7 @@ static void test_upload(void **state)
     assert_int_equal(sedx_buffer_create(ctx, 256, SEDX_BUFFER_USAGE_UNIFORM, SEDX_MEMORY_GPU, "misuse uniform", &uni),
                      SEDX_SUCCESS);
     MIS_RC("sedx_upload", "(valid) GPU buffer created without TRANSFER_DST", SEDX_SUCCESS, LOG_NONE,
-           sedx_upload(ctx, &uni, 0, data, 256));
+           sedx_upload(ctx, &uni, 0, 256, data));
     MIS_TRUE("sedx_upload", "(valid) GPU buffer created without TRANSFER_DST", "the bytes arrived",
              bytes_are(ctx, &uni, 0, data, 256));
     sedx_buffer_release(&uni);
@@ -233,7 +233,7 @@ static void test_upload(void **state)
     /* batches: all or nothing */
     uint8_t d2[64];
     memset(d2, 0x99, sizeof d2);
-    sedx_upload_region rg[3] = {{&gpu, 0, data, 64}, {&cpu, 0, d2, 64}, {&gpu, 128, data, 64}};
+    sedx_upload_region rg[3] = {{&gpu, 0, 64, data}, {&cpu, 0, 64, d2}, {&gpu, 128, 64, data}};
     MIS_RC("sedx_upload_batch", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "NULL argument", sedx_upload_batch(NULL, rg, 3));
     MIS_RC("sedx_upload_batch", "NULL regions with count > 0", SEDX_ERROR_INVALID_ARGUMENT, "NULL argument",
            sedx_upload_batch(ctx, NULL, 3));
@@ -246,21 +246,21 @@ static void test_upload(void **state)
                  bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N));  \
     } while (0)
     BATCH_BAD("third region past the end", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-              ((sedx_upload_region){&gpu, N - 8, data, 64}));
+              ((sedx_upload_region){&gpu, N - 8, 64, data}));
     BATCH_BAD("third region wraps (offset UINT64_MAX)", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-              ((sedx_upload_region){&gpu, UINT64_MAX, data, 2}));
+              ((sedx_upload_region){&gpu, UINT64_MAX, 2, data}));
     BATCH_BAD("third region's buffer released", SEDX_ERROR_INVALID_HANDLE, "invalid handle",
-              ((sedx_upload_region){&s.released, 0, data, 64}));
+              ((sedx_upload_region){&s.released, 0, 64, data}));
     BATCH_BAD("third region's buffer a stale copy", SEDX_ERROR_INVALID_HANDLE, "invalid handle",
-              ((sedx_upload_region){&s.stale, 0, data, 64}));
+              ((sedx_upload_region){&s.stale, 0, 64, data}));
     BATCH_BAD("third region's dst NULL", SEDX_ERROR_INVALID_HANDLE, "buffer pointer is NULL",
-              ((sedx_upload_region){NULL, 0, data, 64}));
+              ((sedx_upload_region){NULL, 0, 64, data}));
     BATCH_BAD("third region's buffer of another context", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
-              ((sedx_upload_region){&foreign, 0, data, 64}));
+              ((sedx_upload_region){&foreign, 0, 64, data}));
     BATCH_BAD("third region's data NULL", SEDX_ERROR_INVALID_ARGUMENT, "data is NULL",
-              ((sedx_upload_region){&gpu, 0, NULL, 64}));
+              ((sedx_upload_region){&gpu, 0, 64, NULL}));
     BATCH_BAD("third region overlaps its buffer's mapping", SEDX_ERROR_INVALID_ARGUMENT, "overlap",
-              ((sedx_upload_region){&cpu, 256, cpu_map + 300, 64}));
+              ((sedx_upload_region){&cpu, 256, 64, cpu_map + 300}));
 #undef BATCH_BAD
     MIS_TRUE("sedx_upload_batch", "another context's buffer in a refused batch", "its bytes are intact",
              bytes_are(other, &foreign, 0, ref_foreign, N));
@@ -343,8 +343,8 @@ static void test_download_and_copy(void **state)
     static uint8_t ref_gpu[N], ref_cpu[N], dst[N];
     tu_fill_random(ref_gpu, N, &g_mis.rng);
     tu_fill_random(ref_cpu, N, &g_mis.rng);
-    assert_int_equal(sedx_upload(ctx, &gpu, 0, ref_gpu, N), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(ctx, &cpu, 0, ref_cpu, N), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &gpu, 0, N, ref_gpu), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &cpu, 0, N, ref_cpu), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
 
     memset(dst, 0x5E, N);
@@ -390,31 +390,31 @@ static void test_download_and_copy(void **state)
     /* sedx_copy */
     sedx_ticket tk;
     memset(&tk, 0x5E, sizeof tk);
-    MIS_RC("sedx_copy", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_copy(NULL, &gpu, 0, &cpu, 0, 16, &tk));
+    MIS_RC("sedx_copy", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_gpu_copy(NULL, &gpu, 0, &cpu, 0, 16, &tk));
     static const char *const as_src[BAD_COUNT] = {"src: NULL buffer pointer", "src: zeroed (empty) buffer",
                                                   "src: released buffer", "src: stale copy", "src: garbage buffer"};
     static const char *const as_dst[BAD_COUNT] = {"dst: NULL buffer pointer", "dst: zeroed (empty) buffer",
                                                   "dst: released buffer", "dst: stale copy", "dst: garbage buffer"};
     for (int k = 0; k < BAD_COUNT; ++k) {
         MIS_RC("sedx_copy", as_src[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
-               sedx_copy(ctx, bad_ptr(&s, k), 0, &cpu, 0, 16, &tk));
+               sedx_gpu_copy(ctx, bad_ptr(&s, k), 0, &cpu, 0, 16, &tk));
         MIS_RC("sedx_copy", as_dst[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
-               sedx_copy(ctx, &gpu, 0, bad_ptr(&s, k), 0, 16, &tk));
+               sedx_gpu_copy(ctx, &gpu, 0, bad_ptr(&s, k), 0, 16, &tk));
     }
     MIS_RC("sedx_copy", "source of another context", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
-           sedx_copy(ctx, &foreign, 0, &cpu, 0, 16, &tk));
+           sedx_gpu_copy(ctx, &foreign, 0, &cpu, 0, 16, &tk));
     MIS_RC("sedx_copy", "destination of another context", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
-           sedx_copy(ctx, &gpu, 0, &foreign, 0, 16, &tk));
+           sedx_gpu_copy(ctx, &gpu, 0, &foreign, 0, 16, &tk));
     MIS_RC("sedx_copy", "source range past the end", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-           sedx_copy(ctx, &gpu, N - 8, &cpu, 0, 16, &tk));
+           sedx_gpu_copy(ctx, &gpu, N - 8, &cpu, 0, 16, &tk));
     MIS_RC("sedx_copy", "destination range past the end", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-           sedx_copy(ctx, &gpu, 0, &cpu, N, 1, &tk));
+           sedx_gpu_copy(ctx, &gpu, 0, &cpu, N, 1, &tk));
     MIS_RC("sedx_copy", "offset + size wraps", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 4096 bytes",
-           sedx_copy(ctx, &gpu, UINT64_MAX - 3, &cpu, 0, 8, &tk));
+           sedx_gpu_copy(ctx, &gpu, UINT64_MAX - 3, &cpu, 0, 8, &tk));
     MIS_RC("sedx_copy", "overlapping ranges in one buffer", SEDX_ERROR_INVALID_ARGUMENT, "overlap",
-           sedx_copy(ctx, &gpu, 0, &gpu, 32, 64, &tk));
+           sedx_gpu_copy(ctx, &gpu, 0, &gpu, 32, 64, &tk));
     MIS_TRUE("sedx_copy", "every refused copy", "*out_ticket not written", mis_all(&tk, 0x5E, sizeof tk));
-    MIS_RC("sedx_copy", "size 0 (no-op)", SEDX_SUCCESS, LOG_NONE, sedx_copy(ctx, &gpu, 0, &cpu, 0, 0, &tk));
+    MIS_RC("sedx_copy", "size 0 (no-op)", SEDX_SUCCESS, LOG_NONE, sedx_gpu_copy(ctx, &gpu, 0, &cpu, 0, 0, &tk));
     MIS_TRUE("sedx_copy", "size 0 (no-op)", "a ticket with nothing to wait for", tk.value == 0);
     MIS_TRUE("sedx_copy", "every refused copy", "no buffer's bytes changed",
              bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N) && keeper_intact(ctx, &s));
@@ -449,8 +449,8 @@ static void test_raw_copies(void **state)
     static uint8_t ref_a[N], ref_b[N / 2];
     tu_fill_random(ref_a, N, &g_mis.rng);
     tu_fill_random(ref_b, N / 2, &g_mis.rng);
-    assert_int_equal(sedx_upload(ctx, &a, 0, ref_a, N), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(ctx, &b, 0, ref_b, N / 2), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &a, 0, N, ref_a), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, N / 2, ref_b), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     VkBuffer va = sedx_buffer_vk(&a), vb = sedx_buffer_vk(&b), vforeign = sedx_buffer_vk(&foreign);
     VkBuffer vdead = sedx_buffer_vk(&dead);
@@ -700,14 +700,14 @@ static void test_staging_and_flight(void **state)
     uint8_t *before = malloc(size), *data = malloc(size), *got = malloc(size);
     tu_fill_random(before, size, &g_mis.rng);
     tu_fill_random(data, size, &g_mis.rng);
-    assert_int_equal(sedx_upload(ctx, &b, 0, before, size), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, size, before), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     sedx_ticket blocker;
     VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &blocker); /* nothing completes */
     uint64_t accepted = 0;
     sedx_result r = SEDX_SUCCESS;
     for (uint64_t k = 0; k < 32 && r == SEDX_SUCCESS; ++k) {
-        r = sedx_upload_ex(ctx, &b, k * piece, data + k * piece, piece, SEDX_UPLOAD_NO_WAIT);
+        r = sedx_upload_ex(ctx, &b, k * piece, piece, data + k * piece, SEDX_UPLOAD_NO_WAIT);
         if (r == SEDX_SUCCESS) {
             accepted++;
             assert_int_equal(sedx_upload_submit(ctx, NULL), SEDX_SUCCESS);
@@ -717,7 +717,7 @@ static void test_staging_and_flight(void **state)
     assert_int_equal(sedx_transfer_get_stats(ctx, &s0), SEDX_SUCCESS);
     const uint64_t refused_at = size - piece;
     MIS_RC("sedx_upload_ex", "staging ring exhausted with NO_WAIT", SEDX_ERROR_OUT_OF_STAGING, LOG_WARN("ring"),
-           sedx_upload_ex(ctx, &b, refused_at, data + refused_at, piece, SEDX_UPLOAD_NO_WAIT));
+           sedx_upload_ex(ctx, &b, refused_at, piece, data + refused_at, SEDX_UPLOAD_NO_WAIT));
     assert_int_equal(sedx_transfer_get_stats(ctx, &s1), SEDX_SUCCESS);
     MIS_TRUE("sedx_upload_ex", "staging ring exhausted with NO_WAIT", "counted in ring_full_errors, nothing staged",
              s1.ring_full_errors > s0.ring_full_errors && s1.staged_bytes == s0.staged_bytes);
@@ -742,14 +742,14 @@ static void test_staging_and_flight(void **state)
                      SEDX_SUCCESS);
     assert_int_equal(sedx_buffer_create(ctx, piece, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_CPU, "misuse fcpu", &cpu),
                      SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(ctx, &src, 0, data, piece), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &src, 0, piece, data), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     gate = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &blocker);
     sedx_ticket copy;
-    assert_int_equal(sedx_copy(ctx, &src, 0, &cpu, 0, piece, &copy), SEDX_SUCCESS);
+    assert_int_equal(sedx_gpu_copy(ctx, &src, 0, &cpu, 0, piece, &copy), SEDX_SUCCESS);
     /* an upload into the copy's destination is staged behind the copy (not written directly) */
     MIS_RC("sedx_upload", "destination in flight (a copy into it behind a gate)", SEDX_SUCCESS, LOG_NONE,
-           sedx_upload(ctx, &cpu, 0, before, piece));
+           sedx_upload(ctx, &cpu, 0, piece, before));
     MIS_RC("sedx_upload_submit", "(valid) behind the gate", SEDX_SUCCESS, LOG_NONE, sedx_upload_submit(ctx, NULL));
     MIS_TRUE("sedx_upload", "destination in flight", "not written while the copy is pending",
              memcmp(cpu.data, before, piece) != 0);

@@ -275,7 +275,7 @@ MIS_FN void mis_roundtrip_(const char *file, int line, sedx_context *ctx, const 
         char why[160];
         sedx_result r = sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
                                            kinds[k], "misuse round trip", &b);
-        if (r == SEDX_SUCCESS) r = sedx_upload(ctx, &b, 0, in, size);
+        if (r == SEDX_SUCCESS) r = sedx_upload(ctx, &b, 0, size, in);
         if (r == SEDX_SUCCESS) r = sedx_download(ctx, &b, 0, size, out);
         if (r != SEDX_SUCCESS || memcmp(in, out, size) != 0) {
             snprintf(why, sizeof why, "round trip (%s memory) after the group: %s%s", k ? "CPU" : "GPU",

@@ -48,7 +48,7 @@ static void still_works(sedx_context *ctx)
     uint8_t data[777];
     tu_fill_random(data, sizeof data, &g_rng);
     sedx_buffer b = make(ctx, sizeof data, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU, "still works");
-    assert_int_equal(sedx_upload(ctx, &b, 0, data, sizeof data), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, sizeof data, data), SEDX_SUCCESS);
     expect_bytes(ctx, &b, data, sizeof data);
     sedx_buffer_release(&b);
 }
@@ -68,14 +68,14 @@ static void test_release_with_staged_uploads_pending(void **state)
     for (int i = 0; i < 16; ++i) {
         sedx_buffer a = make(ctx, 4096, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU, "released with uploads");
         sedx_buffer keep = make(ctx, 4096, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU, "kept");
-        assert_int_equal(sedx_upload(ctx, &a, 0, data, sizeof data), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &a, 0, sizeof data, data), SEDX_SUCCESS);
         for (int k = 0; k < OTHERS; ++k) {
             sedx_buffer o = make(ctx, 256, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU, "other");
-            assert_int_equal(sedx_upload(ctx, &o, 0, data, sizeof data), SEDX_SUCCESS);
+            assert_int_equal(sedx_upload(ctx, &o, 0, sizeof data, data), SEDX_SUCCESS);
             sedx_buffer_release(&o);
         }
-        assert_int_equal(sedx_upload(ctx, &keep, 0, data, sizeof data), SEDX_SUCCESS);
-        assert_int_equal(sedx_upload(ctx, &a, 1024, data, sizeof data), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &keep, 0, sizeof data, data), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &a, 1024, sizeof data, data), SEDX_SUCCESS);
         sedx_buffer_release(&a); /* what the header invites: release right after uploading */
         sedx_ticket t;
         assert_int_equal(sedx_upload_submit(ctx, &t), SEDX_SUCCESS);
@@ -158,9 +158,9 @@ static void test_raw_handle_copies_checked(void **state)
     sedx_buffer dst = make(ctx, 256, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "dst 256");
     sedx_buffer neighbour = make(ctx, 4096, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "neighbour");
     sedx_buffer foreign = make(other, 4096, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "foreign");
-    assert_int_equal(sedx_upload(ctx, &src, 0, big, sizeof big), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(ctx, &neighbour, 0, nb, sizeof nb), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload(ctx, &dst, 0, nb, 256), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &src, 0, sizeof big, big), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &neighbour, 0, sizeof nb, nb), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &dst, 0, 256, nb), SEDX_SUCCESS);
     tu_log_capture();
     assert_int_equal(sedx_copy_buffer(ctx, sedx_buffer_vk(&src), sedx_buffer_vk(&dst), 4096), SEDX_ERROR_OUT_OF_BOUNDS);
     assert_true(tu_log_contains("dst 256"));
@@ -265,7 +265,7 @@ static void test_upload_batch_small_ring(void **state)
         b[i] = make(ctx, sizes[i], SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU, "batch");
         data[i] = malloc(sizes[i]);
         tu_fill_random(data[i], sizes[i], &g_rng);
-        rg[i] = (sedx_upload_region){&b[i], 0, data[i], sizes[i]};
+        rg[i] = (sedx_upload_region){&b[i], 0, sizes[i], data[i]};
     }
     assert_int_equal(sedx_upload_batch(ctx, rg, N), SEDX_SUCCESS);
     for (int i = 0; i < N; ++i) expect_bytes(ctx, &b[i], data[i], sizes[i]);
@@ -290,7 +290,7 @@ static void test_upload_batch_busy_buffer(void **state)
     sedx_ticket gated;
     VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &gated);
     assert_int_equal(sedx_buffer_mark_used(&busy, gated), SEDX_SUCCESS); /* the GPU "reads" it until the gate opens */
-    sedx_upload_region rg[2] = {{&idle, 0, d0, SMALL}, {&busy, 0, d1, LARGE}};
+    sedx_upload_region rg[2] = {{&idle, 0, SMALL, d0}, {&busy, 0, LARGE, d1}};
     assert_int_equal(sedx_upload_batch(ctx, rg, 2), SEDX_SUCCESS);
     sedx_ticket t;
     assert_int_equal(sedx_upload_submit(ctx, &t), SEDX_SUCCESS);
@@ -323,7 +323,7 @@ static void test_upload_storage_staged(void **state)
         assert_true(b.usage & SEDX_BUFFER_USAGE_TRANSFER_DST);
         assert_true(b.usage & SEDX_BUFFER_USAGE_TRANSFER_SRC);
         assert_int_equal(sedx_buffer_vk_usage(&b), b.usage);
-        assert_int_equal(sedx_upload(ctx, &b, 0, data, sizeof data), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &b, 0, sizeof data, data), SEDX_SUCCESS);
         expect_bytes(ctx, &b, data, sizeof data);
         sedx_buffer_release(&b);
     }
@@ -383,16 +383,16 @@ static void test_overlapping_host_memory(void **state)
     assert_memory_equal(b.data, expect, SIZE);
     /* upload / download overlapping the buffer's own range: refused, nothing moved */
     tu_log_capture();
-    assert_int_equal(sedx_upload(ctx, &b, 0, (uint8_t *)b.data + 10, 4096), SEDX_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(sedx_upload(ctx, &b, 0, 4096, (uint8_t *)b.data + 10), SEDX_ERROR_INVALID_ARGUMENT);
     assert_true(tu_log_contains("own mapping"));
     assert_int_equal(sedx_download(ctx, &b, 0, 4096, (uint8_t *)b.data + 10), SEDX_ERROR_INVALID_ARGUMENT);
-    sedx_upload_region rg = {&b, 1000, (uint8_t *)b.data + 500, 1000};
+    sedx_upload_region rg = {&b, 1000, 1000, (uint8_t *)b.data + 500};
     assert_int_equal(sedx_upload_batch(ctx, &rg, 1), SEDX_ERROR_INVALID_ARGUMENT);
     sedx_set_logger(NULL, NULL);
     sedx_set_log_level(SEDX_LOG_WARN);
     assert_memory_equal(b.data, expect, SIZE);
     /* from another part of the same mapping into a disjoint range: fine */
-    assert_int_equal(sedx_upload(ctx, &b, 4096, b.data, 4096), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 4096, 4096, b.data), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     memcpy(expect + 4096, expect, 4096);
     assert_memory_equal(b.data, expect, SIZE);
@@ -439,10 +439,10 @@ static void test_transfers_at_budget(void **state)
         assert_true(n > 8 && n < MAXN);
         for (int k = 0; k < 4; ++k) sedx_memory_free(ctx, a[--n]);
         if (!staged) {
-            assert_int_equal(sedx_upload(ctx, &cpu, 0, data, sizeof data), SEDX_SUCCESS); /* direct */
-            assert_int_equal(sedx_upload(ctx, &gpu, 0, data, sizeof data), SEDX_SUCCESS); /* direct (lavapipe) */
+            assert_int_equal(sedx_upload(ctx, &cpu, 0, sizeof data, data), SEDX_SUCCESS); /* direct */
+            assert_int_equal(sedx_upload(ctx, &gpu, 0, sizeof data, data), SEDX_SUCCESS); /* direct (lavapipe) */
         } else {
-            assert_int_equal(sedx_upload(ctx, &gpu, 0, data, sizeof data), SEDX_SUCCESS); /* small staging ring */
+            assert_int_equal(sedx_upload(ctx, &gpu, 0, sizeof data, data), SEDX_SUCCESS); /* small staging ring */
         }
         uint8_t got[sizeof data];
         memset(got, POISON, sizeof got);
@@ -465,7 +465,7 @@ static void test_unknown_bits_refused(void **state)
     sedx_buffer b = make(ctx, 64, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU, "flags");
     uint8_t data[64] = {1, 2, 3};
     sedx_set_log_level(SEDX_LOG_OFF);
-    assert_int_equal(sedx_upload_ex(ctx, &b, 0, data, sizeof data, 0xF0), SEDX_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(sedx_upload_ex(ctx, &b, 0, sizeof data, data, 0xF0), SEDX_ERROR_INVALID_ARGUMENT);
     sedx_buffer_create_info ci = {0};
     ci.size = 64;
     ci.usage = SEDX_BUFFER_USAGE_VERTEX;
@@ -513,7 +513,7 @@ static void test_internal_buffers_take_no_ids(void **state)
     sedx_context *ctx = staged_ctx(1u << 20);
     sedx_buffer first = make(ctx, 256, SEDX_BUFFER_USAGE_VERTEX, SEDX_MEMORY_GPU, "first");
     uint8_t data[256] = {7};
-    assert_int_equal(sedx_upload(ctx, &first, 0, data, sizeof data), SEDX_SUCCESS); /* starts the rings */
+    assert_int_equal(sedx_upload(ctx, &first, 0, sizeof data, data), SEDX_SUCCESS); /* starts the rings */
     expect_bytes(ctx, &first, data, sizeof data);
     sedx_bindless_layout bl;
     assert_int_equal(sedx_bindless_get(ctx, &bl), SEDX_SUCCESS); /* starts the table */

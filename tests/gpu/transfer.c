@@ -35,9 +35,9 @@ static void roundtrip(sedx_context *ctx, uint64_t buf_size, uint64_t off, uint64
                      SEDX_SUCCESS);
     uint8_t *expect = malloc(buf_size), *got = malloc(buf_size);
     memset(expect, POISON, buf_size);
-    assert_int_equal(sedx_upload(ctx, &b, 0, expect, buf_size), SEDX_SUCCESS); /* poison the buffer */
+    assert_int_equal(sedx_upload(ctx, &b, 0, buf_size, expect), SEDX_SUCCESS); /* poison the buffer */
     tu_fill_random(expect + off, n, &g_rng);
-    assert_int_equal(sedx_upload(ctx, &b, off, expect + off, n), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, off, n, expect + off), SEDX_SUCCESS);
     sedx_ticket t;
     assert_int_equal(sedx_upload_submit(ctx, &t), SEDX_SUCCESS);
     memset(got, 0x11, buf_size);
@@ -120,7 +120,7 @@ static void test_small_scatter(void **state)
                      SEDX_SUCCESS);
     uint8_t *expect = malloc(size), *got = malloc(size);
     memset(expect, POISON, size);
-    assert_int_equal(sedx_upload(ctx, &b, 0, expect, size), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
     /* 200 uploads of 4 KiB (some shifted by 4 bytes) into distinct, shuffled slots: scatter */
     uint32_t slots[256];
     for (uint32_t i = 0; i < 256; ++i) slots[i] = i;
@@ -132,7 +132,7 @@ static void test_small_scatter(void **state)
     for (int i = 0; i < 200; ++i) {
         uint64_t n = 4096 - 8, off = (uint64_t)slots[i] * 4096 + ((i & 1) ? 4 : 0);
         tu_fill_random(expect + off, n, &g_rng);
-        assert_int_equal(sedx_upload(ctx, &b, off, expect + off, n), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &b, off, n, expect + off), SEDX_SUCCESS);
     }
     assert_int_equal(sedx_upload_submit(ctx, NULL), SEDX_SUCCESS);
     memset(got, 0x11, size);
@@ -147,7 +147,7 @@ static void test_small_scatter(void **state)
         uint64_t off = tu_rand(&g_rng) % (size - n);
         if (n == 4096) off &= ~(uint64_t)3;
         tu_fill_random(expect + off, n, &g_rng);
-        assert_int_equal(sedx_upload(ctx, &b, off, expect + off, n), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &b, off, n, expect + off), SEDX_SUCCESS);
     }
     assert_int_equal(sedx_upload_submit(ctx, NULL), SEDX_SUCCESS);
     memset(got, 0x11, size);
@@ -175,7 +175,7 @@ static void test_ring_many_batches(void **state)
         tu_fill_random(expect, size, &g_rng);
         for (uint64_t k = 0; k < size / piece; ++k) {
             uint64_t slot = (k * 389) % (size / piece); /* a permutation: 389 is prime to 4096 */
-            assert_int_equal(sedx_upload(ctx, &b, slot * piece, expect + slot * piece, piece), SEDX_SUCCESS);
+            assert_int_equal(sedx_upload(ctx, &b, slot * piece, piece, expect + slot * piece), SEDX_SUCCESS);
             if (k == 700) assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS); /* empty fifo, open batch */
         }
         memset(got, 0x11, size);
@@ -206,7 +206,7 @@ static void test_upload_batch(void **state)
                                             SEDX_MEMORY_GPU, "batch", &b), SEDX_SUCCESS);
         uint8_t *expect = malloc(size), *got = malloc(size), *src = malloc(size);
         memset(expect, POISON, size);
-        assert_int_equal(sedx_upload(ctx, &b, 0, expect, size), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
         enum { N = 700 };
         sedx_upload_region *regs = calloc(N, sizeof *regs);
         uint64_t src_off = 0;
@@ -217,7 +217,7 @@ static void test_upload_batch(void **state)
             if (src_off + n > size) src_off = 0;
             tu_fill_random(src + src_off, n, &g_rng);
             memcpy(expect + off, src + src_off, n); /* in order: later regions win */
-            regs[i] = (sedx_upload_region){&b, off, src + src_off, n};
+            regs[i] = (sedx_upload_region){&b, off, n, src + src_off};
             src_off += n;
             if (i % 100 == 99) {
                 assert_int_equal(sedx_upload_batch(ctx, regs + i - 99, 100), SEDX_SUCCESS);
@@ -229,7 +229,7 @@ static void test_upload_batch(void **state)
         assert_memory_equal(expect, got, size);
         /* one bad region: nothing of the batch is written */
         sedx_set_log_level(SEDX_LOG_OFF);
-        regs[5].dst_offset = size - 1;
+        regs[5].offset = size - 1;
         regs[5].size = 2;
         memset(src, 0x77, size);
         assert_int_equal(sedx_upload_batch(ctx, regs, 10), SEDX_ERROR_OUT_OF_BOUNDS);
@@ -258,7 +258,7 @@ typedef struct blocking_upload {
 static void *blocking_upload_fn(void *arg)
 {
     blocking_upload *u = arg;
-    u->result = sedx_upload(u->ctx, u->b, u->off, u->data, u->n);
+    u->result = sedx_upload(u->ctx, u->b, u->off, u->n, u->data);
     atomic_store(&u->done, true);
     return NULL;
 }
@@ -278,11 +278,11 @@ static void test_ring_accounting_open_batch(void **state)
                                         SEDX_MEMORY_GPU, "accounting", &b), SEDX_SUCCESS);
     uint8_t *expect = malloc(size), *got = malloc(size);
     memset(expect, POISON, size);
-    assert_int_equal(sedx_upload(ctx, &b, 0, expect, size), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     tu_fill_random(expect, size, &g_rng);
     uint64_t off = 0;
-#define UP(n) (off += (n), sedx_upload_ex(ctx, &b, off - (n), expect + off - (n), (n), SEDX_UPLOAD_NO_WAIT))
+#define UP(n) (off += (n), sedx_upload_ex(ctx, &b, off - (n), (n), expect + off - (n), SEDX_UPLOAD_NO_WAIT))
     sedx_ticket blocker, t;
     VkSemaphore gate1 = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &blocker);
     for (int i = 0; i < 4; ++i) { /* 48 KiB in flight, held by gate 1 */
@@ -298,7 +298,7 @@ static void test_ring_accounting_open_batch(void **state)
     assert_int_equal(UP(16 * K), SEDX_SUCCESS); /* E: the ring is now exactly full (B..E = 64 KiB) */
     sedx_set_log_level(SEDX_LOG_OFF);
     uint64_t before = off;
-    sedx_result g = sedx_upload_ex(ctx, &b, off, expect + off, 4 * K, SEDX_UPLOAD_NO_WAIT);
+    sedx_result g = sedx_upload_ex(ctx, &b, off, 4 * K, expect + off, SEDX_UPLOAD_NO_WAIT);
     sedx_set_log_level(SEDX_LOG_WARN);
     assert_int_equal(g, SEDX_ERROR_OUT_OF_STAGING); /* B's bytes are still owed to the GPU */
     assert_int_equal(off, before);
@@ -345,13 +345,13 @@ static void test_device_copy(void **state)
         uint8_t *src = malloc(size), *got = malloc(size), *expect = malloc(size);
         tu_fill_random(src, size, &g_rng);
         memset(expect, POISON, size);
-        assert_int_equal(sedx_upload(ctx, &a, 0, src, size), SEDX_SUCCESS);
-        assert_int_equal(sedx_upload(ctx, &b, 0, expect, size), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &a, 0, size, src), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
         /* copy [16, size-16) to 32: aligned body + tail; then an unaligned one */
-        assert_int_equal(sedx_copy(ctx, &a, 16, &b, 32, size - 48, NULL), SEDX_SUCCESS);
+        assert_int_equal(sedx_gpu_copy(ctx, &a, 16, &b, 32, size - 48, NULL), SEDX_SUCCESS);
         memcpy(expect + 32, src + 16, size - 48);
         sedx_ticket t;
-        assert_int_equal(sedx_copy(ctx, &a, 3, &b, 1, 5, &t), SEDX_SUCCESS);
+        assert_int_equal(sedx_gpu_copy(ctx, &a, 3, &b, 1, 5, &t), SEDX_SUCCESS);
         assert_int_equal(sedx_ticket_wait(ctx, t, UINT64_MAX), SEDX_SUCCESS);
         memcpy(expect + 1, src + 3, 5);
         assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
@@ -469,16 +469,16 @@ static void test_ring_full_and_errors(void **state)
     uint8_t *data = malloc(size), *got = malloc(size);
     tu_fill_random(data, size, &g_rng);
     /* errors: nothing recorded, batch usable afterwards */
-    assert_int_equal(sedx_upload(ctx, &b, 1, data, size), SEDX_ERROR_OUT_OF_BOUNDS);
-    assert_int_equal(sedx_upload(ctx, &b, UINT64_MAX - 2, data, 4), SEDX_ERROR_OUT_OF_BOUNDS);
-    assert_int_equal(sedx_upload(ctx, &b, 4, data, UINT64_MAX - 1), SEDX_ERROR_OUT_OF_BOUNDS);
-    assert_int_equal(sedx_upload(ctx, &b, 0, NULL, 4), SEDX_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(sedx_upload(ctx, &foreign, 0, data, 16), SEDX_ERROR_WRONG_CONTEXT);
+    assert_int_equal(sedx_upload(ctx, &b, 1, size, data), SEDX_ERROR_OUT_OF_BOUNDS);
+    assert_int_equal(sedx_upload(ctx, &b, UINT64_MAX - 2, 4, data), SEDX_ERROR_OUT_OF_BOUNDS);
+    assert_int_equal(sedx_upload(ctx, &b, 4, UINT64_MAX - 1, data), SEDX_ERROR_OUT_OF_BOUNDS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, 4, NULL), SEDX_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(sedx_upload(ctx, &foreign, 0, 16, data), SEDX_ERROR_WRONG_CONTEXT);
     sedx_buffer dead;
     assert_int_equal(sedx_buffer_create(ctx, 64, SEDX_BUFFER_USAGE_VERTEX, 0, "dead", &dead), SEDX_SUCCESS);
     sedx_buffer stale = dead;
     sedx_buffer_release(&dead);
-    assert_int_equal(sedx_upload(ctx, &stale, 0, data, 16), SEDX_ERROR_INVALID_HANDLE);
+    assert_int_equal(sedx_upload(ctx, &stale, 0, 16, data), SEDX_ERROR_INVALID_HANDLE);
     assert_int_equal(sedx_download(ctx, &stale, 0, 16, got), SEDX_ERROR_INVALID_HANDLE);
     assert_int_equal(sedx_download(ctx, &b, 0, 16, NULL), SEDX_ERROR_INVALID_ARGUMENT);
     assert_int_equal(sedx_download(ctx, &b, size - 1, 2, got), SEDX_ERROR_OUT_OF_BOUNDS);
@@ -495,7 +495,7 @@ static void test_ring_full_and_errors(void **state)
     sedx_result r = SEDX_SUCCESS;
     for (int i = 0; i < 24 && r == SEDX_SUCCESS; ++i) {
         uint64_t o = (uint64_t)(i % 16) * 4096;
-        r = sedx_upload_ex(ctx, &b, o, data + o, 4096, SEDX_UPLOAD_NO_WAIT);
+        r = sedx_upload_ex(ctx, &b, o, 4096, data + o, SEDX_UPLOAD_NO_WAIT);
         if (r == SEDX_SUCCESS) {
             accepted++;
             assert_int_equal(sedx_upload_submit(ctx, NULL), SEDX_SUCCESS);
@@ -509,7 +509,7 @@ static void test_ring_full_and_errors(void **state)
     tu_open_gate(ctx, gate);
     /* after the GPU catches up the rest goes through (waiting is allowed now) */
     for (int i = 0; i < 16; ++i) /* waiting is allowed now */
-        assert_int_equal(sedx_upload(ctx, &b, (uint64_t)i * 4096, data + i * 4096, 4096), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &b, (uint64_t)i * 4096, 4096, data + i * 4096), SEDX_SUCCESS);
     assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
     assert_memory_equal(data, got, size);
     sedx_transfer_stats s;
@@ -517,7 +517,7 @@ static void test_ring_full_and_errors(void **state)
     assert_true(s.ring_full_errors >= 1);
     /* every buffer is a transfer destination (asked for or not): staged or direct, it works */
     assert_true(vb.usage & SEDX_BUFFER_USAGE_TRANSFER_DST);
-    assert_int_equal(sedx_upload(ctx, &vb, 0, data, 16), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &vb, 0, 16, data), SEDX_SUCCESS);
     assert_int_equal(sedx_download(ctx, &vb, 0, 16, got), SEDX_SUCCESS);
     assert_memory_equal(data, got, 16);
     vkDestroySemaphore(sedx_context_device(ctx), gate, NULL);
@@ -557,7 +557,7 @@ static void test_ring_grows(void **state)
     for (uint64_t k = 0; k < size / piece && r == SEDX_SUCCESS; ++k) {
         /* batches submit themselves at a quarter of the ring: 28 submissions in all, fewer than
          * the 64 command buffers a queue has in flight (the gate holds every one of them) */
-        r = sedx_upload_ex(ctx, &b, k * piece, expect + k * piece, piece, SEDX_UPLOAD_NO_WAIT);
+        r = sedx_upload_ex(ctx, &b, k * piece, piece, expect + k * piece, SEDX_UPLOAD_NO_WAIT);
         if (r == SEDX_SUCCESS) accepted++;
     }
     /* 64 KiB + 128 KiB + 256 KiB of rings, every one held by the gate: 16 + 32 + 64 pieces */
@@ -569,7 +569,7 @@ static void test_ring_grows(void **state)
     assert_int_equal(s.staging_size, 4 * 65536);
     tu_open_gate(ctx, gate);
     for (uint64_t k = (uint64_t)accepted; k < size / piece; ++k)
-        assert_int_equal(sedx_upload(ctx, &b, k * piece, expect + k * piece, piece), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload(ctx, &b, k * piece, piece, expect + k * piece), SEDX_SUCCESS);
     memset(got, 0x11, size);
     assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
     assert_memory_equal(expect, got, size); /* the retired rings' bytes all arrived */
@@ -592,7 +592,7 @@ static void test_destroy_with_open_batch(void **state)
     uint8_t data[4096];
     g_rng = tu_seed() + 11;
     tu_fill_random(data, sizeof data, &g_rng);
-    assert_int_equal(sedx_upload(ctx, &b, 0, data, sizeof data), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload(ctx, &b, 0, sizeof data, data), SEDX_SUCCESS);
     sedx_buffer_release(&b); /* the open batch still holds it */
     tu_log_capture();
     sedx_set_log_level(SEDX_LOG_WARN);

@@ -27,14 +27,14 @@ static void *worker(void *arg)
         uint64_t off = tu_rand(&rng) % (size - 8192), n = 1 + tu_rand(&rng) % 8192;
         tu_fill_random(expect + off, n, &rng);
         if (it % 3 == 0) {
-            if (sedx_upload(g_ctx, &b, off, expect + off, n) != SEDX_SUCCESS) g_failures++;
+            if (sedx_upload(g_ctx, &b, off, n, expect + off) != SEDX_SUCCESS) g_failures++;
         } else {
-            sedx_upload_region r[2] = {{&b, off, expect + off, n / 2}, {&b, off + n / 2, expect + off + n / 2, n - n / 2}};
+            sedx_upload_region r[2] = {{&b, off, n / 2, expect + off}, {&b, off + n / 2, n - n / 2, expect + off + n / 2}};
             if (sedx_upload_batch(g_ctx, r, 2) != SEDX_SUCCESS) g_failures++;
         }
         if (it % 4 == 0 && sedx_upload_submit(g_ctx, NULL) != SEDX_SUCCESS) g_failures++;
     }
-    if (sedx_upload(g_ctx, &b, 0, expect, size) != SEDX_SUCCESS) g_failures++; /* the whole thing, last */
+    if (sedx_upload(g_ctx, &b, 0, size, expect) != SEDX_SUCCESS) g_failures++; /* the whole thing, last */
     memset(got, 0x11, size);
     if (sedx_download(g_ctx, &b, 0, size, got) != SEDX_SUCCESS || memcmp(expect, got, size) != 0) g_failures++;
     sedx_buffer_release(&b);

@@ -134,7 +134,7 @@ int bench_upload(const bench_args *args)
     /* 1. pageable -> device, and staging -> device */
     for (int i = 0; i < R; ++i) {
         double t0 = now_s();
-        r = sedx_upload(b.ctx, &dev, 0, user, size);
+        r = sedx_upload(b.ctx, &dev, 0, size, user);
         if (r == SEDX_SUCCESS) r = sedx_upload_flush(b.ctx);
         v[i] = (double)size / (now_s() - t0) / 1e9;
     }
@@ -145,7 +145,7 @@ int bench_upload(const bench_args *args)
     report(&b, "1. upload from pageable memory", up, memcpy_gbps, "memcpy");
     for (int i = 0; i < R; ++i) {
         double t0 = now_s();
-        r = sedx_copy(b.ctx, &staging, 0, &dev2, 0, size, NULL);
+        r = sedx_gpu_copy(b.ctx, &staging, 0, &dev2, 0, size, NULL);
         v[i] = (double)size / (now_s() - t0) / 1e9;
     }
     report(&b, "1b. copy from sedx staging", bench_median(v, R), dma_gbps, "raw vkCmdCopyBuffer");
@@ -175,7 +175,7 @@ int bench_upload(const bench_args *args)
     for (int i = 0; i < R; ++i) {
         double t0 = now_s();
         for (uint32_t k = 0; k < count && r == SEDX_SUCCESS; ++k)
-            r = sedx_upload(b.ctx, &dev, (uint64_t)slots[k] * piece, user + (uint64_t)k * piece, piece);
+            r = sedx_upload(b.ctx, &dev, (uint64_t)slots[k] * piece, piece, user + (uint64_t)k * piece);
         double t1 = now_s();
         if (r == SEDX_SUCCESS) r = sedx_upload_flush(b.ctx);
         v[i] = (double)scatter_bytes / (now_s() - t0) / 1e9;
@@ -192,7 +192,7 @@ int bench_upload(const bench_args *args)
     /* the batched form (the seed's pending-upload list): the same uploads, one call */
     sedx_upload_region *ups = malloc(count * sizeof *ups);
     for (uint32_t k = 0; k < count; ++k)
-        ups[k] = (sedx_upload_region){&dev, (uint64_t)slots[k] * piece, user + (uint64_t)k * piece, piece};
+        ups[k] = (sedx_upload_region){&dev, (uint64_t)slots[k] * piece, piece, user + (uint64_t)k * piece};
     for (int i = 0; i < R; ++i) {
         double t0 = now_s();
         r = sedx_upload_batch(b.ctx, ups, count);
@@ -269,7 +269,7 @@ int bench_upload(const bench_args *args)
     for (int i = 0; i < R; ++i) {
         double t1 = now_s();
         sedx_ticket tk = {0};
-        for (int k = 0; k < K && r == SEDX_SUCCESS; ++k) r = sedx_copy(b.ctx, &dev, 0, &dev2, 0, size, &tk);
+        for (int k = 0; k < K && r == SEDX_SUCCESS; ++k) r = sedx_gpu_copy(b.ctx, &dev, 0, &dev2, 0, size, &tk);
         sedx_ticket_wait(b.ctx, tk, UINT64_MAX);
         v[i] = (double)size * K / (now_s() - t1) / 1e9;
     }

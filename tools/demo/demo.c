@@ -53,8 +53,8 @@ static sedx_result mesh_attach(sedx_module *m)
     if (r == SEDX_SUCCESS)
         r = sedx_buffer_create(ctx, sizeof(uint32_t) * n, SEDX_BUFFER_USAGE_INDEX, SEDX_MEMORY_GPU,
                                "Terrain Index Buffer", &self->ib);
-    sedx_upload_region up[2] = {{&self->vb, 0, v, sizeof(vertex) * self->vertices},
-                                {&self->ib, 0, idx, sizeof(uint32_t) * n}};
+    sedx_upload_region up[2] = {{&self->vb, 0, sizeof(vertex) * self->vertices, v},
+                                {&self->ib, 0, sizeof(uint32_t) * n, idx}};
     if (r == SEDX_SUCCESS) r = sedx_upload_batch(ctx, up, 2); /* the seed's staging + CopyBuffer, twice */
     if (r == SEDX_SUCCESS) {
         vertex back;
@@ -126,7 +126,7 @@ static sedx_result particle_attach(sedx_module *m)
     float *p = r == SEDX_SUCCESS ? malloc(self->bytes) : NULL;
     if (p) {
         for (uint64_t i = 0; i < self->bytes / sizeof(float); ++i) p[i] = (float)(i % 977) * 0.5f;
-        r = sedx_upload(ctx, &self->in, 0, p, self->bytes);
+        r = sedx_upload(ctx, &self->in, 0, self->bytes, p);
         free(p);
     } else if (r == SEDX_SUCCESS) {
         r = SEDX_ERROR_OUT_OF_HOST_MEMORY;
@@ -144,7 +144,7 @@ static void particle_update(sedx_module *m, double dt)
     SEDX_PROFILE_SCOPE("ParticleModule::OnUpdate");
     particle_module *self = sedx_module_user(m);
     /* not waited for: the next frame's copy is ordered after it by sedx */
-    if (sedx_copy(sedx_module_context(m), &self->in, 0, &self->out, 0, self->bytes, &self->last) != SEDX_SUCCESS)
+    if (sedx_gpu_copy(sedx_module_context(m), &self->in, 0, &self->out, 0, self->bytes, &self->last) != SEDX_SUCCESS)
         g_mismatches++;
 }
 
@@ -189,7 +189,7 @@ static void streaming_update(sedx_module *m, double dt)
         memcpy(self->src + i, &v, 8);
     }
     sedx_context *ctx = sedx_module_context(m);
-    if (sedx_upload(ctx, &self->big, 0, self->src, self->bytes) != SEDX_SUCCESS ||
+    if (sedx_upload(ctx, &self->big, 0, self->bytes, self->src) != SEDX_SUCCESS ||
         sedx_download(ctx, &self->big, 0, self->bytes, self->back) != SEDX_SUCCESS ||
         memcmp(self->src, self->back, self->bytes) != 0)
         g_mismatches++;
