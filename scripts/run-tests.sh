@@ -2,9 +2,10 @@
 # The whole test suite, as `make test` runs it:
 #   1. release build (RelWithDebInfo, -Werror): every unit and GPU test (validation on)
 #   2. ASan+UBSan build: every test again
-#   3. TSan build: the thread tests
+#   3. TSan build: the thread tests (the sequence tests' 8-thread modes among them) and the misuse catalog
 #   4. libFuzzer targets (virtual block, JSON config), a few seconds each
-#   5. downstream consumers: find_package(sedx) and pkg-config against a temp install
+#   5. downstream consumers: find_package(sedx) and pkg-config against a temp install, and
+#      pkg-config against the build tree
 # GPU tests run on the default Vulkan device: lavapipe on machines without a GPU.
 # Prints "sedx tests: N passed, N failed" at the end; exits non-zero on any failure.
 set -uo pipefail
@@ -57,9 +58,9 @@ if [ "${SEDX_SKIP_SANITIZERS:-0}" != 1 ]; then
   if CC=clang CXX=clang++ build_dir build-asan -DCMAKE_BUILD_TYPE=Debug -DSEDX_SANITIZE=address,undefined -DSEDX_BUILD_EXAMPLES=OFF; then
     run_ctest build-asan
   fi
-  stage "TSan build + thread tests"
+  stage "TSan build + thread tests + misuse catalog"
   if CC=clang CXX=clang++ build_dir build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEDX_SANITIZE=thread -DSEDX_BUILD_EXAMPLES=OFF -DSEDX_BUILD_TOOLS=OFF; then
-    run_ctest build-tsan -R thread
+    run_ctest build-tsan -R "thread|misuse"
   fi
 fi
 
@@ -84,8 +85,8 @@ if [ "${SEDX_SKIP_SANITIZERS:-0}" != 1 ]; then
   fi
 fi
 
-stage "downstream: find_package(sedx) and pkg-config"
-if bash tests/downstream/run.sh build; then passed=$((passed + 2)); else failed=$((failed + 1)); failures+=("downstream"); fi
+stage "downstream: find_package(sedx), pkg-config installed and in the build tree"
+if bash tests/downstream/run.sh build; then passed=$((passed + 3)); else failed=$((failed + 1)); failures+=("downstream"); fi
 
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
