@@ -48,6 +48,15 @@ void sedx__pool_start(memcpy_pool *p, uint32_t threads)
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
+    /* a pool may be started again after sedx__pool_stop (sedx_transfer_configure): its workers
+     * must not see the old quit flag or an old list */
+    atomic_store(&p->quit, false);
+    atomic_store(&p->generation, 0);
+    atomic_store(&p->jobs, NULL);
+    atomic_store(&p->job_count, 0);
+    atomic_store(&p->next, 0);
+    atomic_store(&p->finished, 0);
+    atomic_store(&p->active, 0);
     p->count = 0;
     for (uint32_t i = 0; i < threads && i < SEDX__COUNTOF(p->threads); ++i) {
         if (pthread_create(&p->threads[i], NULL, pool_thread, p) != 0) break;
@@ -105,9 +114,11 @@ void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
     }
     copy_job jobs[64];
     uint32_t n = SEDX__MIN((p->count + 1) * 4, (uint32_t)SEDX__COUNTOF(jobs));
-    size_t piece = (size / n + 4095) & ~(size_t)4095;
+    /* ceil(size / n) rounded up to a page: n pieces always cover size (a truncated division
+     * made a 65th piece past the array for 64 * 32 KiB + 3 bytes) */
+    size_t piece = (size_t)sedx__align_up((size + n - 1) / n, 4096);
     uint32_t k = 0;
-    for (size_t off = 0; off < size; off += piece, ++k)
+    for (size_t off = 0; off < size && k < n; off += piece, ++k)
         jobs[k] = (copy_job){(uint8_t *)dst + off, (const uint8_t *)src + off, SEDX__MIN(piece, size - off), false};
     sedx__pool_run(p, jobs, k, size);
 }

@@ -532,6 +532,37 @@ static void test_internal_buffers_take_no_ids(void **state)
     tu_context_destroy(ctx);
 }
 
+/* Found by the random-sequence test on the H200 (16-core host): a direct upload of 2 MiB + 3
+ * bytes split into 64 pieces of exactly 32 KiB plus a 65th for the 3 bytes left, one past the
+ * 64 jobs on the stack (the piece size was rounded from a truncated division). Only a pool of
+ * 15 or 16 threads makes 64 pieces, so lavapipe's default 2-core pool never took it; 16
+ * memcpy threads here do. Also: a pool restarted by sedx_transfer_configure kept its quit flag,
+ * so its new threads exited at once and every large copy ran on the caller alone. */
+static void test_parallel_memcpy_piece_count(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    sedx_transfer_info ti = {0};
+    ti.memcpy_threads = 16;
+    assert_int_equal(sedx_transfer_configure(ctx, &ti), SEDX_SUCCESS);
+    sedx_transfer_stats st;
+    assert_int_equal(sedx_transfer_get_stats(ctx, &st), SEDX_SUCCESS);
+    assert_int_equal(st.memcpy_threads, 16);
+    const uint64_t sizes[] = {(2u << 20) + 3, (2u << 20) + 4095, (3u << 20) + 1, 64u * 36864 + 1};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+        uint64_t n = sizes[i];
+        uint8_t *data = malloc(n);
+        tu_fill_random(data, n, &g_rng);
+        sedx_buffer b = make(ctx, n, SEDX_BUFFER_USAGE_INDIRECT, SEDX_MEMORY_CPU, "2 MiB + a few");
+        memset(b.data, POISON, n);
+        assert_int_equal(sedx_upload(ctx, &b, 0, n, data), SEDX_SUCCESS); /* direct: the parallel memcpy */
+        assert_memory_equal(b.data, data, n);
+        sedx_buffer_release(&b);
+        free(data);
+    }
+    tu_context_destroy(ctx);
+}
+
 /* Per-reference handles: references the application leaks die with the context (each handle,
  * not only the first), so a leaked copy used after sedx_context_destroy is an invalid handle, not
  * a dangling pointer. */
@@ -572,6 +603,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_unknown_bits_refused),
         cmocka_unit_test(test_internal_buffers_take_no_ids),
         cmocka_unit_test(test_leaked_references_die_with_context),
+        cmocka_unit_test(test_parallel_memcpy_piece_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
