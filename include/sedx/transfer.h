@@ -160,6 +160,53 @@ SEDX_API sedx_result sedx_buffer_create_with_data(sedx_context *ctx, uint64_t si
                                                   sedx_buffer *out);
 
 /* ------------------------------------------------------------------------------------------
+ * Zero-copy staging: reserve ring space, produce the bytes in place, commit (docs/reserve.md)
+ * ---------------------------------------------------------------------------------------- */
+/* A reservation: write exactly `size` bytes at `data` (16-byte aligned), then commit or cancel
+ * it. The memory is the staging ring, which is write-combined on discrete GPUs: write it
+ * sequentially (or in large aligned blocks), and never read it back (uncached reads are very
+ * slow, and its contents before your writes are undefined). The other fields are sedx's own. */
+typedef struct sedx_upload_reservation {
+    void *data;          /* where to write; NULL once committed / cancelled (size and offset stay) */
+    uint64_t size;       /* bytes reserved = bytes the commit copies */
+    uint64_t offset;     /* destination offset in the buffer given to sedx_upload_reserve */
+    uint64_t handle;     /* generation-checked: stale, double, foreign use -> SEDX_ERROR_INVALID_HANDLE */
+    uint32_t context_id;
+} sedx_upload_reservation;
+
+/* Reserves size bytes of staging space for a later copy into [offset, offset + size) of dst.
+ * Returns at once with out->data; the transfer lock is not held while you write, so other
+ * threads keep uploading, submitting and reclaiming: the reservation's bytes stay reserved until
+ * it is committed and its batch has completed, or cancelled. The reservation holds a reference
+ * to dst's buffer, so a release in between is safe (the commit then reports it). Ring full:
+ * waits for the GPU like sedx_upload; with SEDX_UPLOAD_NO_WAIT (sedx_upload_reserve_ex)
+ * SEDX_ERROR_OUT_OF_STAGING instead. Space held only by other outstanding reservations is never
+ * waited for (that could be this thread's own): SEDX_ERROR_OUT_OF_STAGING.
+ * Errors: size 0 or larger than sedx_upload_reserve_limit(ctx): SEDX_ERROR_INVALID_SIZE; past
+ * the end (wrap-around included) SEDX_ERROR_OUT_OF_BOUNDS; NULL ctx/out, unknown flags
+ * SEDX_ERROR_INVALID_ARGUMENT; released buffer SEDX_ERROR_INVALID_HANDLE; another context's
+ * buffer SEDX_ERROR_WRONG_CONTEXT; more than 256 reservations outstanding or committed and
+ * not yet completed SEDX_ERROR_OUT_OF_STAGING. On an error *out is zeroed (not a reservation). */
+SEDX_API sedx_result sedx_upload_reserve(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset, uint64_t size,
+                                         sedx_upload_reservation *out);
+SEDX_API sedx_result sedx_upload_reserve_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t offset,
+                                            uint64_t size, uint32_t flags, sedx_upload_reservation *out);
+/* Records the copy of the reservation's bytes into the open batch, in call order with every
+ * other upload (as if sedx_upload were called now): visible after sedx_upload_submit / _flush
+ * to everything later on the GPU. Like sedx_upload it submits the batch once a quarter of the
+ * ring is pending. Then *r is spent (data NULL). Errors: a spent (committed, cancelled), stale
+ * copy, zeroed or another context's reservation SEDX_ERROR_INVALID_HANDLE (nothing happens);
+ * the destination reference released since the reserve SEDX_ERROR_INVALID_HANDLE, nothing
+ * written, the reservation given back (spent). */
+SEDX_API sedx_result sedx_upload_commit(sedx_context *ctx, sedx_upload_reservation *r);
+/* Gives the space back without copying; *r is spent. Same handle errors as the commit. */
+SEDX_API sedx_result sedx_upload_cancel(sedx_context *ctx, sedx_upload_reservation *r);
+/* The largest size one reservation may have now: a quarter of the staging ring (the size of
+ * sedx_upload's pieces; sedx_transfer_get_stats().staging_size / 4 once the ring exists). Larger
+ * data: several reservations, committed one after another. 0 for a NULL ctx. */
+SEDX_API uint64_t sedx_upload_reserve_limit(sedx_context *ctx);
+
+/* ------------------------------------------------------------------------------------------
  * Readback and device copies
  * ---------------------------------------------------------------------------------------- */
 /* Copies [offset, offset + size) of src into dst (host memory). Waits for the GPU. Submits
@@ -174,6 +221,65 @@ typedef struct sedx_download_region {
     void *dst;
 } sedx_download_region;
 SEDX_API sedx_result sedx_download_batch(sedx_context *ctx, const sedx_download_region *regions, uint32_t count);
+
+/* Asynchronous readback (docs/readback.md): the copy is recorded and submitted at once, the
+ * bytes wait in the asynchronous readback ring (host-cached memory, readback_size bytes,
+ * created on the first request; separate from sedx_download's ring) until you take them.
+ * A request is a generation-checked handle: a zeroed, spent (taken, cancelled), stale copy or
+ * another context's request is SEDX_ERROR_INVALID_HANDLE, never a crash. */
+typedef struct sedx_download_request {
+    uint64_t handle;      /* 0 = no request (never made, failed, spent, or a callback request) */
+    uint64_t size;        /* bytes sedx_download_result copies */
+    uint32_t context_id;
+    uint32_t reserved;
+} sedx_download_request;
+
+/* Callback form: runs once the GPU has written the bytes, on the thread that next calls
+ * sedx_download_poll / _wait / _result / _pump or starts a sedx_download_async* (each callback
+ * exactly once, on one thread), with no sedx lock held: it may call any sedx function. data
+ * (size bytes, already invalidated) is valid only during the call; the space is freed after. */
+typedef void (*sedx_download_fn)(sedx_context *ctx, const void *data, uint64_t size, void *user);
+
+typedef struct sedx_download_async_info {
+    const sedx_buffer *src;
+    uint64_t offset, size;
+    sedx_download_fn callback; /* NULL: take the bytes with sedx_download_result */
+    void *user;
+} sedx_download_async_info;
+
+/* Records a copy of [offset, offset + size) of src into the ring and submits it (after the
+ * open upload batch, so earlier uploads are seen); returns without waiting for the GPU. The
+ * bytes are src's contents after every earlier sedx submission and before every later one.
+ * src may be released right after: its last use is recorded. Errors (logged; *out zeroed):
+ * NULL ctx/out SEDX_ERROR_INVALID_ARGUMENT; released buffer SEDX_ERROR_INVALID_HANDLE; another
+ * context's buffer SEDX_ERROR_WRONG_CONTEXT; past the end SEDX_ERROR_OUT_OF_BOUNDS; size 0 or
+ * larger than the ring SEDX_ERROR_INVALID_SIZE; ring full (its space belongs to results not
+ * taken yet: it never waits) SEDX_ERROR_OUT_OF_STAGING. Thread-safe. */
+SEDX_API sedx_result sedx_download_async(sedx_context *ctx, const sedx_buffer *src, uint64_t offset, uint64_t size,
+                                         sedx_download_request *out);
+/* count requests, one submission, all or nothing (same errors; nothing recorded on any).
+ * out: count entries (callback entries are zeroed); NULL only if every info has a callback. */
+SEDX_API sedx_result sedx_download_async_batch(sedx_context *ctx, const sedx_download_async_info *infos,
+                                               uint32_t count, sedx_download_request *out);
+/* SEDX_SUCCESS once the bytes are ready, SEDX_NOT_READY before; never blocks. */
+SEDX_API sedx_result sedx_download_poll(sedx_context *ctx, const sedx_download_request *req);
+/* Waits up to timeout_ns (UINT64_MAX: forever): SEDX_SUCCESS or SEDX_TIMEOUT. */
+SEDX_API sedx_result sedx_download_wait(sedx_context *ctx, const sedx_download_request *req, uint64_t timeout_ns);
+/* Copies the req->size bytes into dst and frees the request's ring space; *req becomes spent.
+ * Never blocks: SEDX_NOT_READY (request kept) before the GPU is done. dst NULL:
+ * SEDX_ERROR_INVALID_ARGUMENT (request kept). Requests may be taken in any order. */
+SEDX_API sedx_result sedx_download_result(sedx_context *ctx, sedx_download_request *req, void *dst);
+/* Drops a request without reading it (its space is freed once the GPU is done); *req spent. */
+SEDX_API sedx_result sedx_download_cancel(sedx_context *ctx, sedx_download_request *req);
+/* Runs the callbacks of finished callback requests now; returns how many ran. Never blocks. */
+SEDX_API uint32_t sedx_download_pump(sedx_context *ctx);
+typedef struct sedx_download_async_stats {
+    uint64_t requests, bytes, callbacks, full_errors;
+    uint64_t ring_size;      /* 0 until the first request */
+    uint64_t ring_used;      /* bytes held by requests (aligned) */
+    uint32_t outstanding;    /* requests holding ring space */
+} sedx_download_async_stats;
+SEDX_API sedx_result sedx_download_async_get_stats(sedx_context *ctx, sedx_download_async_stats *out);
 
 /* sedx's own copy between two sedx buffers, done by the GPU with the fastest method for the
  * device (a compute shader where it beats the copy command, vkCmdCopyBuffer elsewhere), on the

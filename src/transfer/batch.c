@@ -199,6 +199,7 @@ static sedx_result close_batch(struct sedx__transfer *t, sedx_result r, sedx_tic
     t->batch_id++;
     if (r != SEDX_SUCCESS) {
         t->up.committed = t->up.head; /* nothing will read the failed batch's bytes */
+        if (t->up.pin_count) sedx__pins_failed(&t->up); /* nor the reservations committed into it */
         return r;
     }
     t->stats.batches++;

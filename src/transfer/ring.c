@@ -49,6 +49,7 @@ sedx_result sedx__ring_ensure(sedx_context *ctx, struct sedx__transfer *t, ring 
 
 void sedx__ring_reclaim(sedx_context *ctx, ring *r)
 {
+    if (r->pin_count) sedx__pins_reclaim(ctx, r); /* reservations whose batch has completed */
     while (r->fifo_count) {
         sedx_ticket tk = r->fifo[r->fifo_first].ticket;
         if (sedx_ticket_poll(ctx, tk) != SEDX_SUCCESS) break;
@@ -62,6 +63,7 @@ void sedx__ring_reclaim(sedx_context *ctx, ring *r)
 /* Marks everything allocated so far as in use until ticket passes. */
 void sedx__ring_commit(ring *r, sedx_ticket ticket)
 {
+    if (r->pin_count) sedx__pins_submitted(r, ticket); /* committed reservations: pinned until ticket */
     r->committed = r->head;
     if (r->fifo_count && r->fifo[(r->fifo_first + r->fifo_count - 1) % FIFO_CAP].end == r->head) {
         r->fifo[(r->fifo_first + r->fifo_count - 1) % FIFO_CAP].ticket = ticket; /* same range: newer ticket */
@@ -78,6 +80,7 @@ bool sedx__ring_fits(const ring *r, uint64_t size, uint64_t *pad)
 {
     uint64_t pos = r->head % r->size;
     *pad = (pos + size > r->size) ? r->size - pos : 0;
+    if (r->pin_count && !sedx__pins_skip(r, size, pad)) return false; /* reservations' bytes are skipped */
     return r->fifo_count < FIFO_CAP && (r->head - r->tail) + *pad + size <= r->size;
 }
 
@@ -88,7 +91,7 @@ bool sedx__ring_grow(sedx_context *ctx, struct sedx__transfer *t)
 {
     ring *r = &t->up;
     uint64_t size = r->size * 2;
-    if (t->region_count || r->head != r->committed || size > t->info.staging_max) return false;
+    if (t->region_count || r->head != r->committed || size > t->info.staging_max || r->pin_count) return false;
     ring *fresh = sedx__calloc(1, sizeof *fresh);
     if (!fresh) return false;
     if (ring_init(ctx, fresh, size, true) != SEDX_SUCCESS) {
@@ -131,8 +134,15 @@ sedx_result sedx__ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *
             continue;
         }
         if (allow_submit && r == &t->up && sedx__ring_grow(ctx, t)) continue; /* within staging_max */
-        if (!r->fifo_count) return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "%llu bytes do not fit the ring",
-                                             (unsigned long long)size);
+        if (!r->fifo_count && r == &t->up && !t->region_count && r->head != r->committed) {
+            /* no region is open: [committed, head) holds only reservations (pinned) or bytes given
+             * back by sedx_upload_cancel, so it need not wait for a batch */
+            r->committed = r->tail = r->head;
+            continue;
+        }
+        if (!r->fifo_count) return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "%llu bytes do not fit the ring%s",
+                                             (unsigned long long)size, r->pin_count ? " (outstanding "
+                                             "sedx_upload_reserve reservations hold the rest)" : "");
         if (no_wait) {
             t->stats.ring_full_errors++;
             return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "the staging ring is full and NO_WAIT was asked");

@@ -20,6 +20,21 @@ typedef struct region {
     uint64_t size;
 } region;
 
+/* reserve.c: ring bytes handed out by sedx_upload_reserve. The FIFO (tail/fifo) cannot keep
+ * them: a batch submitted while one is outstanding takes every byte up to head, and its ticket
+ * frees them. So each reservation is also a pin, a physical range that ring_fits skips, from
+ * reserve until it is cancelled, or until the batch it was committed into has completed. */
+#define PIN_CAP 256u /* pins per ring (outstanding + committed + in flight) */
+enum { PIN_FREE = 0, PIN_RESERVED, PIN_COMMITTED, PIN_IN_FLIGHT };
+typedef struct ring_pin {
+    uint64_t start, size;   /* physical range in the ring (size 16-byte aligned) */
+    uint64_t handle;        /* RESERVED: the reservation's handle (slot | serial << 8) */
+    uint32_t state;
+    sedx_ticket ticket;     /* IN_FLIGHT: the batch that copies the bytes */
+    sedx_buffer dst;        /* RESERVED: the caller's reference (checked at commit); we hold one of our own */
+    uint64_t dst_offset, data_size;
+} ring_pin;
+
 typedef struct ring {
     sedx_buffer buffer;
     uint8_t *ptr;
@@ -28,6 +43,8 @@ typedef struct ring {
     VkDeviceAddress address;
     struct { uint64_t end; sedx_ticket ticket; } fifo[FIFO_CAP];
     uint32_t fifo_first, fifo_count;
+    ring_pin pins[PIN_CAP]; /* reserve.c; the upload ring only */
+    uint32_t pin_count;     /* pins not FREE */
 } ring;
 
 /* One copy of a parallel job list. */
@@ -76,6 +93,8 @@ struct sedx__transfer {
     memcpy_pool pool;
     bool pool_started;
     sedx_transfer_stats stats;
+    struct sedx__readback *rb; /* readback_async.c: the asynchronous readback (own lock, own ring) */
+    uint64_t reserve_serial; /* reserve.c: makes every reservation handle unique */
 };
 
 
@@ -131,6 +150,18 @@ sedx_result sedx__ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *
                              bool no_wait, uint64_t *out_offset);
 
 /* ------------------------------------------------------------------------------------------
+ * reserve.c: the pins of reservations (lock held for all)
+ * ---------------------------------------------------------------------------------------- */
+/* Moves *pad on (from r->head) past every pin that [head + pad, + size) would overlap, and past
+ * the ring's end; false when no place within one lap is free of pins. */
+bool sedx__pins_skip(const ring *r, uint64_t size, uint64_t *pad);
+/* Frees the IN_FLIGHT pins whose batch has completed. */
+void sedx__pins_reclaim(sedx_context *ctx, ring *r);
+/* The open batch was submitted with ticket (COMMITTED -> IN_FLIGHT) / failed (COMMITTED -> FREE). */
+void sedx__pins_submitted(ring *r, sedx_ticket ticket);
+void sedx__pins_failed(ring *r);
+
+/* ------------------------------------------------------------------------------------------
  * batch.c: the open upload batch, ordered submissions, barriers (lock held for all)
  * ---------------------------------------------------------------------------------------- */
 sedx_result sedx__batch_reserve(struct sedx__transfer *t, uint64_t regions, uint64_t buffers);
@@ -154,6 +185,12 @@ void sedx__barrier(VkCommandBuffer cb, VkPipelineStageFlags src_stage, VkAccessF
                    VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
 void sedx__barrier_before(VkCommandBuffer cb, bool compute);
 void sedx__barrier_after(VkCommandBuffer cb, bool compute);
+
+/* ------------------------------------------------------------------------------------------
+ * readback_async.c: state of sedx_download_async (created and freed with the layer)
+ * ---------------------------------------------------------------------------------------- */
+sedx_result sedx__readback_create(sedx_context *ctx, struct sedx__transfer *t);
+void sedx__readback_destroy(sedx_context *ctx, struct sedx__transfer *t);
 
 /* ------------------------------------------------------------------------------------------
  * checks.c: argument checks shared by uploads, readback and copies
