@@ -6,6 +6,12 @@
  * m_IsEnabled is sedx_module_set_enabled(): a disabled module gets no OnUpdate.
  * main() runs frames and reads the uniforms back with sedx_download (what the GPU sees),
  * with the module enabled, disabled and enabled again.
+ *
+ * That form is right with one frame in flight only: the next frame's memcpy overwrites bytes the
+ * GPU may still be reading for the previous one. With several frames in flight, each frame
+ * takes its uniforms from transient memory (<sedx/frame.h>, docs/frames.md): the second half
+ * runs 3 frames in flight, the GPU copying each frame's uniforms (read from transient memory
+ * when the frame executes, not when it was recorded) into a history buffer that is checked.
  */
 #include <sedx/sedx.h>
 #include <sedx/module.h>
@@ -95,6 +101,75 @@ static float gpu_time(sedx_context *ctx, const uniform_module *u)
     return r == SEDX_SUCCESS ? back.time : -1.0f;
 }
 
+/* --- the same uniforms with several frames in flight: transient memory --------------------- */
+#define TRANSIENT_FRAMES 12u
+
+static void fill_uniforms(scene_uniforms *u, float time)
+{
+    memset(u, 0, sizeof *u);
+    camera_view(time, u->view_matrix);
+    camera_proj(u->proj_matrix);
+    u->light_position[1] = 10.0f;
+    u->light_position[3] = 1.0f;
+    u->time = time;
+}
+
+static void transient_frames(sedx_context *ctx)
+{
+    sedx_frame_info fi = {.frames_in_flight = 3};
+    sedx_result r = sedx_frames_configure(ctx, &fi);
+    CHECK(r == SEDX_SUCCESS, "sedx_frames_configure: %s", sedx_result_name(r));
+    /* what the GPU read each frame (a stand-in for the draws that would use the uniforms) */
+    sedx_buffer history;
+    r = sedx_buffer_create(ctx, TRANSIENT_FRAMES * sizeof(scene_uniforms), SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU,
+                           "uniform history", &history);
+    CHECK(r == SEDX_SUCCESS, "history buffer: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return;
+    const double dt = 1.0 / 64.0;
+    for (uint32_t i = 0; i < TRANSIENT_FRAMES && r == SEDX_SUCCESS; ++i) {
+        sedx_frame *frame;
+        r = sedx_frame_begin(ctx, &frame); /* waits only if frame i - 3 is still on the GPU */
+        CHECK(r == SEDX_SUCCESS, "sedx_frame_begin: %s", sedx_result_name(r));
+        if (r != SEDX_SUCCESS) break;
+        sedx_transient t;
+        r = sedx_transient_alloc(frame, sizeof(scene_uniforms), SEDX_BUFFER_USAGE_UNIFORM, &t);
+        CHECK(r == SEDX_SUCCESS, "sedx_transient_alloc: %s", sedx_result_name(r));
+        if (r == SEDX_SUCCESS) {
+            fill_uniforms(t.data, (float)(i * dt)); /* straight into the frame's own memory */
+            /* a draw would bind t.buffer with dynamic offset t.offset; here the GPU copies it */
+        }
+        sedx_ticket ticket = {0};
+        if (r == SEDX_SUCCESS) {
+            VkBufferCopy region = {t.offset, i * sizeof(scene_uniforms), sizeof(scene_uniforms)};
+            sedx_cmd cmd;
+            r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
+            if (r == SEDX_SUCCESS) {
+                vkCmdCopyBuffer(cmd.cmd, t.buffer, sedx_buffer_vk(&history), 1, &region);
+                r = sedx_cmd_submit(ctx, &cmd, NULL, &ticket);
+            }
+            CHECK(r == SEDX_SUCCESS, "copy: %s", sedx_result_name(r));
+            if (r == SEDX_SUCCESS) sedx_buffer_mark_used(&history, ticket);
+        }
+        sedx_result e = sedx_frame_end(ctx, frame, ticket); /* reclaimed once ticket has passed */
+        CHECK(e == SEDX_SUCCESS, "sedx_frame_end: %s", sedx_result_name(e));
+    }
+    scene_uniforms back[TRANSIENT_FRAMES];
+    r = sedx_download(ctx, &history, 0, sizeof back, back);
+    CHECK(r == SEDX_SUCCESS, "sedx_download: %s", sedx_result_name(r));
+    uint32_t good = 0;
+    for (uint32_t i = 0; r == SEDX_SUCCESS && i < TRANSIENT_FRAMES; ++i) {
+        scene_uniforms want;
+        fill_uniforms(&want, (float)(i * dt));
+        if (memcmp(&back[i], &want, sizeof want) == 0) good++;
+    }
+    CHECK(good == TRANSIENT_FRAMES, "%u of %u frames saw their own uniforms", good, TRANSIENT_FRAMES);
+    sedx_frame_stats st;
+    sedx_frame_get_stats(ctx, &st);
+    printf("transient uniforms: %u frames, %u in flight, %u of them verified, %llu begin(s) waited for the GPU\n",
+           TRANSIENT_FRAMES, st.frames_in_flight, good, (unsigned long long)st.waits);
+    sedx_buffer_release(&history);
+}
+
 int main(void)
 {
     sedx_set_logger(logger, NULL);
@@ -139,6 +214,7 @@ int main(void)
     }
 
     sedx_module_stack_destroy(stack);
+    transient_frames(ctx);
     CHECK(sedx_context_validation_error_count(ctx) == 0, "validation errors");
     CHECK(sedx_context_validation_warning_count(ctx) == 0, "validation warnings");
     sedx_context_destroy(ctx);

@@ -8,5 +8,6 @@
 #include <sedx/buffer.h>
 #include <sedx/bindless.h>
 #include <sedx/transfer.h>
+#include <sedx/frame.h>
 #include <sedx/module.h>
 #endif

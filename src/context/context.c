@@ -16,6 +16,7 @@ static sedx_result create_layers(sedx_context *ctx, const sedx_allocator_info *a
     if (r == SEDX_SUCCESS) r = sedx__buffers_create(ctx);
     if (r == SEDX_SUCCESS) r = sedx__bindless_create(ctx);
     if (r == SEDX_SUCCESS) r = sedx__transfer_create(ctx, transfer);
+    if (r == SEDX_SUCCESS) r = sedx__frames_create(ctx);
     return r;
 }
 
@@ -24,6 +25,7 @@ static sedx_result create_layers(sedx_context *ctx, const sedx_allocator_info *a
 static void destroy_layers(sedx_context *ctx)
 {
     sedx__device_drain(ctx);
+    sedx__frames_destroy(ctx);
     sedx__transfer_destroy(ctx);
     sedx__bindless_destroy(ctx);
     sedx__device_drain(ctx);

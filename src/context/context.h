@@ -5,6 +5,7 @@
 #include "bindless/bindless.h"
 #include "buffer/buffer.h"
 #include "device/device.h"
+#include "frame/frame.h"
 #include "memory/memory.h"
 #include "transfer/transfer.h"
 

@@ -14,6 +14,7 @@ struct sedx__allocator;
 struct sedx__buffer_registry;
 struct sedx__bindless;
 struct sedx__transfer;
+struct sedx__frame;
 
 typedef struct sedx__deferred {
     uint64_t after[SEDX_QUEUE_COUNT];
@@ -80,6 +81,7 @@ struct sedx_context {
         struct sedx__buffer_registry *buffer;
         struct sedx__bindless *bindless;
         struct sedx__transfer *transfer;
+        struct sedx__frame *frame;
     } layers;
 };
 
