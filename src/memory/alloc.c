@@ -507,6 +507,9 @@ sedx_result sedx__mem_allocate(allocator *A, const alloc_request *q, sedx_alloca
     if (!sedx__is_pow2(q->alignment))
         return SEDX__ERR(SEDX_ERROR_INVALID_ALIGNMENT, TAG, "allocation '%s': alignment %llu is not a power of two",
                          info_name(info), (unsigned long long)q->alignment);
+    if (q->size > SEDX_VIRTUAL_MAX_SIZE) /* no heap is that large; the block sizes would overflow */
+        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "allocation '%s': size %llu is over 2^63", info_name(info),
+                         (unsigned long long)q->size);
     if ((info->flags & SEDX_ALLOCATION_NEVER_ALLOCATE) &&
         (q->requires_dedicated || (info->flags & SEDX_ALLOCATION_DEDICATED)))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "allocation '%s': NEVER_ALLOCATE with a dedicated allocation",

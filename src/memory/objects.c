@@ -128,7 +128,9 @@ sedx_result sedx_memory_find_type(sedx_context *ctx, const sedx_allocation_info 
     uint32_t bits = memory_type_bits;
     if (info->memory_type_bits) bits &= info->memory_type_bits;
     uint32_t cand[32];
-    if (sedx__mem_candidate_types(A, &p, bits, cand) == 0) return SEDX_ERROR_NO_MEMORY_TYPE;
+    if (sedx__mem_candidate_types(A, &p, bits, cand) == 0)
+        return SEDX__ERR(SEDX_ERROR_NO_MEMORY_TYPE, TAG, "sedx_memory_find_type: no memory type in bits 0x%x has the "
+                         "required flags 0x%x", bits, info->required_flags);
     *out_type = cand[0];
     return SEDX_SUCCESS;
 }
