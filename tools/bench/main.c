@@ -1,4 +1,4 @@
-/* sedx-bench: `sedx-bench <alloc|buffers|upload> [--json] [--runs N] [--out FILE] [bench options]` */
+/* sedx-bench: `sedx-bench <alloc|buffers|upload|frame> [--json] [--runs N] [--out FILE] [bench options]` */
 #include "bench.h"
 
 #include <cjson/cJSON.h>
@@ -9,6 +9,8 @@
 int bench_alloc(const bench_args *args) __attribute__((weak));
 int bench_buffers(const bench_args *args) __attribute__((weak));
 int bench_upload(const bench_args *args) __attribute__((weak));
+int bench_reserve(const bench_args *args) __attribute__((weak));
+int bench_frame(const bench_args *args) __attribute__((weak));
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -100,7 +102,9 @@ static void usage(void)
             "usage: sedx-bench <benchmark> [--json] [--runs N] [--out FILE] [options]\n"
             "  alloc     Workloads A and B of docs/benchmarks.md (virtual block; buffers on the device)\n"
             "  buffers   buffer create+destroy vs raw Vulkan; uniform update patterns\n"
-            "  upload    transfers: staging ring, scatter, device copy, readback\n");
+            "  upload    transfers: staging ring, scatter, device copy, readback\n"
+            "  reserve   zero-copy staging: produced in place (reserve/commit) vs sedx_upload\n"
+            "  frame     transient allocation: 1 and 8 threads against bump pointers\n");
 }
 
 int main(int argc, char **argv)
@@ -119,6 +123,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "alloc") == 0) fn = bench_alloc;
     else if (strcmp(argv[1], "buffers") == 0) fn = bench_buffers;
     else if (strcmp(argv[1], "upload") == 0) fn = bench_upload;
+    else if (strcmp(argv[1], "reserve") == 0) fn = bench_reserve;
+    else if (strcmp(argv[1], "frame") == 0) fn = bench_frame;
     else {
         usage();
         return 2;
