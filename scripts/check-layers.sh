@@ -2,7 +2,7 @@
 # The layering check (docs/architecture.md). Fails when
 #   - a file under src/<layer>/ includes a header of a layer above it,
 #   - a file includes another layer's private header (<layer>/*_private.h),
-#   - a weak symbol appears anywhere in src/ or include/ (and, when a built library is given,
+#   - a weak symbol appears anywhere in src/, include/, tools/, examples/, tests/ or fuzz/ (and, when a built library is given,
 #     in its objects),
 #   - the layer table below misses a folder of src/.
 #   usage: scripts/check-layers.sh [path/to/libsedx.a]
@@ -36,7 +36,7 @@ while IFS= read -r -d '' file; do
   done < <(grep -hoE '^#include "[^"]+"' "$file" | sed -E 's/#include "([^"]+)"/\1/' | grep -vE '_spv\.h$')
 done < <(find src -name '*.[ch]' -print0)
 
-if grep -rnE '__attribute__\s*\(\(\s*weak|#pragma\s+weak|__weak' src include; then
+if grep -rnE '__attribute__\s*\(\(\s*weak|#pragma\s+weak|__weak' src include tools examples tests fuzz; then
   echo "check-layers: weak symbols are not allowed (the composite context calls every layer directly)"; fail=1
 fi
 lib=${1:-}

@@ -1171,7 +1171,7 @@ static void op_upload_release(shadow_seq *s)
             uint64_t n = 1 + pick(s, (c->size < b->size ? c->size : b->size));
             sedx_ticket t = {0};
             lg(s, " copy B%u->[0,+%llu) ticket", c->serial, (unsigned long long)n);
-            if (expect_rc(s, "sedx_copy (then release)", sedx_gpu_copy(s->cfg.ctx, &c->refs[0].b, 0, &r->b, 0, n, &t),
+            if (expect_rc(s, "sedx_gpu_copy (then release)", sedx_gpu_copy(s->cfg.ctx, &c->refs[0].b, 0, &r->b, 0, n, &t),
                           SEDX_SUCCESS, NULL)) {
                 sh_copy(s, b, 0, c->bytes, c->known, n);
                 add_ticket(s, t);
@@ -1624,7 +1624,7 @@ static void bad_stale(shadow_seq *s)
         uint64_t m = n < b->size ? n : b->size;
         if (live && m > live->size) m = live->size;
         bool as_src = pick(s, 2) != 0;
-        what = as_src ? "sedx_copy from a released reference" : "sedx_copy to a released reference";
+        what = as_src ? "sedx_gpu_copy from a released reference" : "sedx_gpu_copy to a released reference";
         lg(s, "copy %s B%u [0,+%llu)", as_src ? "to" : "from", b->serial, (unsigned long long)m);
         r = as_src ? sedx_gpu_copy(s->cfg.ctx, sb, 0, &b->refs[0].b, 0, m, NULL)
                    : sedx_gpu_copy(s->cfg.ctx, &b->refs[0].b, 0, sb, 0, m, NULL);
@@ -1822,7 +1822,7 @@ static void op_bad(shadow_seq *s)
         r = src_side ? sedx_gpu_copy(s->cfg.ctx, &ref->b, off, &c->refs[0].b, 0, n, NULL)
                      : sedx_gpu_copy(s->cfg.ctx, &c->refs[0].b, 0, &ref->b, off, n, NULL);
         want = SEDX_ERROR_OUT_OF_BOUNDS;
-        what = "sedx_copy out of bounds";
+        what = "sedx_gpu_copy out of bounds";
         if (src_side) { /* the destination c is what must not change */
             b = c;
             off = 0;
@@ -1842,7 +1842,7 @@ static void op_bad(shadow_seq *s)
            (unsigned long long)m, (unsigned long long)dof);
         r = sedx_gpu_copy(s->cfg.ctx, &ref->b, so, &b->refs[0].b, dof, m, pick(s, 2) ? NULL : &(sedx_ticket){0});
         want = SEDX_ERROR_INVALID_ARGUMENT;
-        what = "sedx_copy with overlapping ranges";
+        what = "sedx_gpu_copy with overlapping ranges";
         if (r == SEDX_SUCCESS) sh_unknown(s, b, dof, m);
         off = dof;
         break;

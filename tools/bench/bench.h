@@ -16,6 +16,8 @@ typedef struct bench_args {
 int bench_alloc(const bench_args *args);
 int bench_buffers(const bench_args *args);
 int bench_upload(const bench_args *args);
+int bench_reserve(const bench_args *args);
+int bench_frame(const bench_args *args);
 
 /* Prints root on stdout with --json and writes it to --out FILE; 0 or 1 (write failed). */
 struct cJSON;

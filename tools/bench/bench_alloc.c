@@ -1,6 +1,6 @@
 /*
  * sedx-bench alloc: Workload A of docs/benchmarks.md on a sedx virtual block (as defined, 60 %
- * allocate, and the 50 % variant), then Workload B when bench_alloc_b.c is built in.
+ * allocate, and the 50 % variant), then Workload B (bench_alloc_b.c).
  *   sedx-bench alloc [--workload A|A50|B|all] [--runs N] [--json] [--out FILE]
  * The check values are computed and compared first; nothing is reported if one differs.
  */
@@ -12,8 +12,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* Workload B lives in bench_alloc_b.c; NULL when that file is not built in. */
-extern int bench_alloc_b(const bench_args *args, cJSON *out_json) __attribute__((weak));
 
 /* VMA 3.4.0-development (TLSF, -O2) on a 2-core machine, from docs/benchmarks.md. */
 typedef struct vma_reference {
@@ -247,10 +245,6 @@ int bench_alloc(const bench_args *args)
         fprintf(stderr, "sedx-bench alloc: --workload must be A, A50, B or all (got '%s')\n", which);
         return 2;
     }
-    if (want_b && !all && !bench_alloc_b) {
-        fprintf(stderr, "sedx-bench alloc: Workload B is not built into this version\n");
-        return 3;
-    }
     FILE *log = args->json ? stderr : stdout;
     int runs = args->runs > 0 ? args->runs : 5;
 
@@ -283,8 +277,7 @@ int bench_alloc(const bench_args *args)
     }
     int rc_b = 0;
     if (rc == 0 && want_b) {
-        if (bench_alloc_b) rc_b = bench_alloc_b(args, workloads);
-        else fprintf(log, "\nWorkload B: not built into this version (tools/bench/bench_alloc_b.c)\n");
+        rc_b = bench_alloc_b(args, workloads);
     }
     /* Workload A's figures are reported even if Workload B could not run (its exit code is
      * passed on); nothing is reported if a check value or an A run failed. */

@@ -273,7 +273,7 @@ int bench_upload(const bench_args *args)
         sedx_ticket_wait(b.ctx, tk, UINT64_MAX);
         v[i] = (double)size * K / (now_s() - t1) / 1e9;
     }
-    report(&b, "3. device-to-device sedx_copy", bench_median(v, R), raw_d2d, "raw vkCmdCopyBuffer");
+    report(&b, "3. device-to-device sedx_gpu_copy", bench_median(v, R), raw_d2d, "raw vkCmdCopyBuffer");
     fails += check(r == SEDX_SUCCESS, "device copy");
     memset(tmp, 0, size);
     fails += check(sedx_download(b.ctx, &dev2, 0, size, tmp) == SEDX_SUCCESS && memcmp(tmp, back, size) == 0,

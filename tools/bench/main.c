@@ -1,4 +1,4 @@
-/* sedx-bench: `sedx-bench <alloc|buffers|upload|frame> [--json] [--runs N] [--out FILE] [bench options]` */
+/* sedx-bench: `sedx-bench <alloc|buffers|upload|reserve|frame> [--json] [--runs N] [--out FILE] [bench options]` */
 #include "bench.h"
 
 #include <cjson/cJSON.h>
@@ -6,11 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int bench_alloc(const bench_args *args) __attribute__((weak));
-int bench_buffers(const bench_args *args) __attribute__((weak));
-int bench_upload(const bench_args *args) __attribute__((weak));
-int bench_reserve(const bench_args *args) __attribute__((weak));
-int bench_frame(const bench_args *args) __attribute__((weak));
 
 static int cmp_double(const void *a, const void *b)
 {
