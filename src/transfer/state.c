@@ -33,6 +33,7 @@ static sedx_result create_pipeline(sedx_context *ctx, struct sedx__transfer *t, 
 static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
 {
     if (t->pool_started) sedx__pool_stop(&t->pool);
+    sedx__readback_destroy(ctx, t);
     sedx_buffer_release(&t->up.buffer);
     sedx_buffer_release(&t->down.buffer);
     if (t->copy_pipe) vkDestroyPipeline(ctx->device, t->copy_pipe, NULL);
@@ -127,6 +128,7 @@ sedx_result sedx__transfer_create(sedx_context *ctx, const sedx_transfer_info *i
     pthread_mutex_init(&t->lock, NULL);
     apply_info(ctx, t, info);
     sedx_result r = create_pipelines(ctx, t);
+    if (r == SEDX_SUCCESS) r = sedx__readback_create(ctx, t);
     if (r != SEDX_SUCCESS) {
         transfer_free(ctx, t);
         return r;

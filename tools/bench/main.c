@@ -1,4 +1,4 @@
-/* sedx-bench: `sedx-bench <alloc|buffers|upload|reserve|frame> [--json] [--runs N] [--out FILE] [bench options]` */
+/* sedx-bench: `sedx-bench <alloc|buffers|upload|reserve|frame|readback> [--json] [--runs N] [--out FILE] [bench options]` */
 #include "bench.h"
 
 #include <cjson/cJSON.h>
@@ -91,6 +91,8 @@ const char *bench_flag_value(const bench_args *args, const char *flag)
     return NULL;
 }
 
+int bench_readback(const bench_args *args); /* bench_readback.c */
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -99,7 +101,8 @@ static void usage(void)
             "  buffers   buffer create+destroy vs raw Vulkan; uniform update patterns\n"
             "  upload    transfers: staging ring, scatter, device copy, readback\n"
             "  reserve   zero-copy staging: produced in place (reserve/commit) vs sedx_upload\n"
-            "  frame     transient allocation: 1 and 8 threads against bump pointers\n");
+            "  frame     transient allocation: 1 and 8 threads against bump pointers\n"
+            "  readback  asynchronous readback: CPU cost per 256 B picking request in a frame loop\n");
 }
 
 int main(int argc, char **argv)
@@ -120,6 +123,7 @@ int main(int argc, char **argv)
     else if (strcmp(argv[1], "upload") == 0) fn = bench_upload;
     else if (strcmp(argv[1], "reserve") == 0) fn = bench_reserve;
     else if (strcmp(argv[1], "frame") == 0) fn = bench_frame;
+    else if (strcmp(argv[1], "readback") == 0) fn = bench_readback;
     else {
         usage();
         return 2;

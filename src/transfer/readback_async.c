@@ -1,0 +1,524 @@
+/*
+ * Asynchronous readback (docs/readback.md): sedx_download_async records a GPU copy into the
+ * asynchronous readback ring and submits it; the bytes stay there until the application takes
+ * them (sedx_download_result), cancels the request, or its callback has run.
+ *
+ * The ring is a host-cached buffer of readback_size bytes of its own, created on the first
+ * request (sedx__ring_ensure, with its smaller-size fallback). It is not sedx_download's ring:
+ * that one is reused from its start by every blocking download, and a blocking download could
+ * never wait for space held by results nobody has taken yet. Its space is cut by a TLSF
+ * virtual block, so requests are freed in any order without touching each other's bytes;
+ * space is freed only when a result is taken (or a cancelled / callback request has finished
+ * on the GPU), never by the GPU passing a ticket alone. So a full ring is never waited for:
+ * SEDX_ERROR_OUT_OF_STAGING.
+ *
+ * Locks: the transfer lock (t->lock) orders the submission with uploads and other transfers;
+ * rb->lock (taken inside t->lock, never the other way) guards the requests, the virtual block
+ * and the list of callback requests. poll / wait / result / cancel / pump take rb->lock only,
+ * for a few instructions, so they never wait behind an upload that waits for the GPU.
+ * Callbacks run with no lock held.
+ */
+#include "transfer/transfer_private.h"
+
+#include <sedx/virtual_block.h>
+
+#define RB_SLAB 256u
+
+typedef struct rb_request {
+    sedx__handle handle;       /* 0 once spent (taken, cancelled) or for callback requests */
+    sedx_ticket ticket;        /* the submission that writes the bytes */
+    sedx_virtual_alloc alloc;  /* ring space */
+    uint64_t ring_offset, size;
+    sedx_download_fn callback;
+    void *user;
+    bool reap;                 /* in the reap list: freed (callback run) once the ticket passes */
+    struct rb_request *next, *prev; /* reap list, or free list (next) */
+} rb_request;
+
+struct sedx__readback {
+    pthread_mutex_t lock;
+    ring ring;                 /* only buffer / ptr / size are used */
+    sedx_virtual_block *space; /* created with the ring */
+    uint64_t align;
+    sedx__handle_pool handles;
+    rb_request *free_list;
+    rb_request **slabs;
+    uint32_t slab_count;
+    rb_request *reap_head, *reap_tail; /* callback / cancelled requests, in ticket order */
+    _Atomic uint32_t reap_count;
+    uint32_t outstanding;
+    uint64_t used;
+    sedx_download_async_stats stats;
+};
+
+static sedx_queue rb_queue(const struct sedx__transfer *t)
+{
+    return t->use_transfer_queue ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+}
+
+sedx_result sedx__readback_create(sedx_context *ctx, struct sedx__transfer *t)
+{
+    (void)ctx;
+    struct sedx__readback *rb = sedx__calloc(1, sizeof *rb);
+    if (!rb) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (readback state)");
+    sedx_result r = sedx__handle_pool_init(&rb->handles);
+    if (r != SEDX_SUCCESS) {
+        sedx__free(rb);
+        return r;
+    }
+    pthread_mutex_init(&rb->lock, NULL);
+    t->rb = rb;
+    return SEDX_SUCCESS;
+}
+
+void sedx__readback_destroy(sedx_context *ctx, struct sedx__transfer *t)
+{
+    struct sedx__readback *rb = t->rb;
+    (void)ctx;
+    if (!rb) return;
+    uint32_t cbs = 0, handles = sedx__handle_live(&rb->handles);
+    for (rb_request *q = rb->reap_head; q; q = q->next) cbs += q->callback != NULL;
+    if (handles || cbs)
+        SEDX_LOG_WARN_TAG(TAG, "context destroyed with %u readback request(s) never taken and %u callback(s) never "
+                          "run (sedx_download_result / _cancel / _pump them first)", handles, cbs);
+    /* the device was drained before the transfer layer goes: no copy still writes the ring */
+    sedx_buffer_release(&rb->ring.buffer);
+    sedx_virtual_block_destroy(rb->space);
+    sedx__handle_pool_finish(&rb->handles);
+    for (uint32_t i = 0; i < rb->slab_count; ++i) sedx__free(rb->slabs[i]);
+    sedx__free(rb->slabs);
+    pthread_mutex_destroy(&rb->lock);
+    sedx__free(rb);
+    t->rb = NULL;
+}
+
+/* rb->lock held. */
+static rb_request *request_new(struct sedx__readback *rb)
+{
+    if (!rb->free_list) {
+        rb_request **slabs = sedx__realloc(rb->slabs, (rb->slab_count + 1) * sizeof *slabs);
+        if (!slabs) return NULL;
+        rb->slabs = slabs;
+        rb_request *s = sedx__calloc(RB_SLAB, sizeof *s);
+        if (!s) return NULL;
+        rb->slabs[rb->slab_count++] = s;
+        for (uint32_t i = 0; i < RB_SLAB; ++i) {
+            s[i].next = rb->free_list;
+            rb->free_list = &s[i];
+        }
+    }
+    rb_request *q = rb->free_list;
+    rb->free_list = q->next;
+    memset(q, 0, sizeof *q);
+    return q;
+}
+
+/* Frees the request's space and the request itself (its handle is gone already). rb->lock held. */
+static void request_free(struct sedx__readback *rb, rb_request *q)
+{
+    if (q->alloc) {
+        sedx_virtual_free(rb->space, q->alloc);
+        rb->used -= sedx__align_up(q->size, rb->align);
+        rb->outstanding--;
+    }
+    memset(q, 0, sizeof *q);
+    q->next = rb->free_list;
+    rb->free_list = q;
+}
+
+/* Into the reap list, sorted by ticket value (new requests go to the tail). rb->lock held. */
+static void reap_insert(struct sedx__readback *rb, rb_request *q)
+{
+    rb_request *after = rb->reap_tail;
+    while (after && after->ticket.value > q->ticket.value) after = after->prev;
+    q->prev = after;
+    q->next = after ? after->next : rb->reap_head;
+    if (q->next) q->next->prev = q;
+    else rb->reap_tail = q;
+    if (after) after->next = q;
+    else rb->reap_head = q;
+    q->reap = true;
+    atomic_fetch_add(&rb->reap_count, 1);
+}
+
+static sedx_result invalidate(sedx_context *ctx, struct sedx__readback *rb, uint64_t offset, uint64_t size)
+{
+    sedx_buffer_resource *res = rb->ring.buffer.resource;
+    return res->coherent ? SEDX_SUCCESS : sedx_memory_invalidate(ctx, res->allocation, offset, size);
+}
+
+/* Runs the callbacks of finished requests and frees finished cancelled ones. No lock held by the
+ * caller; callbacks run with none. */
+static uint32_t pump(sedx_context *ctx, struct sedx__transfer *t)
+{
+    struct sedx__readback *rb = t->rb;
+    if (!atomic_load(&rb->reap_count)) return 0; /* nothing to do: no lock, no driver call */
+    uint64_t done = sedx_context_completed_value(ctx, rb_queue(t));
+    rb_request *list = NULL, *last = NULL;
+    pthread_mutex_lock(&rb->lock);
+    while (rb->reap_head && rb->reap_head->ticket.value <= done) {
+        rb_request *q = rb->reap_head;
+        rb->reap_head = q->next;
+        if (rb->reap_head) rb->reap_head->prev = NULL;
+        else rb->reap_tail = NULL;
+        atomic_fetch_sub(&rb->reap_count, 1);
+        q->next = NULL;
+        if (!q->callback) {
+            request_free(rb, q); /* cancelled: nobody reads it */
+            continue;
+        }
+        if (last) last->next = q;
+        else list = q;
+        last = q;
+    }
+    pthread_mutex_unlock(&rb->lock);
+    uint32_t ran = 0;
+    for (rb_request *q = list; q;) {
+        rb_request *next = q->next;
+        if (invalidate(ctx, rb, q->ring_offset, q->size) == SEDX_SUCCESS) {
+            q->callback(ctx, rb->ring.ptr + q->ring_offset, q->size, q->user);
+            ran++;
+        }
+        pthread_mutex_lock(&rb->lock);
+        rb->stats.callbacks++;
+        request_free(rb, q);
+        pthread_mutex_unlock(&rb->lock);
+        q = next;
+    }
+    return ran;
+}
+
+uint32_t sedx_download_pump(sedx_context *ctx)
+{
+    if (!ctx) return 0;
+    return pump(ctx, sedx__get_transfer(ctx));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Requests
+ * ---------------------------------------------------------------------------------------- */
+static sedx_result check_info(sedx_context *ctx, const sedx_download_async_info *g, const char *what)
+{
+    sedx_result r;
+    sedx_buffer_resource *res = sedx__check_buffer(ctx, g->src, g->offset, g->size, what, &r);
+    if (!res) return r;
+    if (!g->size) return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "%s: buffer '%s': size 0", what, res->name);
+    return SEDX_SUCCESS;
+}
+
+/* The ring and its virtual block. Transfer lock held. */
+static sedx_result ensure_ring(sedx_context *ctx, struct sedx__transfer *t)
+{
+    struct sedx__readback *rb = t->rb;
+    if (rb->space) return SEDX_SUCCESS;
+    if (!rb->ring.ptr) {
+        rb->ring.size = t->info.readback_size;
+        uint64_t keep = t->stats.readback_size; /* sedx__ring_ensure reports into it: that is sedx_download's */
+        sedx_result r = sedx__ring_ensure(ctx, t, &rb->ring);
+        t->stats.readback_size = keep;
+        if (r != SEDX_SUCCESS) return r;
+    }
+    sedx_virtual_block_info vi = {rb->ring.size, 0};
+    sedx_virtual_block *vb;
+    sedx_result r = sedx_virtual_block_create(&vi, &vb);
+    if (r != SEDX_SUCCESS) return r;
+    pthread_mutex_lock(&rb->lock);
+    rb->align = SEDX__MAX(64, ctx->props.limits.nonCoherentAtomSize);
+    rb->stats.ring_size = rb->ring.size;
+    rb->space = vb;
+    pthread_mutex_unlock(&rb->lock);
+    return SEDX_SUCCESS;
+}
+
+/* Takes ring space and a request (with a handle unless it has a callback) for each info; all
+ * or nothing. rb->lock held. */
+static sedx_result reserve_all(struct sedx__readback *rb, const sedx_download_async_info *infos, uint32_t count,
+                               rb_request **reqs)
+{
+    sedx_result r = SEDX_SUCCESS;
+    uint32_t i = 0;
+    for (; i < count; ++i) {
+        rb_request *q = request_new(rb);
+        if (!q) {
+            r = SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_download_async: out of host memory");
+            break;
+        }
+        reqs[i] = q;
+        q->size = infos[i].size;
+        q->callback = infos[i].callback;
+        q->user = infos[i].user;
+        uint64_t bytes = sedx__align_up(q->size, rb->align);
+        r = sedx_virtual_allocate(rb->space, bytes, rb->align, q, &q->alloc, &q->ring_offset);
+        if (r == SEDX_ERROR_OUT_OF_SPACE) {
+            rb->stats.full_errors++;
+            r = SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "sedx_download_async: the readback ring is full (%llu of "
+                          "%llu bytes held by %u requests; %llu more asked): take results (sedx_download_result) "
+                          "or cancel requests first", (unsigned long long)rb->used,
+                          (unsigned long long)rb->ring.size, rb->outstanding, (unsigned long long)bytes);
+        }
+        if (r != SEDX_SUCCESS) {
+            q->alloc = 0;
+            request_free(rb, q);
+            break;
+        }
+        rb->used += bytes;
+        rb->outstanding++;
+        if (!q->callback && (r = sedx__handle_alloc(&rb->handles, q, &q->handle)) != SEDX_SUCCESS) {
+            request_free(rb, q);
+            break;
+        }
+    }
+    if (r != SEDX_SUCCESS)
+        while (i--) {
+            if (reqs[i]->handle) sedx__handle_free(&rb->handles, reqs[i]->handle);
+            request_free(rb, reqs[i]);
+        }
+    return r;
+}
+
+/* One command buffer with every copy, submitted in order with the other transfers. Transfer
+ * lock held. */
+static sedx_result record_submit(sedx_context *ctx, struct sedx__transfer *t, const sedx_download_async_info *infos,
+                                 uint32_t count, rb_request **reqs, sedx_ticket *out)
+{
+    sedx_cmd cmd;
+    sedx_result r = sedx_cmd_begin(ctx, rb_queue(t), &cmd);
+    if (r != SEDX_SUCCESS) return r;
+    sedx__barrier_before(cmd.cmd, false);
+    VkBuffer ring_buf = t->rb->ring.buffer.resource->buffer;
+    for (uint32_t i = 0; i < count; ++i) {
+        VkBufferCopy c = {infos[i].offset, reqs[i]->ring_offset, infos[i].size};
+        vkCmdCopyBuffer(cmd.cmd, infos[i].src->resource->buffer, ring_buf, 1, &c);
+    }
+    sedx__barrier(cmd.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                  VK_ACCESS_HOST_READ_BIT);
+    /* as sedx__submit_ordered, and also after every source's last use on the other queue
+     * (work of the application marked with sedx_buffer_mark_used, e.g. the shader that wrote
+     * the picking result): the same queue orders by itself (barrier above) */
+    sedx_queue mine = (sedx_queue)cmd.queue;
+    VkSemaphore waits[SEDX_QUEUE_COUNT];
+    uint64_t values[SEDX_QUEUE_COUNT];
+    VkPipelineStageFlags stages[SEDX_QUEUE_COUNT];
+    sedx_submit_info si = {0, waits, values, stages};
+    for (int other = 0; other < SEDX_QUEUE_COUNT; ++other) {
+        if (other == (int)mine) continue;
+        uint64_t v = t->last_value[other];
+        for (uint32_t i = 0; i < count; ++i) v = SEDX__MAX(v, atomic_load(&infos[i].src->resource->last_use[other]));
+        v = SEDX__MIN(v, sedx_context_submitted_value(ctx, (sedx_queue)other));
+        sedx__queue *oq = sedx__ctx_queue(ctx, (sedx_queue)other);
+        if (!v || atomic_load(&oq->completed) >= v) continue;
+        waits[si.wait_count] = oq->timeline;
+        values[si.wait_count] = v;
+        stages[si.wait_count++] = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+    }
+    sedx_ticket tk;
+    r = sedx_cmd_submit(ctx, &cmd, &si, &tk);
+    if (r != SEDX_SUCCESS) {
+        if (cmd.cmd) sedx_cmd_discard(ctx, &cmd);
+        return r;
+    }
+    t->last_value[tk.queue] = tk.value;
+    t->last_ticket = tk;
+    *out = tk;
+    return SEDX_SUCCESS;
+}
+
+static sedx_result async_locked(sedx_context *ctx, struct sedx__transfer *t, const sedx_download_async_info *infos,
+                                uint32_t count, rb_request **reqs)
+{
+    struct sedx__readback *rb = t->rb;
+    sedx_result r = ensure_ring(ctx, t);
+    if (r != SEDX_SUCCESS) return r;
+    for (uint32_t i = 0; i < count; ++i)
+        if (infos[i].size > rb->ring.size)
+            return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "sedx_download_async: buffer '%s': %llu bytes are more "
+                             "than the %llu-byte readback ring holds (readback_size); read it in pieces or with "
+                             "sedx_download", infos[i].src->resource->name, (unsigned long long)infos[i].size,
+                             (unsigned long long)rb->ring.size);
+    if ((r = sedx__batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) return r; /* earlier uploads first */
+    pthread_mutex_lock(&rb->lock);
+    r = reserve_all(rb, infos, count, reqs);
+    pthread_mutex_unlock(&rb->lock);
+    if (r != SEDX_SUCCESS) return r;
+    sedx_ticket tk;
+    r = record_submit(ctx, t, infos, count, reqs, &tk);
+    pthread_mutex_lock(&rb->lock);
+    for (uint32_t i = 0; i < count; ++i) {
+        rb_request *q = reqs[i];
+        if (r != SEDX_SUCCESS) {
+            if (q->handle) sedx__handle_free(&rb->handles, q->handle);
+            request_free(rb, q);
+            continue;
+        }
+        q->ticket = tk;
+        if (q->callback) reap_insert(rb, q);
+        rb->stats.requests++;
+        rb->stats.bytes += q->size;
+    }
+    pthread_mutex_unlock(&rb->lock);
+    if (r != SEDX_SUCCESS) return r;
+    for (uint32_t i = 0; i < count; ++i) sedx__buffer_mark_use(infos[i].src->resource, (sedx_queue)tk.queue, tk.value);
+    sedx__buffer_mark_use(rb->ring.buffer.resource, (sedx_queue)tk.queue, tk.value);
+    return SEDX_SUCCESS;
+}
+
+sedx_result sedx_download_async_batch(sedx_context *ctx, const sedx_download_async_info *infos, uint32_t count,
+                                      sedx_download_request *out)
+{
+    const char *fn = "sedx_download_async";
+    if (out && infos) memset(out, 0, (size_t)count * sizeof *out);
+    if (!ctx || (count && !infos))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", fn, !ctx ? "ctx" : "infos");
+    sedx_result r;
+    for (uint32_t i = 0; i < count; ++i) {
+        if (!infos[i].callback && !out)
+            return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: out is NULL and request %u has no callback: "
+                             "nothing could take its result", fn, i);
+        if ((r = check_info(ctx, &infos[i], fn)) != SEDX_SUCCESS) return r;
+    }
+    if (!count) return SEDX_SUCCESS;
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    pump(ctx, t); /* callbacks due since the last call, before taking the transfer lock */
+    rb_request *one[1], **reqs = count == 1 ? one : sedx__calloc(count, sizeof *reqs);
+    if (!reqs) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "%s: out of host memory", fn);
+    SEDX_PROFILE_SCOPE("sedx_download_async");
+    pthread_mutex_lock(&t->lock);
+    r = async_locked(ctx, t, infos, count, reqs);
+    pthread_mutex_unlock(&t->lock);
+    if (r == SEDX_SUCCESS && out)
+        for (uint32_t i = 0; i < count; ++i)
+            if (!reqs[i]->callback) out[i] = (sedx_download_request){reqs[i]->handle, infos[i].size, ctx->id, 0};
+    if (reqs != one) sedx__free(reqs);
+    return r;
+}
+
+sedx_result sedx_download_async(sedx_context *ctx, const sedx_buffer *src, uint64_t offset, uint64_t size,
+                                sedx_download_request *out)
+{
+    if (out) memset(out, 0, sizeof *out);
+    if (!out) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download_async: out is NULL");
+    sedx_download_async_info info = {src, offset, size, NULL, NULL};
+    return sedx_download_async_batch(ctx, &info, 1, out);
+}
+
+/* The live request behind req, or NULL (logged). rb->lock held. */
+static rb_request *find(sedx_context *ctx, struct sedx__readback *rb, const sedx_download_request *req,
+                        const char *what, sedx_result *r)
+{
+    if (!req->handle) {
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "%s: empty request (never made, a failed request, a callback "
+                       "request, or already taken or cancelled)", what);
+        return NULL;
+    }
+    if (req->context_id != ctx->id) {
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "%s: request 0x%llx belongs to another context", what,
+                       (unsigned long long)req->handle);
+        return NULL;
+    }
+    rb_request *q = sedx__handle_get(&rb->handles, req->handle);
+    if (!q || q->handle != req->handle) {
+        *r = SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "%s: stale request 0x%llx (already taken or cancelled, or a "
+                       "copy of one)", what, (unsigned long long)req->handle);
+        return NULL;
+    }
+    return q;
+}
+
+/* The request's ticket, for poll and wait. */
+static sedx_result lookup_ticket(sedx_context *ctx, struct sedx__transfer *t, const sedx_download_request *req,
+                                 const char *what, sedx_ticket *tk)
+{
+    if (!ctx || !req)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", what, !ctx ? "ctx" : "req");
+    struct sedx__readback *rb = t->rb;
+    sedx_result r = SEDX_SUCCESS;
+    pthread_mutex_lock(&rb->lock);
+    rb_request *q = find(ctx, rb, req, what, &r);
+    if (q) *tk = q->ticket;
+    pthread_mutex_unlock(&rb->lock);
+    return r;
+}
+
+sedx_result sedx_download_poll(sedx_context *ctx, const sedx_download_request *req)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download_poll: ctx is NULL");
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    pump(ctx, t);
+    sedx_ticket tk;
+    sedx_result r = lookup_ticket(ctx, t, req, "sedx_download_poll", &tk);
+    return r == SEDX_SUCCESS ? sedx_ticket_poll(ctx, tk) : r;
+}
+
+sedx_result sedx_download_wait(sedx_context *ctx, const sedx_download_request *req, uint64_t timeout_ns)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download_wait: ctx is NULL");
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    sedx_ticket tk;
+    sedx_result r = lookup_ticket(ctx, t, req, "sedx_download_wait", &tk);
+    if (r == SEDX_SUCCESS) r = sedx_ticket_wait(ctx, tk, timeout_ns); /* no lock held */
+    pump(ctx, t);
+    return r;
+}
+
+sedx_result sedx_download_result(sedx_context *ctx, sedx_download_request *req, void *dst)
+{
+    const char *fn = "sedx_download_result";
+    if (!ctx || !req)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", fn, !ctx ? "ctx" : "req");
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    struct sedx__readback *rb = t->rb;
+    pump(ctx, t);
+    sedx_result r = SEDX_SUCCESS;
+    pthread_mutex_lock(&rb->lock);
+    rb_request *q = find(ctx, rb, req, fn, &r);
+    if (q && !dst) r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: dst is NULL (the request is kept)", fn);
+    else if (q && sedx_ticket_poll(ctx, q->ticket) != SEDX_SUCCESS) r = SEDX_NOT_READY;
+    else if (q) {
+        sedx__handle_free(&rb->handles, q->handle); /* spent: a second take or a copy is refused from now */
+        q->handle = 0;
+    }
+    pthread_mutex_unlock(&rb->lock);
+    if (!q || r != SEDX_SUCCESS) return r;
+    /* outside the lock: nobody else can reach q now */
+    r = invalidate(ctx, rb, q->ring_offset, q->size);
+    if (r == SEDX_SUCCESS) memcpy(dst, rb->ring.ptr + q->ring_offset, (size_t)q->size);
+    memset(req, 0, sizeof *req);
+    pthread_mutex_lock(&rb->lock);
+    request_free(rb, q);
+    pthread_mutex_unlock(&rb->lock);
+    return r;
+}
+
+sedx_result sedx_download_cancel(sedx_context *ctx, sedx_download_request *req)
+{
+    const char *fn = "sedx_download_cancel";
+    if (!ctx || !req)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", fn, !ctx ? "ctx" : "req");
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    struct sedx__readback *rb = t->rb;
+    sedx_result r = SEDX_SUCCESS;
+    pthread_mutex_lock(&rb->lock);
+    rb_request *q = find(ctx, rb, req, fn, &r);
+    if (q) {
+        sedx__handle_free(&rb->handles, q->handle);
+        q->handle = 0;
+        if (sedx_ticket_poll(ctx, q->ticket) == SEDX_SUCCESS) request_free(rb, q);
+        else reap_insert(rb, q); /* the GPU still writes it: freed by a later pump */
+        memset(req, 0, sizeof *req);
+    }
+    pthread_mutex_unlock(&rb->lock);
+    return r;
+}
+
+sedx_result sedx_download_async_get_stats(sedx_context *ctx, sedx_download_async_stats *out)
+{
+    if (!ctx || !out)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_download_async_get_stats: NULL argument");
+    struct sedx__readback *rb = sedx__get_transfer(ctx)->rb;
+    pthread_mutex_lock(&rb->lock);
+    *out = rb->stats;
+    out->ring_used = rb->used;
+    out->outstanding = rb->outstanding;
+    pthread_mutex_unlock(&rb->lock);
+    return SEDX_SUCCESS;
+}
