@@ -153,9 +153,9 @@ static sedx_result wait_slot(sedx_context *ctx, sedx_frame *f, uint64_t *waited)
 
 sedx_result sedx_frame_begin(sedx_context *ctx, sedx_frame **out)
 {
+    if (out) *out = NULL; /* every refusal, NULL ctx included (frame.h) */
     if (!ctx || !out)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_frame_begin: %s is NULL", !ctx ? "ctx" : "out");
-    *out = NULL;
     struct sedx__frame *fl = sedx__frames(ctx);
     if (!fl) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_frame_begin: no frame layer");
     SEDX_PROFILE_SCOPE("sedx_frame_begin");
