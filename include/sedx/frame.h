@@ -17,7 +17,8 @@
  * the begin of the frame that reuses its slot, after the GPU has passed the frame's ticket.
  *
  * Thread safety: sedx_transient_alloc may be called from any number of threads at once on the
- * frame being recorded (a lock-free bump: one atomic add; a lock only to add a block).
+ * frame being recorded (lock-free: a per-thread chunk bumped without atomics, one atomic add
+ * per chunk or large request; a lock only to add a block).
  * sedx_frame_begin / sedx_frame_end are called by one thread at a time (the frame's owner);
  * allocations must not race with the sedx_frame_end of their frame. Every other call is
  * thread-safe. docs/frames.md has the model, the alignment rules and the error table.
@@ -140,11 +141,13 @@ typedef struct sedx_frame_stats {
     uint32_t blocks_live;        /* blocks held (in frames and in the pool) */
     uint32_t blocks_free;        /* of those, in the pool */
     uint64_t blocks_created, blocks_released;
-    uint64_t last_frame_bytes;   /* bytes the latest ended frame allocated (alignment included) */
+    uint64_t last_frame_bytes;   /* bytes the latest ended frame took (alignment and chunk tails included) */
     uint64_t peak_frame_bytes;
     uint32_t last_frame_blocks;  /* blocks the latest ended frame used */
     bool device_local;           /* the latest block is in device-local memory */
     bool coherent;               /* false: sedx_frame_flush is needed */
+    /* Of last_frame_bytes: reserved by per-thread chunks and left unused (docs/frames.md). */
+    uint64_t last_frame_chunk_tail_bytes;
 } sedx_frame_stats;
 
 /* NULL arguments: SEDX_ERROR_INVALID_ARGUMENT. Thread-safe. */

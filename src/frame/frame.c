@@ -260,6 +260,7 @@ sedx_result sedx_frame_end(sedx_context *ctx, sedx_frame *frame, sedx_ticket tic
     fl->stats.frames_ended++;
     fl->stats.last_frame_bytes = bytes;
     fl->stats.last_frame_blocks = frame->block_count;
+    fl->stats.last_frame_chunk_tail_bytes = sedx__frame_chunk_tails_locked(frame);
     fl->stats.peak_frame_bytes = SEDX__MAX(fl->stats.peak_frame_bytes, bytes);
     pthread_mutex_unlock(&fl->lock);
     return SEDX_SUCCESS;

@@ -1,6 +1,8 @@
 /*
- * Transient memory: linear blocks bumped with one atomic add, a lock only to add a block;
- * the pool of free blocks shared by the slots, given back after idle_frames frames unused.
+ * Transient memory: linear blocks; each thread reserves chunks of the current block with one
+ * atomic add and bumps them privately (no atomic per allocation); large requests bump the
+ * block itself with one atomic add; a lock only to add a block. The pool of free blocks is
+ * shared by the slots and given back after idle_frames frames unused.
  */
 #include "frame/frame_private.h"
 
@@ -89,6 +91,11 @@ frame_block *sedx__frame_pool_pop_locked(struct sedx__frame *fl)
     return fl->pool_count ? fl->pool[--fl->pool_count] : NULL;
 }
 
+/* Process-wide frame generations: every sedx_frame_begin of every context gets a new one, so a
+ * thread's cached chunk (keyed by it) can never match a later frame of its slot, nor a frame of
+ * another context, even one allocated at the same address after a context was destroyed. */
+static _Atomic uint64_t g_frame_gen;
+
 void sedx__frame_reclaim_locked(struct sedx__frame *fl, sedx_frame *f)
 {
     atomic_store_explicit(&f->current, NULL, memory_order_release);
@@ -98,6 +105,24 @@ void sedx__frame_reclaim_locked(struct sedx__frame *fl, sedx_frame *f)
         sedx__frame_pool_push_locked(fl, f->blocks[k]);
     }
     f->block_count = 0;
+    /* a new generation: every thread's cached chunk of the slot's previous frame is dead */
+    atomic_store_explicit(&f->gen, atomic_fetch_add_explicit(&g_frame_gen, 1, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&f->chunk_count, 0, memory_order_relaxed);
+    uint64_t g = f->granule ? f->granule : fl->granule;
+    uint64_t cmax = SEDX__MIN(FRAME_CHUNK_MAX, f->max_size / 8u) & ~(g - 1);
+    if (cmax < g) cmax = g;
+    f->chunk_max = cmax;
+    f->chunk_small = cmax / 4u >= g ? cmax / 4u : 0; /* larger requests bump the block directly */
+    f->tls_way = (f->context_id * SEDX_MAX_FRAMES_IN_FLIGHT + f->index) & (FRAME_TLS_WAYS - 1u);
+}
+
+uint64_t sedx__frame_chunk_tails_locked(const sedx_frame *f)
+{
+    uint32_t n = SEDX__MIN(atomic_load_explicit(&f->chunk_count, memory_order_relaxed), FRAME_CHUNK_THREADS);
+    uint64_t tails = 0;
+    for (uint32_t k = 0; k < n; ++k) tails += f->chunks[k].waste + (f->chunks[k].end - f->chunks[k].head);
+    return tails;
 }
 
 void sedx__frame_trim_locked(struct sedx__frame *fl)
@@ -165,34 +190,157 @@ static sedx_result __attribute__((noinline, cold)) alloc_refused(sedx_frame *f, 
                      usage ? "bits a transient allocation cannot have (SEDX_TRANSIENT_USAGE_ALL)" : "no bits");
 }
 
-sedx_result sedx_transient_alloc(sedx_frame *f, uint64_t size, sedx_buffer_usage_flags usage, sedx_transient *out)
+static inline void fill(sedx_transient *out, const sedx_frame *f, VkBuffer vk, uint8_t *ptr, VkDeviceAddress address,
+                        uint64_t off, uint64_t size)
 {
-    if (__builtin_expect(!f || !out || f->magic != FRAME_MAGIC ||
-                             atomic_load_explicit(&f->state, memory_order_relaxed) != SLOT_RECORDING ||
-                             size - 1 >= f->max_size || !usage || (usage & ~SEDX_TRANSIENT_USAGE_ALL),
-                         0))
-        return alloc_refused(f, size, usage, out);
-    uint64_t g = f->granule;
-    uint64_t asize = (size + g - 1) & ~(g - 1);
+    out->buffer = vk;
+    out->offset = off;
+    out->size = size;
+    out->data = ptr + off;
+    out->address = address ? address + off : 0;
+    out->frame = atomic_load_explicit(&f->number, memory_order_relaxed);
+    out->context_id = f->context_id;
+    out->reserved = 0;
+}
+
+/* The shared path: one atomic add of asize on the current block (requests larger than a
+ * quarter chunk, threads past FRAME_CHUNK_THREADS). */
+static sedx_result alloc_shared(sedx_frame *f, uint64_t size, uint64_t asize, sedx_transient *out)
+{
     for (;;) {
         frame_block *b = atomic_load_explicit(&f->current, memory_order_acquire);
         if (__builtin_expect(b != NULL, 1)) {
             uint64_t off = atomic_fetch_add_explicit(&b->head, asize, memory_order_relaxed);
             if (__builtin_expect(off + asize <= b->size, 1)) {
-                out->buffer = b->vk;
-                out->offset = off;
-                out->size = size;
-                out->data = b->ptr + off;
-                out->address = b->address ? b->address + off : 0;
-                out->frame = atomic_load_explicit(&f->number, memory_order_relaxed);
-                out->context_id = f->context_id;
-                out->reserved = 0;
+                fill(out, f, b->vk, b->ptr, b->address, off, size);
                 return SEDX_SUCCESS;
             }
         }
         sedx_result r = sedx__frame_grow(f, b);
         if (r != SEDX_SUCCESS) return r;
     }
+}
+
+/* A thread's cache of chunk records: one entry per (context, slot) modulo FRAME_TLS_WAYS, valid
+ * while gen is its frame's generation. Plain data: nothing to free when the thread exits, and a
+ * stale entry (a frame over, a context destroyed) is never followed since gens never repeat. */
+typedef struct tls_way {
+    uint64_t gen;
+    frame_chunk *chunk;
+} tls_way;
+static _Thread_local tls_way t_ways[FRAME_TLS_WAYS] __attribute__((tls_model("initial-exec")));
+
+/* Threads past FRAME_CHUNK_THREADS in a frame point at this: never fits, so they take the
+ * shared path. Never written. */
+static frame_chunk k_no_chunk;
+
+/* The chunk c cannot hold asize: reserve a new one (or extend c in place when nothing was
+ * reserved after it), then bump it. */
+static sedx_result chunk_refill(sedx_frame *f, frame_chunk *c, uint64_t size, uint64_t asize, sedx_transient *out)
+{
+    uint64_t want = SEDX__MAX(c->next, 4u * asize);
+    want = SEDX__MIN(want, f->chunk_max);
+    for (;;) {
+        frame_block *b = atomic_load_explicit(&f->current, memory_order_acquire);
+        if (b && c->block == b && c->end < b->size) {
+            /* nobody reserved past our chunk: extend it, no tail left behind */
+            uint64_t expect = c->end, end = SEDX__MIN(c->end + want, b->size);
+            if (c->head + asize <= end &&
+                atomic_compare_exchange_strong_explicit(&b->head, &expect, end, memory_order_relaxed,
+                                                        memory_order_relaxed)) {
+                c->end = end;
+                c->next = SEDX__MIN(want * 2u, f->chunk_max);
+                break;
+            }
+        }
+        if (c->block && c->end > c->head) {
+            /* give the tail back when it is still the end of its block's reservations */
+            uint64_t expect = c->end;
+            if (!atomic_compare_exchange_strong_explicit(&c->block->head, &expect, c->head, memory_order_relaxed,
+                                                         memory_order_relaxed))
+                c->waste += c->end - c->head;
+            c->end = c->head;
+        }
+        if (__builtin_expect(b != NULL, 1)) {
+            uint64_t off = atomic_fetch_add_explicit(&b->head, want, memory_order_relaxed);
+            if (off + asize <= b->size) {
+                c->block = b;
+                c->ptr = b->ptr;
+                c->vk = b->vk;
+                c->address = b->address;
+                c->head = off;
+                c->end = SEDX__MIN(off + want, b->size); /* the block's last chunk may be short */
+                c->next = SEDX__MIN(want * 2u, f->chunk_max);
+                break;
+            }
+            if (off < b->size) c->waste += b->size - off; /* the block's end, too short for the request */
+        }
+        sedx_result r = sedx__frame_grow(f, b);
+        if (r != SEDX_SUCCESS) return r;
+    }
+    uint64_t off = c->head;
+    c->head = off + asize;
+    fill(out, f, c->vk, c->ptr, c->address, off, size);
+    return SEDX_SUCCESS;
+}
+
+/* Everything but a small request fitting the calling thread's chunk of this frame. */
+static sedx_result __attribute__((noinline)) alloc_slow(sedx_frame *f, uint64_t size, sedx_buffer_usage_flags usage,
+                                                       sedx_transient *out)
+{
+    if (!f || !out || f->magic != FRAME_MAGIC || atomic_load_explicit(&f->state, memory_order_relaxed) != SLOT_RECORDING ||
+        size - 1 >= f->max_size || !usage || (usage & ~SEDX_TRANSIENT_USAGE_ALL))
+        return alloc_refused(f, size, usage, out);
+    uint64_t g = f->granule;
+    uint64_t asize = (size + g - 1) & ~(g - 1);
+    if (asize > f->chunk_small) return alloc_shared(f, size, asize, out);
+    tls_way *w = &t_ways[f->tls_way & (FRAME_TLS_WAYS - 1u)];
+    uint64_t gen = atomic_load_explicit(&f->gen, memory_order_relaxed);
+    if (w->gen != gen) { /* the thread's first small request in this frame (or a way shared with another slot) */
+        uint32_t k = atomic_fetch_add_explicit(&f->chunk_count, 1, memory_order_relaxed);
+        frame_chunk *c = &k_no_chunk;
+        if (k < FRAME_CHUNK_THREADS) {
+            c = &f->chunks[k];
+            *c = (frame_chunk){.next = SEDX__MIN(FRAME_CHUNK_MIN, f->chunk_max)};
+        }
+        w->gen = gen;
+        w->chunk = c;
+    }
+    frame_chunk *c = w->chunk;
+    if (c == &k_no_chunk) return alloc_shared(f, size, asize, out);
+    if (c->head + asize <= c->end) { /* (the fast path's case, reached through a way just claimed) */
+        uint64_t off = c->head;
+        c->head = off + asize;
+        fill(out, f, c->vk, c->ptr, c->address, off, size);
+        return SEDX_SUCCESS;
+    }
+    return chunk_refill(f, c, size, asize, out);
+}
+
+sedx_result sedx_transient_alloc(sedx_frame *f, uint64_t size, sedx_buffer_usage_flags usage, sedx_transient *out)
+{
+    /* the fast path: a small request that fits the calling thread's chunk of this very frame.
+     * Every check is here (the refusals are decided by alloc_slow); a state other than
+     * RECORDING also guards the chunk pointer (a never-begun slot has gen 0, as an unused way). */
+    if (__builtin_expect(f != NULL && out != NULL, 1)) {
+        const tls_way *w = &t_ways[f->tls_way & (FRAME_TLS_WAYS - 1u)];
+        if (__builtin_expect(f->magic == FRAME_MAGIC &&
+                                 atomic_load_explicit(&f->state, memory_order_relaxed) == SLOT_RECORDING &&
+                                 w->gen == atomic_load_explicit(&f->gen, memory_order_relaxed) &&
+                                 size - 1 < f->chunk_small && usage != 0 && !(usage & ~SEDX_TRANSIENT_USAGE_ALL),
+                             1)) {
+            frame_chunk *c = w->chunk;
+            uint64_t g = f->granule;
+            uint64_t asize = (size + g - 1) & ~(g - 1);
+            uint64_t off = c->head;
+            if (__builtin_expect(off + asize <= c->end, 1)) {
+                c->head = off + asize;
+                fill(out, f, c->vk, c->ptr, c->address, off, size);
+                return SEDX_SUCCESS;
+            }
+        }
+    }
+    return alloc_slow(f, size, usage, out);
 }
 
 sedx_result sedx_transient_check(sedx_context *ctx, const sedx_transient *t)
