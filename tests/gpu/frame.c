@@ -12,7 +12,12 @@
  *  - begin waits only when the slot is still on the GPU; the statistics say how long;
  *  - alignment for every usage (and nonCoherentAtomSize with DEBUG_NONCOHERENT), no overlap;
  *  - block growth and give-back;
- *  - every class of bad input: exact code, log line, and the context keeps working.
+ *  - every class of bad input: exact code, log line, and the context keeps working;
+ *  - per-thread chunks (one thread): a chunk of frame N is never used by frame N +
+ *    frames_in_flight (its block comes back from the pool with the slot's next frame), nor
+ *    after its frame ended, nor by a later context; one thread's allocations are contiguous
+ *    across chunk edges, aligned for their usage, and the frame's bytes are exactly the
+ *    allocations plus the reported chunk tails; two contexts' frames used in turn by one thread.
  */
 #include "test_util.h"
 
@@ -601,6 +606,136 @@ static void test_destroy_open(void **state)
     tu_context_destroy(ctx); /* logs a warning for the open frame; the allocator reports no leak */
 }
 
+
+/* ---- per-thread chunks (one thread) ------------------------------------------------------- */
+static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
+
+static bool overlaps(const sedx_transient *a, const sedx_transient *b)
+{
+    return a->buffer == b->buffer && a->offset < b->offset + b->size && b->offset < a->offset + a->size;
+}
+
+static void test_chunks(void **state)
+{
+    (void)state;
+    tu_log_capture();
+    sedx_context *ctx = tu_context(false);
+    /* 256 KiB blocks: chunks of 2 KiB growing to 32 KiB (block / 8), requests up to 8 KiB use them */
+    sedx_frame_info fi = {.block_size = 256u << 10, .frames_in_flight = 2};
+    assert_int_equal(sedx_frames_configure(ctx, &fi), SEDX_SUCCESS);
+    sedx_frame *f;
+    sedx_frame_stats st;
+    const uint64_t chunk_max = fi.block_size / 8u;
+
+    /* frame 1 (slot 0): one small allocation leaves this thread a cached chunk at the block's start */
+    assert_int_equal(sedx_frame_begin(ctx, &f), SEDX_SUCCESS);
+    sedx_transient first, t;
+    assert_int_equal(sedx_transient_alloc(f, 256, SEDX_BUFFER_USAGE_UNIFORM, &first), SEDX_SUCCESS);
+    assert_int_equal(first.offset, 0);
+    assert_int_equal(sedx_frame_end(ctx, f, (sedx_ticket){0}), SEDX_SUCCESS);
+    /* the ended frame refuses the thread that still caches its chunk */
+    EXPECT(sedx_transient_alloc(f, 256, SEDX_BUFFER_USAGE_UNIFORM, &t), SEDX_ERROR_INVALID_HANDLE,
+           "frame 1 (slot 0) has already ended");
+    assert_int_equal(sedx_frame_get_stats(ctx, &st), SEDX_SUCCESS);
+    assert_int_equal(st.last_frame_bytes, st.alignment * ((256u + st.alignment - 1) / st.alignment) +
+                                              st.last_frame_chunk_tail_bytes);
+    assert_true(st.last_frame_chunk_tail_bytes > 0); /* the rest of the 2 KiB chunk */
+    /* frame 2 (slot 1) */
+    assert_int_equal(sedx_frame_begin(ctx, &f), SEDX_SUCCESS);
+    assert_int_equal(sedx_transient_alloc(f, 64, SEDX_BUFFER_USAGE_VERTEX, &t), SEDX_SUCCESS);
+    assert_int_equal(sedx_frame_end(ctx, f, (sedx_ticket){0}), SEDX_SUCCESS);
+    /* frame 3 reuses slot 0: frame 1's block comes back from the pool, empty. A large request
+     * (the shared path) takes its start; the thread's next small request must get a new chunk,
+     * not the rest of frame 1's (which lies inside the large one). */
+    assert_int_equal(sedx_frame_begin(ctx, &f), SEDX_SUCCESS);
+    assert_int_equal(sedx_frame_slot(f), 0);
+    sedx_transient big;
+    assert_int_equal(sedx_transient_alloc(f, 16u << 10, SEDX_BUFFER_USAGE_STORAGE, &big), SEDX_SUCCESS);
+    assert_true(big.buffer == first.buffer); /* the same block, reused */
+    assert_int_equal(big.offset, 0);
+    assert_int_equal(sedx_transient_alloc(f, 256, SEDX_BUFFER_USAGE_UNIFORM, &t), SEDX_SUCCESS);
+    if (overlaps(&t, &big)) fail_msg("frame 3 used frame 1's chunk: offset %llu", (unsigned long long)t.offset);
+    assert_int_equal(t.frame, 3);
+    assert_int_equal(sedx_transient_check(ctx, &t), SEDX_SUCCESS);
+
+    /* one thread's small allocations are contiguous across chunk edges (each new chunk extends
+     * the last in place while nobody reserved after it) and aligned for their usage */
+    const VkPhysicalDeviceLimits *lim = &sedx_context_properties(ctx)->limits;
+    const sedx_buffer_usage_flags usages[] = {SEDX_BUFFER_USAGE_UNIFORM, SEDX_BUFFER_USAGE_STORAGE,
+                                              SEDX_BUFFER_USAGE_UNIFORM_TEXEL, SEDX_BUFFER_USAGE_INDEX,
+                                              SEDX_BUFFER_USAGE_VERTEX, SEDX_BUFFER_USAGE_INDIRECT};
+    uint64_t seed = tu_seed(), expect = t.offset + round_up(t.size, st.alignment);
+    uint64_t sum = round_up(big.size, st.alignment) + round_up(t.size, st.alignment);
+    for (uint32_t i = 0; i < 300; ++i) {
+        sedx_buffer_usage_flags u = usages[tu_rand(&seed) % (sizeof usages / sizeof usages[0])];
+        uint64_t size = 1u + tu_rand(&seed) % 700u;
+        assert_int_equal(sedx_transient_alloc(f, size, u, &t), SEDX_SUCCESS);
+        assert_true(t.buffer == big.buffer);
+        if (t.offset != expect)
+            fail_msg("allocation %u: offset %llu, expected %llu (contiguous)", i, (unsigned long long)t.offset,
+                     (unsigned long long)expect);
+        uint64_t need = u == SEDX_BUFFER_USAGE_UNIFORM   ? lim->minUniformBufferOffsetAlignment
+                        : u == SEDX_BUFFER_USAGE_STORAGE ? lim->minStorageBufferOffsetAlignment
+                        : u == SEDX_BUFFER_USAGE_UNIFORM_TEXEL ? lim->minTexelBufferOffsetAlignment
+                        : u == SEDX_BUFFER_USAGE_VERTEX        ? 1
+                                                               : 4;
+        assert_int_equal(t.offset % need, 0);
+        assert_int_equal((uintptr_t)t.data % need, 0);
+        memset(t.data, 0xA5, (size_t)size);
+        expect = t.offset + round_up(size, st.alignment);
+        sum += round_up(size, st.alignment);
+    }
+    assert_int_equal(sedx_frame_end(ctx, f, (sedx_ticket){0}), SEDX_SUCCESS);
+    assert_int_equal(sedx_frame_get_stats(ctx, &st), SEDX_SUCCESS);
+    /* one block, no tail but the last chunk's: bytes = allocations + tails exactly */
+    assert_int_equal(st.last_frame_blocks, 1);
+    assert_int_equal(st.last_frame_bytes, sum + st.last_frame_chunk_tail_bytes);
+    assert_true(st.last_frame_chunk_tail_bytes < chunk_max);
+    printf("  one thread: %llu bytes in contiguous chunks, %llu bytes of chunk tail\n", (unsigned long long)sum,
+           (unsigned long long)st.last_frame_chunk_tail_bytes);
+
+    /* two contexts' frames used in turn by one thread */
+    sedx_context *other = tu_context(false);
+    sedx_frame *of;
+    assert_int_equal(sedx_frame_begin(ctx, &f), SEDX_SUCCESS);
+    assert_int_equal(sedx_frame_begin(other, &of), SEDX_SUCCESS);
+    enum { PAIRS = 200 };
+    static sedx_transient mine[PAIRS], theirs[PAIRS];
+    for (uint32_t i = 0; i < PAIRS; ++i) {
+        assert_int_equal(sedx_transient_alloc(f, 1u + i % 300u, SEDX_BUFFER_USAGE_STORAGE, &mine[i]), SEDX_SUCCESS);
+        assert_int_equal(sedx_transient_alloc(of, 1u + i % 200u, SEDX_BUFFER_USAGE_UNIFORM, &theirs[i]), SEDX_SUCCESS);
+        assert_int_equal(sedx_transient_check(ctx, &mine[i]), SEDX_SUCCESS);
+        assert_int_equal(sedx_transient_check(other, &theirs[i]), SEDX_SUCCESS);
+        memset(mine[i].data, 1, (size_t)mine[i].size);
+        memset(theirs[i].data, 2, (size_t)theirs[i].size);
+    }
+    for (uint32_t i = 0; i < PAIRS; ++i)
+        for (uint32_t k = i + 1; k < PAIRS; ++k)
+            if (overlaps(&mine[i], &mine[k]) || overlaps(&theirs[i], &theirs[k])) fail_msg("overlap: %u and %u", i, k);
+    for (uint32_t i = 0; i < PAIRS; ++i) {
+        for (uint64_t b = 0; b < mine[i].size; ++b) assert_int_equal(((uint8_t *)mine[i].data)[b], 1);
+        for (uint64_t b = 0; b < theirs[i].size; ++b) assert_int_equal(((uint8_t *)theirs[i].data)[b], 2);
+    }
+    assert_int_equal(sedx_frame_end(ctx, f, (sedx_ticket){0}), SEDX_SUCCESS);
+    assert_int_equal(sedx_frame_end(other, of, (sedx_ticket){0}), SEDX_SUCCESS);
+    tu_context_destroy(other);
+
+    /* contexts created after others were destroyed (perhaps at the same address) start fresh:
+     * the thread's cached chunks of the destroyed ones are never followed (ASan) */
+    for (uint32_t i = 0; i < 4; ++i) {
+        sedx_context *c = tu_context(false);
+        assert_int_equal(sedx_frame_begin(c, &f), SEDX_SUCCESS);
+        assert_int_equal(sedx_transient_alloc(f, 100, SEDX_BUFFER_USAGE_UNIFORM, &t), SEDX_SUCCESS);
+        assert_int_equal(t.offset, 0); /* the first chunk of a new block */
+        assert_int_equal(t.frame, 1);
+        assert_int_equal(sedx_frame_end(c, f, (sedx_ticket){0}), SEDX_SUCCESS);
+        tu_context_destroy(c);
+    }
+    sedx_set_logger(NULL, NULL);
+    sedx_set_log_level(SEDX_LOG_WARN);
+    tu_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_seed_uniform_race), cmocka_unit_test(test_wait_stats),
         cmocka_unit_test(test_alignment),      cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_misuse),         cmocka_unit_test(test_destroy_open),
+        cmocka_unit_test(test_chunks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
