@@ -12,9 +12,12 @@
  *    released together by a barrier; ns per call is each thread's own time divided by its calls
  *    (median over threads and runs), and the wall time over all calls is reported too. Baseline:
  *    the same threads on one shared atomic fetch-add bump (a plain bump cannot be shared).
- * Targets (the issue's): single <= 10 ns, contended <= 30 ns, within 2x of the bump pointer.
- * Timings are reported, never asserted; the exit code is 0 when every call succeeded and the
- * allocations did not overlap.
+ * 3. Checked, untimed: one more frame with --threads threads records every allocation; none
+ *    may overlap another or miss the alignment. The chunk tails of the last timed frame
+ *    (sedx_frame_stats.last_frame_chunk_tail_bytes) are reported.
+ * Targets (the issue's): single <= 10 ns, contended <= 30 ns, within 2x of the plain bump
+ * pointer. Timings are reported, never asserted; the exit code is 0 when every call succeeded
+ * and the allocations did not overlap.
  */
 #include "bench.h"
 
@@ -152,6 +155,77 @@ static double bf_once(sedx_context *ctx, int kind, uint32_t n, const bf_opts *o,
     return (double)(last - first) / (double)(per * n);
 }
 
+/* ---- the untimed check: no overlap, alignment ----------------------------------------------- */
+typedef struct bf_rec {
+    VkBuffer buffer;
+    uint64_t offset, size;
+} bf_rec;
+
+typedef struct bf_vjob {
+    sedx_frame *frame;
+    uint64_t count, size;
+    bf_rec *recs;
+    pthread_barrier_t *barrier;
+    int failed;
+} bf_vjob;
+
+static void *bf_verify_run(void *p)
+{
+    bf_vjob *j = p;
+    pthread_barrier_wait(j->barrier);
+    for (uint64_t i = 0; i < j->count; ++i) {
+        sedx_transient t;
+        if (sedx_transient_alloc(j->frame, j->size, SEDX_BUFFER_USAGE_UNIFORM, &t) != SEDX_SUCCESS) {
+            j->failed = 1;
+            return NULL;
+        }
+        j->recs[i] = (bf_rec){t.buffer, t.offset, t.size};
+    }
+    return NULL;
+}
+
+static int bf_cmp_rec(const void *a, const void *b)
+{
+    const bf_rec *x = a, *y = b;
+    if (x->buffer != y->buffer) return (uintptr_t)x->buffer < (uintptr_t)y->buffer ? -1 : 1;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/* One frame of n threads recording their allocations: 0 when none overlaps or is misaligned. */
+static int bf_verify(sedx_context *ctx, uint32_t n, const bf_opts *o, uint32_t alignment)
+{
+    sedx_frame *frame = NULL;
+    if (sedx_frame_begin(ctx, &frame) != SEDX_SUCCESS) return 1;
+    uint64_t per = o->count / n;
+    bf_rec *recs = malloc(sizeof *recs * per * n);
+    bf_vjob jobs[BF_MAX_THREADS];
+    pthread_t th[BF_MAX_THREADS];
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, n);
+    int bad = !recs;
+    for (uint32_t i = 0; i < n && !bad; ++i) {
+        jobs[i] = (bf_vjob){frame, per, o->size, recs + i * per, &barrier, 0};
+        pthread_create(&th[i], NULL, bf_verify_run, &jobs[i]);
+    }
+    for (uint32_t i = 0; i < n && !bad; ++i) {
+        pthread_join(th[i], NULL);
+        bad |= jobs[i].failed;
+    }
+    pthread_barrier_destroy(&barrier);
+    if (sedx_frame_end(ctx, frame, (sedx_ticket){0}) != SEDX_SUCCESS) bad = 1;
+    if (!bad) {
+        qsort(recs, per * n, sizeof *recs, bf_cmp_rec);
+        for (uint64_t i = 0; i < per * n && !bad; ++i) {
+            if (recs[i].offset % alignment) bad = 1;
+            if (i && recs[i].buffer == recs[i - 1].buffer && recs[i - 1].offset + recs[i - 1].size > recs[i].offset)
+                bad = 1;
+        }
+        if (bad) fprintf(stderr, "sedx-bench frame: allocations overlap or are misaligned\n");
+    }
+    free(recs);
+    return bad;
+}
+
 static void add_machine_and_device(sedx_context *ctx, cJSON *root, FILE *log)
 {
     char cpu[256];
@@ -253,6 +327,8 @@ int bench_frame(const bench_args *args)
             wall[k][run] = bf_once(ctx, k, o.threads, &o, &bump, &multi[k][run * o.threads], &bad);
         }
     sedx_frame_get_stats(ctx, &st);
+    uint64_t tails = st.last_frame_chunk_tail_bytes, last_bytes = st.last_frame_bytes;
+    if (bf_verify(ctx, o.threads, &o, st.alignment)) bad = 1;
     double med_single[BF_KINDS], med_multi[BF_KINDS], med_wall[BF_KINDS];
     for (int k = 0; k < BF_KINDS; ++k) {
         med_single[k] = bench_median(single[k], o.runs);
@@ -282,17 +358,27 @@ int bench_frame(const bench_args *args)
     double r_plain = med_single[BF_SEDX] / med_single[BF_PLAIN];
     double r_atomic = med_single[BF_SEDX] / med_single[BF_ATOMIC];
     double r_multi = med_multi[BF_SEDX] / med_multi[BF_ATOMIC];
+    double r_multi_plain = med_multi[BF_SEDX] / med_single[BF_PLAIN];
     fprintf(log, "  target: single <= %.0f ns: %.2f ns (%s); %u threads <= %.0f ns: %.2f ns (%s)\n", BF_TARGET_SINGLE_NS,
             med_single[BF_SEDX], med_single[BF_SEDX] <= BF_TARGET_SINGLE_NS ? "met" : "NOT met", o.threads,
             BF_TARGET_CONTENDED_NS, med_multi[BF_SEDX], med_multi[BF_SEDX] <= BF_TARGET_CONTENDED_NS ? "met" : "NOT met");
     fprintf(log, "  against the bump pointers: %.2fx the plain one, %.2fx the atomic one (1 thread), %.2fx the atomic one "
                  "(%u threads); target within %.0fx\n",
             r_plain, r_atomic, r_multi, o.threads, BF_TARGET_RATIO);
+    fprintf(log, "  %u threads against the plain bump pointer (1 thread): %.2fx\n", o.threads, r_multi_plain);
+    fprintf(log, "  last timed frame (%u threads): %llu bytes taken, %llu of them unused chunk tails; %u threads x %llu "
+                 "calls checked: %s\n",
+            o.threads, (unsigned long long)last_bytes, (unsigned long long)tails, o.threads,
+            (unsigned long long)(o.count / o.threads), bad ? "FAILED" : "no overlap, aligned");
     fprintf(log, "  blocks added during the timed runs: %llu (frames of %llu calls fit in the pooled blocks)\n",
             (unsigned long long)(st.blocks_created - blocks_before), (unsigned long long)o.count);
     cJSON_AddNumberToObject(res, "sedx_vs_plain", r_plain);
     cJSON_AddNumberToObject(res, "sedx_vs_atomic", r_atomic);
     cJSON_AddNumberToObject(res, "sedx_vs_atomic_contended", r_multi);
+    cJSON_AddNumberToObject(res, "sedx_contended_vs_plain", r_multi_plain);
+    cJSON_AddNumberToObject(res, "last_frame_bytes", (double)last_bytes);
+    cJSON_AddNumberToObject(res, "last_frame_chunk_tail_bytes", (double)tails);
+    cJSON_AddBoolToObject(res, "checked_no_overlap", !bad);
     cJSON_AddNumberToObject(res, "blocks_added_timed", (double)(st.blocks_created - blocks_before));
     if (bad) fprintf(stderr, "sedx-bench frame: a call failed\n");
     int rc = bench_emit_json(args, root) || bad;
