@@ -6,6 +6,7 @@
 #include <sedx/virtual_block.h>
 #include <sedx/memory.h>
 #include <sedx/buffer.h>
+#include <sedx/image.h>
 #include <sedx/bindless.h>
 #include <sedx/transfer.h>
 #include <sedx/frame.h>

@@ -17,6 +17,7 @@
 #define SEDX_TRANSFER_H
 
 #include <sedx/buffer.h>
+#include <sedx/image.h>
 #include <sedx/context.h>
 
 #ifdef __cplusplus
@@ -293,6 +294,50 @@ SEDX_API sedx_result sedx_gpu_copy(sedx_context *ctx, const sedx_buffer *src, ui
                                    sedx_ticket *out_ticket);
 
 /* Counters for tests and benchmarks. */
+/* ------------------------------------------------------------------------------------------
+ * Images (<sedx/image.h>; docs/images.md)
+ * ---------------------------------------------------------------------------------------- */
+/* A box of texels in one mip level and a run of layers, and where its texels are in memory:
+ * rows of row_length texels, images of image_height rows, then the next depth slice or layer
+ * (the addressing of VkBufferImageCopy). Block-compressed formats count texels too: offsets and
+ * extents are whole blocks except where the region ends at the level's edge. */
+typedef struct sedx_image_region {
+    const void *data;               /* sedx_upload_image reads the texels here; downloads ignore it */
+    uint32_t mip_level;
+    uint32_t base_array_layer;
+    uint32_t layer_count;           /* 0 = 1 */
+    VkOffset3D offset;              /* texels in the level */
+    VkExtent3D extent;              /* each 0 = to the level's edge from offset */
+    uint32_t row_length;            /* texels from one row to the next in memory; 0 = extent.width (whole blocks) */
+    uint32_t image_height;          /* rows from one slice/layer to the next; 0 = extent.height (whole blocks) */
+    VkImageAspectFlags aspect;      /* 0 = COLOR, or DEPTH for depth(-stencil) formats */
+} sedx_image_region;
+
+typedef struct sedx_image_upload_info {
+    VkImageLayout final_layout; /* 0 (UNDEFINED) = SHADER_READ_ONLY_OPTIMAL (depth formats: DEPTH_STENCIL_READ_ONLY) */
+    uint32_t flags;             /* sedx_upload_flag_bits (SEDX_UPLOAD_NO_WAIT) */
+} sedx_image_upload_info;
+
+/* Uploads regions of user memory into dst through the staging ring, in the open upload batch
+ * (sedx_upload_submit / _flush send it; a region larger than the ring streams through it in
+ * pieces, submitted as they fill it). Row pitch and offsets in the ring follow the device's
+ * optimalBufferCopy*Alignment and the format's texel block. The image goes from its tracked
+ * layout (sedx_image_layout) to TRANSFER_DST_OPTIMAL and then to info->final_layout. Every
+ * region is checked before the first byte moves: nothing is written when one is bad
+ * (docs/errors.md). Regions of one call must not overlap. info may be NULL. */
+SEDX_API sedx_result sedx_upload_image(sedx_context *ctx, const sedx_image *dst, const sedx_image_region *regions,
+                                       uint32_t count, const sedx_image_upload_info *info);
+/* Fills mip levels 1.. of every layer from level 0 by linear blits on the main queue (after the
+ * open batch, so level 0 uploaded just before is used). The format must support linear
+ * filtering and blits (SEDX_ERROR_FEATURE_NOT_PRESENT otherwise); the image must hold data
+ * (not UNDEFINED) and keeps its tracked layout. Returns after submitting. */
+SEDX_API sedx_result sedx_image_generate_mips(sedx_context *ctx, const sedx_image *img);
+/* Reads region of src into dst (tightly packed unless row_length / image_height say otherwise),
+ * blocking: earlier uploads first, then the image's last use, then the copy through the readback
+ * ring in pieces. The image keeps its tracked layout. Single-sample images only. */
+SEDX_API sedx_result sedx_download_image(sedx_context *ctx, const sedx_image *src, const sedx_image_region *region,
+                                         void *dst);
+
 typedef struct sedx_transfer_stats {
     uint64_t uploads, upload_bytes;
     uint64_t direct_uploads, direct_bytes;     /* written straight into host-visible memory */
@@ -305,6 +350,10 @@ typedef struct sedx_transfer_stats {
     uint64_t staging_size, readback_size;
     uint32_t memcpy_threads;
     bool transfer_queue;                       /* uploads go to the transfer-only queue */
+    uint64_t image_uploads, image_upload_bytes;     /* sedx_upload_image calls, texel bytes */
+    uint64_t image_copy_regions;                    /* pieces recorded (vkCmdCopyBufferToImage regions) */
+    uint64_t image_downloads, image_download_bytes;
+    uint64_t mip_generations;
 } sedx_transfer_stats;
 SEDX_API sedx_result sedx_transfer_get_stats(sedx_context *ctx, sedx_transfer_stats *out);
 

@@ -1,6 +1,6 @@
 /*
  * The context: a small composite. It creates the device, then each layer in order (memory,
- * buffer, bindless, transfer), and destroys them in reverse, with direct calls. The layers
+ * buffer, image, bindless, transfer, frame), and destroys them in reverse, with direct calls. The layers
  * below never call up; what they need from above (the bindless table's view of buffers) they
  * get through hooks the upper layer installs.
  */
@@ -14,6 +14,7 @@ static sedx_result create_layers(sedx_context *ctx, const sedx_allocator_info *a
 {
     sedx_result r = sedx__allocator_create(ctx, allocator);
     if (r == SEDX_SUCCESS) r = sedx__buffers_create(ctx);
+    if (r == SEDX_SUCCESS) r = sedx__images_create(ctx);
     if (r == SEDX_SUCCESS) r = sedx__bindless_create(ctx);
     if (r == SEDX_SUCCESS) r = sedx__transfer_create(ctx, transfer);
     if (r == SEDX_SUCCESS) r = sedx__frames_create(ctx);
@@ -28,6 +29,8 @@ static void destroy_layers(sedx_context *ctx)
     sedx__frames_destroy(ctx);
     sedx__transfer_destroy(ctx);
     sedx__bindless_destroy(ctx);
+    sedx__device_drain(ctx);
+    sedx__images_destroy(ctx);
     sedx__device_drain(ctx);
     sedx__buffers_destroy(ctx);
     sedx__device_drain(ctx);

@@ -6,6 +6,7 @@
 #include "buffer/buffer.h"
 #include "device/device.h"
 #include "frame/frame.h"
+#include "image/image.h"
 #include "memory/memory.h"
 #include "transfer/transfer.h"
 

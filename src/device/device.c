@@ -138,7 +138,7 @@ void sedx__device_drain(sedx_context *ctx)
 void sedx__device_destroy(sedx_context *ctx)
 {
     if (!ctx) return;
-    if (ctx->layers.memory || ctx->layers.buffer || ctx->layers.bindless || ctx->layers.transfer ||
+    if (ctx->layers.memory || ctx->layers.buffer || ctx->layers.image || ctx->layers.bindless || ctx->layers.transfer ||
         ctx->layers.frame)
         SEDX_LOG_ERROR_TAG(TAG, "context %u: device destroyed before a layer above it (internal error)", ctx->id);
     sedx__device_drain(ctx);

@@ -12,6 +12,7 @@
 /* The layers' own state, opaque here (each layer defines its struct). */
 struct sedx__allocator;
 struct sedx__buffer_registry;
+struct sedx__image_registry;
 struct sedx__bindless;
 struct sedx__transfer;
 struct sedx__frame;
@@ -79,6 +80,7 @@ struct sedx_context {
     struct {
         struct sedx__allocator *memory;
         struct sedx__buffer_registry *buffer;
+        struct sedx__image_registry *image;
         struct sedx__bindless *bindless;
         struct sedx__transfer *transfer;
         struct sedx__frame *frame;

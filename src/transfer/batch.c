@@ -194,6 +194,7 @@ static sedx_result close_batch(struct sedx__transfer *t, sedx_result r, sedx_tic
         sedx__buffer_unref(d);
     }
     t->held_count = 0;
+    sedx__batch_close_images(t, r == SEDX_SUCCESS, ticket);
     t->region_count = 0;
     t->batch_bytes = 0;
     t->batch_id++;
@@ -209,7 +210,7 @@ static sedx_result close_batch(struct sedx__transfer *t, sedx_result r, sedx_tic
 
 sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
 {
-    if (!t->region_count) {
+    if (!sedx__batch_open(t)) {
         if (out) *out = t->last_ticket;
         return SEDX_SUCCESS;
     }
@@ -224,7 +225,7 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
     /* the region table goes into the ring too (no batch submit from here) */
     if (scatter && sedx__ring_alloc(ctx, t, &t->up, (uint64_t)n_scatter * 16, false, false, &table_offset))
         scatter = false;
-    sedx_queue q = (!scatter && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+    sedx_queue q = (!scatter && !t->batch_main && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
     sedx_cmd cmd;
     sedx_result r = sedx_cmd_begin(ctx, q, &cmd);
     if (r != SEDX_SUCCESS) return r;
@@ -233,6 +234,7 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
     if (scatter) record_scatter(ctx, t, cmd.cmd, table_offset, n_scatter);
     if (ordered) record_ordered(t, cmd.cmd, ring_buf);
     else record_copies(t, cmd.cmd, ring_buf, scatter);
+    if (t->piece_count) sedx__batch_record_images(t, cmd.cmd, ring_buf);
     sedx__barrier_after(cmd.cmd, scatter);
     sedx_ticket ticket = {0};
     r = close_batch(t, sedx__submit_ordered(ctx, t, &cmd, &ticket), ticket);

@@ -91,7 +91,7 @@ bool sedx__ring_grow(sedx_context *ctx, struct sedx__transfer *t)
 {
     ring *r = &t->up;
     uint64_t size = r->size * 2;
-    if (t->region_count || r->head != r->committed || size > t->info.staging_max || r->pin_count) return false;
+    if (sedx__batch_open(t) || r->head != r->committed || size > t->info.staging_max || r->pin_count) return false;
     ring *fresh = sedx__calloc(1, sizeof *fresh);
     if (!fresh) return false;
     if (ring_init(ctx, fresh, size, true) != SEDX_SUCCESS) {
@@ -128,13 +128,13 @@ sedx_result sedx__ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *
             return SEDX_SUCCESS;
         }
         if (pass == 0) continue; /* reclaim, then try again */
-        if (allow_submit && r == &t->up && t->region_count) {
+        if (allow_submit && r == &t->up && sedx__batch_open(t)) {
             sedx_result sr = sedx__batch_submit(ctx, t, NULL); /* the GPU starts on what we have */
             if (sr != SEDX_SUCCESS) return sr;
             continue;
         }
         if (allow_submit && r == &t->up && sedx__ring_grow(ctx, t)) continue; /* within staging_max */
-        if (!r->fifo_count && r == &t->up && !t->region_count && r->head != r->committed) {
+        if (!r->fifo_count && r == &t->up && !sedx__batch_open(t) && r->head != r->committed) {
             /* no region is open: [committed, head) holds only reservations (pinned) or bytes given
              * back by sedx_upload_cancel, so it need not wait for a batch */
             r->committed = r->tail = r->head;

@@ -41,6 +41,8 @@ static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
     if (t->layout) vkDestroyPipelineLayout(ctx->device, t->layout, NULL);
     sedx__free(t->regions);
     sedx__free(t->held);
+    sedx__free(t->pieces);
+    sedx__free(t->images);
     pthread_mutex_destroy(&t->lock);
     sedx__free(t);
 }
@@ -166,7 +168,7 @@ sedx_result sedx__transfer_check_info(const sedx_transfer_info *info)
 /* Nothing that depends on the info exists yet: no ring, nothing recorded or submitted. */
 static bool unused(const struct sedx__transfer *t)
 {
-    return !t->up.ptr && !t->down.ptr && !t->region_count && !t->last_value[0] && !t->last_value[1];
+    return !t->up.ptr && !t->down.ptr && !sedx__batch_open(t) && !t->last_value[0] && !t->last_value[1];
 }
 
 sedx_result sedx_transfer_configure(sedx_context *ctx, const sedx_transfer_info *info)
@@ -196,7 +198,7 @@ void sedx__transfer_destroy(sedx_context *ctx)
     /* uploads still in the open batch are the application's data: submit them and wait (their
      * buffers' references are dropped by the submit) rather than drop them */
     pthread_mutex_lock(&t->lock);
-    if (t->region_count && sedx__batch_submit(ctx, t, NULL) == SEDX_SUCCESS) sedx__transfer_wait_all(ctx, t);
+    if (sedx__batch_open(t) && sedx__batch_submit(ctx, t, NULL) == SEDX_SUCCESS) sedx__transfer_wait_all(ctx, t);
     pthread_mutex_unlock(&t->lock);
     ctx->layers.transfer = NULL;
     transfer_free(ctx, t);

@@ -4,6 +4,7 @@
 
 #include "transfer/transfer.h"
 #include "core/format.h"
+#include "image/image.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,18 @@
 #define FIFO_CAP 1024u
 #define RING_MIN (64u << 10) /* the smallest ring: staging_size / readback_size below it are refused */
 #define RING_ALIGN 16u /* ring allocations start 16-byte aligned (uvec4 scatter) */
+
+/* image_upload.c: a piece of an image upload in the open batch (one VkBufferImageCopy from the
+ * ring), and the images the batch holds, with the layouts it moves each one between. */
+typedef struct image_piece {
+    sedx_image_resource *img;
+    VkBufferImageCopy copy;
+    uint32_t call; /* the sedx_upload_image call it came from (a barrier between calls) */
+} image_piece;
+typedef struct image_entry {
+    sedx_image_resource *img;
+    VkImageLayout from, to;
+} image_entry;
 
 typedef struct region {
     sedx_buffer_resource *dst;
@@ -95,7 +108,19 @@ struct sedx__transfer {
     sedx_transfer_stats stats;
     struct sedx__readback *rb; /* readback_async.c: the asynchronous readback (own lock, own ring) */
     uint64_t reserve_serial; /* reserve.c: makes every reservation handle unique */
+    /* image_upload.c: image pieces of the open batch, the images they write (one reference
+     * each), and whether the batch must run on the main queue for them */
+    image_piece *pieces;
+    uint32_t piece_count, piece_cap;
+    image_entry *images;
+    uint32_t image_count, image_cap;
+    uint32_t image_call;
+    bool batch_main;
+    int image_queue_ok; /* -1 unknown; 1: the transfer family copies images at texel granularity */
 };
+
+/* Does the open batch hold anything? */
+static inline bool sedx__batch_open(const struct sedx__transfer *t) { return t->region_count || t->piece_count; }
 
 
 static inline struct sedx__transfer *sedx__get_transfer(sedx_context *ctx) { return ctx->layers.transfer; }
@@ -185,6 +210,22 @@ void sedx__barrier(VkCommandBuffer cb, VkPipelineStageFlags src_stage, VkAccessF
                    VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
 void sedx__barrier_before(VkCommandBuffer cb, bool compute);
 void sedx__barrier_after(VkCommandBuffer cb, bool compute);
+
+/* ------------------------------------------------------------------------------------------
+ * image_upload.c: the image part of the open batch (lock held for all)
+ * ---------------------------------------------------------------------------------------- */
+/* Records the batch's image pieces with their layout transitions into cb. */
+void sedx__batch_record_images(struct sedx__transfer *t, VkCommandBuffer cb, VkBuffer ring_buf);
+/* After the submit (ok: it was submitted with ticket): the images record the use, the batch's
+ * references go, the image part of the batch is empty. */
+void sedx__batch_close_images(struct sedx__transfer *t, bool ok, sedx_ticket ticket);
+/* A barrier moving every subresource of img between layouts (ownership unchanged). */
+void sedx__image_barrier(VkCommandBuffer cb, const sedx_image_resource *img, uint32_t base_level, uint32_t levels,
+                         VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                         VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
+/* The checks of one image region (with its defaults applied into *out). */
+sedx_result sedx__check_image_region(const sedx_image_resource *img, const sedx_image_region *in, bool upload,
+                                     sedx_image_region *out, sedx__block *block, const char *what);
 
 /* ------------------------------------------------------------------------------------------
  * readback_async.c: state of sedx_download_async (created and freed with the layer)

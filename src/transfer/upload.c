@@ -54,7 +54,7 @@ static bool fits_without_waiting(sedx_context *ctx, struct sedx__transfer *t, ui
     /* no room now: the ring may grow (after submitting what is pending: nothing of this upload
      * has been written yet) */
     while (size <= t->up.size / 4 && !sedx__ring_fits(&t->up, aligned, &pad) && t->up.size * 2 <= t->info.staging_max) {
-        if (t->region_count && sedx__batch_submit(ctx, t, NULL) != SEDX_SUCCESS) break;
+        if (sedx__batch_open(t) && sedx__batch_submit(ctx, t, NULL) != SEDX_SUCCESS) break;
         if (!sedx__ring_grow(ctx, t)) break;
     }
     return size <= t->up.size / 4 && sedx__ring_fits(&t->up, aligned, &pad);
