@@ -327,14 +327,19 @@ static sedx_result async_locked(sedx_context *ctx, struct sedx__transfer *t, con
                                 uint32_t count, rb_request **reqs)
 {
     struct sedx__readback *rb = t->rb;
-    sedx_result r = ensure_ring(ctx, t);
-    if (r != SEDX_SUCCESS) return r;
-    for (uint32_t i = 0; i < count; ++i)
-        if (infos[i].size > rb->ring.size)
-            return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "sedx_download_async: buffer '%s': %llu bytes are more "
-                             "than the %llu-byte readback ring holds (readback_size); read it in pieces or with "
-                             "sedx_download", infos[i].src->resource->name, (unsigned long long)infos[i].size,
-                             (unsigned long long)rb->ring.size);
+    sedx_result r = SEDX_SUCCESS;
+    /* every size against the ring (readback_size until it exists) before it is created, so that
+     * a refused request creates nothing; again after, in case it fell back to a smaller size */
+    for (int pass = 0; pass < 2; ++pass) {
+        uint64_t ring_size = rb->ring.ptr ? rb->ring.size : t->info.readback_size;
+        for (uint32_t i = 0; i < count; ++i)
+            if (infos[i].size > ring_size)
+                return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "sedx_download_async: buffer '%s': %llu bytes are "
+                                 "more than the %llu-byte readback ring holds (readback_size); read it in pieces or "
+                                 "with sedx_download", infos[i].src->resource->name,
+                                 (unsigned long long)infos[i].size, (unsigned long long)ring_size);
+        if (pass == 0 && (r = ensure_ring(ctx, t)) != SEDX_SUCCESS) return r;
+    }
     if ((r = sedx__batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) return r; /* earlier uploads first */
     pthread_mutex_lock(&rb->lock);
     r = reserve_all(rb, infos, count, reqs);
@@ -366,7 +371,7 @@ sedx_result sedx_download_async_batch(sedx_context *ctx, const sedx_download_asy
                                       sedx_download_request *out)
 {
     const char *fn = "sedx_download_async";
-    if (out && infos) memset(out, 0, (size_t)count * sizeof *out);
+    if (out) memset(out, 0, (size_t)count * sizeof *out); /* every refusal, NULL infos included */
     if (!ctx || (count && !infos))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", fn, !ctx ? "ctx" : "infos");
     sedx_result r;

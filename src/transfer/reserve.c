@@ -116,9 +116,13 @@ static ring_pin *pin_slot(sedx_context *ctx, struct sedx__transfer *t, bool no_w
 static sedx_result reserve_locked(sedx_context *ctx, struct sedx__transfer *t, const sedx_buffer *dst,
                                   uint64_t offset, uint64_t size, bool no_wait, sedx_upload_reservation *out)
 {
-    sedx_result r = sedx__ring_ensure(ctx, t, &t->up);
-    if (r != SEDX_SUCCESS) return r;
+    /* up.size is the configured size until the ring exists (then its real size, which may be
+     * smaller): a request refused for its size must not create the ring, which would make
+     * sedx_transfer_configure BUSY although nothing was transferred */
     uint64_t limit = t->up.size / 4;
+    sedx_result r = size > limit ? SEDX_SUCCESS : sedx__ring_ensure(ctx, t, &t->up);
+    if (r != SEDX_SUCCESS) return r;
+    limit = t->up.size / 4;
     if (size > limit)
         return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "sedx_upload_reserve: buffer '%s': %llu bytes are more than "
                          "one reservation may hold (%llu: a quarter of the %llu-byte staging ring, "

@@ -120,6 +120,34 @@ static void test_reserve(void **state)
              bytes_are(ctx, &gpu, 0, ref, N));
     MIS_TRUE("sedx_upload_reserve", mis_bad_name[MIS_BAD_STALE], "the live reference is still valid",
              sedx_buffer_is_valid(&s.keeper));
+    /* a reserve refused for its size creates nothing: the transfer settings can still change
+     * (the old code created the ring before the size check, so the configure below was BUSY) */
+    sedx_context *fresh = ring_context();
+    sedx_buffer fb;
+    assert_int_equal(sedx_buffer_create(fresh, N, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "misuse fresh", &fb),
+                     SEDX_SUCCESS);
+    RESERVE_BAD("sedx_upload_reserve", "limit + 1 as the context's first transfer", SEDX_ERROR_INVALID_SIZE,
+                "16385 bytes are more than one reservation may hold", sedx_upload_reserve(fresh, &fb, 0, LIMIT + 1, &rv));
+    sedx_transfer_info ti = {0};
+    ti.staging_size = ti.staging_max = 2 * RING;
+    ti.flags = SEDX_TRANSFER_NO_DIRECT;
+    MIS_RC("sedx_transfer_configure", "(valid) after a reserve refused for its size (nothing transferred)", SEDX_SUCCESS,
+           LOG_NONE, sedx_transfer_configure(fresh, &ti));
+    MIS_VAL("sedx_upload_reserve_limit", "(valid) the ring configured after the refused reserve", 2 * LIMIT, LOG_NONE,
+            sedx_upload_reserve_limit(fresh));
+    MIS_RC("sedx_upload_reserve", "(valid) the size refused before, in the larger ring", SEDX_SUCCESS, LOG_NONE,
+           sedx_upload_reserve(fresh, &fb, 0, LIMIT + 1, &rv));
+    if (rv.data) memset(rv.data, 0x6B, LIMIT + 1);
+    sedx_upload_commit(fresh, &rv);
+    assert_int_equal(sedx_upload_flush(fresh), SEDX_SUCCESS);
+    static uint8_t expect[LIMIT + 1];
+    memset(expect, 0x6B, sizeof expect);
+    MIS_TRUE("sedx_upload_reserve", "(valid) the size refused before", "the bytes arrived",
+             bytes_are(fresh, &fb, 0, expect, sizeof expect));
+    sedx_buffer_release(&fb);
+    mis_roundtrip(fresh, "a reserve refused for its size");
+    mis_context_destroy(fresh);
+
     mis_bad_set_finish(&s);
     sedx_buffer_release(&gpu);
     sedx_buffer_release(&foreign);
