@@ -16,6 +16,18 @@
 #define MAX_BUFS 64
 #define MAX_STALE 32
 #define MAX_TICKETS 16
+#define MAX_RESV 6      /* reservations outstanding per sequence */
+#define MAX_REQ 12      /* asynchronous readback requests outstanding per sequence */
+#define MAX_TRANS 32    /* transient allocations remembered (checked untouched while their frame is in flight) */
+#define REQ_MAX_BYTES (256u << 10)
+/* Callback entries of sedx_download_async_batch in threads runs. Off: sedx_download_async_batch
+ * reads reqs[i]->callback after dropping the transfer lock (src/transfer/readback_async.c, the
+ * loop that fills out[]), when another thread's sedx_download_pump may already have run that
+ * callback and freed the request: a use-after-free that writes a stray handle into a callback
+ * entry's out[i] (found by this test: "a callback entry has a handle"). Single-threaded runs
+ * keep them: only the calling thread pumps there. Set to 1 once the library reads
+ * infos[i].callback there instead. */
+#define SEQ_THREADS_ASYNC_CALLBACKS 0
 #define HISTORY (s->history_cap) /* op lines kept (the last writer of a byte is printed when still here) */
 #define LOG_TAIL 20u    /* op lines printed with a failure */
 #define LINE 400
@@ -33,7 +45,8 @@
     X(upload_submit, 4) X(upload_flush, 2) X(download, 7) X(download_to_mapping, 2)                  \
     X(download_self, 1) X(download_batch, 3) X(download_batch_bad, 1) X(copy, 6) X(copy_buffer, 2) X(copy_buffer_offsets, 2)   \
     X(upload_release, 2) X(retain, 2) X(release, 3) X(stale_copy, 1) X(ticket_wait, 2)                \
-    X(ticket_poll, 2) X(wait_idle, 1) X(bad, 4) X(bad_raw, 2) X(bad_stale, 2) X(verify, 2) X(shared, 3) X(shared_stale, 1) X(gate, 2)
+    X(ticket_poll, 2) X(wait_idle, 1) X(bad, 4) X(bad_raw, 2) X(bad_stale, 2) X(verify, 2) X(shared, 3) X(shared_stale, 1) X(gate, 2) \
+    X(frame, 3) X(reserve, 3) X(reserve_done, 3) X(async, 3) X(async_take, 4)
 
 enum {
 #define X(name, w) OP_##name,
@@ -119,6 +132,26 @@ struct shadow_seq {
     uint32_t op_calls[OP_COUNT], op_errors[OP_COUNT];
     uint32_t out_of_staging, not_ready, ignored;
     uint32_t total_weight;
+    uint32_t ctx_id; /* the context's id (tickets made from submitted values) */
+    /* zero-copy staging */
+    struct sresv *resv[MAX_RESV];
+    uint32_t nresv;
+    /* asynchronous readback */
+    struct sreq *reqs[MAX_REQ];
+    uint32_t nreq, cancels_pending;
+    /* frames */
+    bool frames;
+    sedx_frame *frame;     /* the open frame, or NULL */
+    uint64_t frame_no;
+    sedx_ticket frame_ticket; /* the open frame's last recorded submission */
+    uint32_t fif, frame_align;
+    uint64_t block_size;
+    struct strans *trans[MAX_TRANS];
+    uint32_t ntrans;
+    sedx_transient reclaimed; /* the latest transient whose slot was reused (for sedx_transient_check) */
+    /* counters for the stats line */
+    uint64_t n_frames, n_transients, n_frame_copies, n_frame_uploads, n_resv, n_commits, n_cancels, n_resv_refused,
+        n_pin_refusals, n_async, n_async_batches, n_results, n_async_cancels, n_callbacks, n_async_full;
 };
 
 static pthread_mutex_t g_print_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -378,6 +411,44 @@ static bool expect_rc(shadow_seq *s, const char *what, sedx_result got, sedx_res
 }
 
 /* ------------------------------------------------------------------------------------------
+ * Reservations hold ring space: while any is outstanding (in any thread of the process), an
+ * upload that may wait can be refused with OUT_OF_STAGING instead, after recording some of its
+ * pieces (docs/reserve.md, "While reservations are outstanding"). The watch spans the call:
+ * outstanding before or after it, or a reserve / commit / cancel in between.
+ * ---------------------------------------------------------------------------------------- */
+static _Atomic uint32_t g_resv_out;
+static _Atomic uint64_t g_resv_epoch;
+
+typedef struct pin_watch {
+    uint32_t out;
+    uint64_t epoch;
+    bool quiet;
+} pin_watch;
+
+/* Before an upload call: its OUT_OF_STAGING log line is expected while reservations exist. */
+static pin_watch pin_begin(void)
+{
+    pin_watch w = {atomic_load(&g_resv_out), atomic_load(&g_resv_epoch), false};
+    w.quiet = w.out != 0;
+    if (w.quiet) tl_expect_errors++;
+    return w;
+}
+
+/* After it: true (and logged, counted) when r is the refusal reservations may cause. */
+static bool pin_refused(shadow_seq *s, pin_watch *w, sedx_result r)
+{
+    if (w->quiet) {
+        tl_expect_errors--;
+        w->quiet = false;
+    }
+    if (r != SEDX_ERROR_OUT_OF_STAGING) return false;
+    if (!w->out && !atomic_load(&g_resv_out) && atomic_load(&g_resv_epoch) == w->epoch) return false;
+    lg(s, " -> OUT_OF_STAGING (reservations hold the ring)");
+    s->n_pin_refusals++;
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------
  * Model helpers
  * ---------------------------------------------------------------------------------------- */
 static const char *usage_str(sedx_buffer_usage_flags u, char *out, size_t cap)
@@ -509,14 +580,20 @@ static void add_ticket(shadow_seq *s, sedx_ticket t)
 
 /* After sedx_context_wait_idle: everything submitted is done. The open upload batch is not
  * submitted by it, so uploads still in it stay pending (in_batch). */
+static void async_all_done(shadow_seq *s);
 static void all_idle(shadow_seq *s)
 {
     for (uint32_t i = 0; i < s->nbufs; ++i) s->bufs[i]->busy.value = 0;
+    async_all_done(s);
 }
 
-/* Before the host touches b's mapping: the GPU work the model knows of is waited for. */
+static void async_settle(shadow_seq *s, sbuf *b);
+
+/* Before the host touches b's mapping: the GPU work the model knows of is waited for (the
+ * asynchronous readbacks of b among it: a host write would race with their GPU read). */
 static void host_safe(shadow_seq *s, sbuf *b)
 {
+    async_settle(s, b);
     if (b->in_batch) {
         lg(s, " [flush]");
         sedx_result r = sedx_upload_flush(s->cfg.ctx);
@@ -717,6 +794,7 @@ static void op_create(shadow_seq *s, int kind)
     uint64_t init = 0; /* bytes of initial data */
     uint8_t *data = s->src;
     char u[160];
+    pin_watch pw = pin_begin(); /* initial data for GPU memory is an upload */
     if (kind == OP_create) {
         lg(s, "create B%u %s %llu %s", s->next_serial, g_mem_names[mem], (unsigned long long)size, usage_str(usage, u, sizeof u));
         r = sedx_buffer_create(s->cfg.ctx, size, usage, mem == MEM_GPU ? SEDX_MEMORY_GPU : SEDX_MEMORY_CPU, name, &b);
@@ -755,6 +833,7 @@ static void op_create(shadow_seq *s, int kind)
            (unsigned long long)init);
         r = sedx_buffer_create_ex(s->cfg.ctx, &ci, &b);
     }
+    if (pin_refused(s, &pw, r)) return;
     if (!expect_rc(s, g_op_names[kind], r, SEDX_SUCCESS, NULL)) return;
     check_new(s, &b, size, usage, mem != MEM_GPU);
     if (!b.resource) return;
@@ -873,7 +952,14 @@ static void op_upload(shadow_seq *s, bool ex)
     uint32_t flags = ex && pick(s, 3) ? SEDX_UPLOAD_NO_WAIT : 0;
     lg(s, "upload%s B%u.%u [%llu,+%llu)%s", ex ? "_ex" : "", b->serial, r->serial, (unsigned long long)off,
        (unsigned long long)n, flags ? " NO_WAIT" : "");
+    pin_watch pw = pin_begin();
     sedx_result res = ex ? sedx_upload_ex(s->cfg.ctx, &r->b, off, n, p, flags) : sedx_upload(s->cfg.ctx, &r->b, off, n, p);
+    if (!flags && pin_refused(s, &pw, res)) { /* some pieces may have been recorded */
+        sh_unknown(s, b, off, n);
+        b->in_batch = true;
+        return;
+    }
+    pin_refused(s, &pw, SEDX_SUCCESS);
     if (flags && res == SEDX_ERROR_OUT_OF_STAGING) {
         lg(s, " -> OUT_OF_STAGING");
         s->out_of_staging++;
@@ -903,7 +989,13 @@ static void op_upload_from_mapping(shadow_seq *s)
     lg(s, "upload_from_mapping B%u.%u [%llu,+%llu) <- B%u.data+%llu", b->serial, r->serial, (unsigned long long)off,
        (unsigned long long)n, c->serial, (unsigned long long)x);
     host_safe(s, c);
+    pin_watch pw = pin_begin();
     sedx_result res = sedx_upload(s->cfg.ctx, &r->b, off, n, (uint8_t *)c->data + x);
+    if (pin_refused(s, &pw, res)) {
+        sh_unknown(s, b, off, n);
+        b->in_batch = true;
+        return;
+    }
     char extra[256];
     upload_failed_extra(b, extra, sizeof extra);
     if (expect_rc(s, "sedx_upload (source in another buffer's mapping)", res, SEDX_SUCCESS, extra)) {
@@ -948,8 +1040,15 @@ static void op_upload_self(shadow_seq *s)
        (unsigned long long)n, (unsigned long long)x, overlap ? "overlapping" : "disjoint");
     host_safe(s, b);
     if (overlap) tl_expect_errors++;
+    pin_watch pw = pin_begin();
     sedx_result res = sedx_upload(s->cfg.ctx, &r->b, off, n, (uint8_t *)b->data + x);
     if (overlap) tl_expect_errors--;
+    if (!overlap && pin_refused(s, &pw, res)) {
+        sh_unknown(s, b, off, n);
+        b->in_batch = true;
+        return;
+    }
+    pin_refused(s, &pw, SEDX_SUCCESS);
     char extra[256];
     upload_failed_extra(b, extra, sizeof extra);
     if (expect_rc(s, overlap ? "(f) sedx_upload from the destination range in its own mapping"
@@ -1073,8 +1172,17 @@ static void op_upload_batch(shadow_seq *s, bool bad)
         }
     }
     if (want != SEDX_SUCCESS) tl_expect_errors++;
+    pin_watch pw = pin_begin();
     sedx_result res = sedx_upload_batch(s->cfg.ctx, reg, k);
     if (want != SEDX_SUCCESS) tl_expect_errors--;
+    if (want == SEDX_SUCCESS && pin_refused(s, &pw, res)) { /* some groups may have been recorded */
+        for (uint32_t i = 0; i < k; ++i) {
+            sh_unknown(s, mb[i], reg[i].offset, reg[i].size);
+            mb[i]->in_batch = true;
+        }
+        return;
+    }
+    pin_refused(s, &pw, SEDX_SUCCESS);
     char extra[512] = "";
     for (uint32_t i = 0; i < k && want == SEDX_SUCCESS; ++i)
         if (!(mb[i]->usage & SEDX_BUFFER_USAGE_TRANSFER_DST) && !strstr(extra, "(a)")) {
@@ -1155,7 +1263,14 @@ static void op_upload_release(shadow_seq *s)
         lg(s, " up[%llu,+%llu)", (unsigned long long)off, (unsigned long long)n);
         char extra[256];
         upload_failed_extra(b, extra, sizeof extra);
-        if (expect_rc(s, "sedx_upload (then release)", sedx_upload(s->cfg.ctx, &r->b, off, n, p), SEDX_SUCCESS, extra)) {
+        pin_watch pw = pin_begin();
+        sedx_result ur = sedx_upload(s->cfg.ctx, &r->b, off, n, p);
+        if (pin_refused(s, &pw, ur)) {
+            sh_unknown(s, b, off, n);
+            b->in_batch = true;
+            continue;
+        }
+        if (expect_rc(s, "sedx_upload (then release)", ur, SEDX_SUCCESS, extra)) {
             sh_write(s, b, off, p, n);
             b->in_batch = true;
         }
@@ -2032,14 +2147,976 @@ static void op_shared(shadow_seq *s, bool stale)
            (unsigned long long)n, i, (unsigned long long)off);
         char extra[256];
         upload_failed_extra(b, extra, sizeof extra);
-        if (expect_rc(s, "sedx_upload (from a shared mapping)",
-                      sedx_upload(s->cfg.ctx, &r->b, dof, n, (const uint8_t *)ref->data + off), SEDX_SUCCESS, extra)) {
+        pin_watch pw = pin_begin();
+        sedx_result ur = sedx_upload(s->cfg.ctx, &r->b, dof, n, (const uint8_t *)ref->data + off);
+        if (pin_refused(s, &pw, ur)) {
+            sh_unknown(s, b, dof, n);
+            b->in_batch = true;
+            break;
+        }
+        if (expect_rc(s, "sedx_upload (from a shared mapping)", ur, SEDX_SUCCESS, extra)) {
             sh_copy(s, b, dof, sh->b[i].bytes + off, NULL, n);
             b->in_batch = true;
         }
         break;
     }
     }
+}
+
+static void op_reserve_done(shadow_seq *s, bool log_name);
+static void op_async_take(shadow_seq *s);
+
+/* ------------------------------------------------------------------------------------------
+ * Contexts' ids and "everything submitted so far" as tickets
+ * ---------------------------------------------------------------------------------------- */
+static uint32_t ctx_id(shadow_seq *s)
+{
+    if (s->ctx_id) return s->ctx_id;
+    sedx_cmd cmd; /* an empty submission: its ticket names the context */
+    sedx_ticket t = {0};
+    if (sedx_cmd_begin(s->cfg.ctx, SEDX_QUEUE_GRAPHICS, &cmd) == SEDX_SUCCESS &&
+        sedx_cmd_submit(s->cfg.ctx, &cmd, NULL, &t) == SEDX_SUCCESS)
+        s->ctx_id = t.context_id;
+    return s->ctx_id;
+}
+
+static void submitted_now(shadow_seq *s, uint64_t vals[SEDX_QUEUE_COUNT])
+{
+    for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) vals[q] = sedx_context_submitted_value(s->cfg.ctx, (sedx_queue)q);
+}
+
+/* Waits until every queue has reached vals (an upper bound of a submission sedx made). */
+static void wait_vals(shadow_seq *s, const uint64_t vals[SEDX_QUEUE_COUNT], const char *why)
+{
+    for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
+        if (!vals[q]) continue;
+        sedx_ticket t = {vals[q], (uint32_t)q, ctx_id(s)};
+        if (expect_rc(s, why, sedx_ticket_wait(s->cfg.ctx, t, UINT64_MAX), SEDX_SUCCESS, NULL)) settle(s, t);
+    }
+}
+
+/* The open upload batch was submitted with ticket t (as op_upload_submit). */
+static void batch_submitted(shadow_seq *s, sedx_ticket t)
+{
+    if (!t.value) return;
+    add_ticket(s, t);
+    for (uint32_t i = 0; i < s->nbufs; ++i) {
+        sbuf *b = s->bufs[i];
+        if (!b->in_batch) continue;
+        if (!b->busy.value || b->busy.queue == t.queue) {
+            b->in_batch = false;
+            if (t.value > b->busy.value) b->busy = t;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Zero-copy staging: reserve, write in place, commit or cancel (several outstanding)
+ * ---------------------------------------------------------------------------------------- */
+typedef struct sresv {
+    sedx_upload_reservation rv;
+    uint32_t buf_serial, ref_serial, op;
+    uint64_t off, n;
+    uint8_t *data;   /* what was (or will be) written in place */
+    bool written;    /* false: written just before the commit */
+} sresv;
+
+static void resv_drop(shadow_seq *s, uint32_t i)
+{
+    free(s->resv[i]->data);
+    free(s->resv[i]);
+    s->resv[i] = s->resv[--s->nresv];
+    atomic_fetch_sub(&g_resv_out, 1);
+    atomic_fetch_add(&g_resv_epoch, 1);
+}
+
+static void op_reserve(shadow_seq *s)
+{
+    sbuf *b = pick_buf(s, -1);
+    if (!b) return;
+    if (s->nresv >= MAX_RESV) {
+        lg(s, "reserve: %u outstanding, ", s->nresv);
+        op_reserve_done(s, false);
+        return;
+    }
+    sref *r = pick_ref(s, b);
+    uint64_t limit = sedx_upload_reserve_limit(s->cfg.ctx), off, n;
+    choose_range(s, b->size, &off, &n);
+    if (limit && n > limit) {
+        n = 1 + pick(s, limit);
+        off = pick(s, b->size - n + 1);
+    }
+    sedx_result want = SEDX_SUCCESS;
+    uint64_t bad = pick(s, 24);
+    if (n == 0) want = SEDX_ERROR_INVALID_SIZE;
+    else if (bad == 0 && limit && b->size > limit) { /* larger than a quarter of the ring */
+        n = limit + 1 + pick(s, b->size - limit);
+        off = 0;
+        want = SEDX_ERROR_INVALID_SIZE;
+    } else if (bad == 1) {
+        off = b->size - n + 1 + pick(s, 8);
+        want = SEDX_ERROR_OUT_OF_BOUNDS;
+    }
+    bool nowait = pick(s, 3) == 0;
+    lg(s, "reserve%s B%u.%u [%llu,+%llu) (%u outstanding, limit %llu)", nowait ? "_ex NO_WAIT" : "", b->serial,
+       r->serial, (unsigned long long)off, (unsigned long long)n, s->nresv, (unsigned long long)limit);
+    sedx_upload_reservation rv;
+    memset(&rv, 0xAB, sizeof rv);
+    atomic_fetch_add(&g_resv_out, 1); /* outstanding from before the call: other threads' uploads may be refused */
+    atomic_fetch_add(&g_resv_epoch, 1);
+    pin_watch pw = pin_begin();
+    if (want != SEDX_SUCCESS) tl_expect_errors++;
+    sedx_result res = nowait ? sedx_upload_reserve_ex(s->cfg.ctx, &r->b, off, n, SEDX_UPLOAD_NO_WAIT, &rv)
+                             : sedx_upload_reserve(s->cfg.ctx, &r->b, off, n, &rv);
+    if (want != SEDX_SUCCESS) tl_expect_errors--;
+    /* refused for room: NO_WAIT with the ring full, or space held by outstanding reservations
+     * (this thread's or, in threads runs, another's) */
+    bool room = want == SEDX_SUCCESS && res == SEDX_ERROR_OUT_OF_STAGING && (nowait || s->nresv || pw.out > 1 ||
+                                                                                atomic_load(&g_resv_out) > 1);
+    pw.out = 0; /* our own count above is not another reservation */
+    pin_refused(s, &pw, SEDX_SUCCESS);
+    if (res != SEDX_SUCCESS) {
+        atomic_fetch_sub(&g_resv_out, 1);
+        atomic_fetch_add(&g_resv_epoch, 1);
+        static const sedx_upload_reservation zero;
+        if (memcmp(&rv, &zero, sizeof rv) != 0)
+            fail(s, "a refused sedx_upload_reserve did not zero *out", "reserve of B%u returned %s", b->serial,
+                 sedx_result_name(res));
+        if (room) {
+            lg(s, " -> OUT_OF_STAGING");
+            s->n_resv_refused++;
+            return;
+        }
+        expect_rc(s, want == SEDX_SUCCESS ? "sedx_upload_reserve" : "sedx_upload_reserve (bad)", res, want, NULL);
+        return;
+    }
+    if (!expect_rc(s, want == SEDX_SUCCESS ? "sedx_upload_reserve" : "sedx_upload_reserve (bad)", res, want, NULL)) {
+        lg(s, " [cancelled]"); /* succeeded where it should not have: give it back */
+        sedx_upload_cancel(s->cfg.ctx, &rv);
+        atomic_fetch_sub(&g_resv_out, 1);
+        atomic_fetch_add(&g_resv_epoch, 1);
+        return;
+    }
+    if (!rv.data || ((uintptr_t)rv.data & 15u) || rv.size != n || rv.offset != off || !rv.handle)
+        fail(s, "sedx_upload_reserve: bad reservation", "B%u [%llu,+%llu): data %p size %llu offset %llu handle 0x%llx",
+             b->serial, (unsigned long long)off, (unsigned long long)n, rv.data, (unsigned long long)rv.size,
+             (unsigned long long)rv.offset, (unsigned long long)rv.handle);
+    sresv *v = calloc(1, sizeof *v);
+    v->rv = rv;
+    v->buf_serial = b->serial;
+    v->ref_serial = r->serial;
+    v->op = s->op;
+    v->off = off;
+    v->n = n;
+    v->data = malloc(n);
+    fill_data(s, v->data, n);
+    v->written = pick(s, 4) != 0;
+    if (v->written && rv.data) memcpy(rv.data, v->data, n); /* produced in place now; committed later */
+    lg(s, " R%llu%s", (unsigned long long)s->n_resv, v->written ? " written" : "");
+    s->resv[s->nresv++] = v;
+    s->n_resv++;
+}
+
+/* Commits or cancels one outstanding reservation (all of them: finish). */
+static void resv_resolve(shadow_seq *s, uint32_t i, bool commit)
+{
+    sresv *v = s->resv[i];
+    sbuf *b = find_serial(s, v->buf_serial);
+    bool ref_alive = false;
+    for (uint32_t k = 0; b && k < b->nrefs; ++k) ref_alive = ref_alive || b->refs[k].serial == v->ref_serial;
+    lg(s, " %s B%u[%llu,+%llu) (reserved at #%u%s)", commit ? "commit" : "cancel", v->buf_serial,
+       (unsigned long long)v->off, (unsigned long long)v->n, v->op,
+       !b ? ", buffer released" : !ref_alive ? ", its reference released" : "");
+    if (!v->written && v->rv.data) memcpy(v->rv.data, v->data, v->n);
+    sedx_upload_reservation copy = v->rv;
+    sedx_result want = commit && !ref_alive ? SEDX_ERROR_INVALID_HANDLE : SEDX_SUCCESS;
+    if (want != SEDX_SUCCESS) tl_expect_errors++;
+    sedx_result r = commit ? sedx_upload_commit(s->cfg.ctx, &v->rv) : sedx_upload_cancel(s->cfg.ctx, &v->rv);
+    if (want != SEDX_SUCCESS) tl_expect_errors--;
+    bool ok = expect_rc(s, commit ? (ref_alive ? "sedx_upload_commit" : "sedx_upload_commit after its reference was released")
+                                  : "sedx_upload_cancel", r, want, NULL);
+    if (r == SEDX_SUCCESS || r == SEDX_ERROR_INVALID_HANDLE) {
+        if (v->rv.data || v->rv.size != v->n || v->rv.offset != v->off)
+            fail(s, "a spent reservation keeps its data pointer or loses its size",
+                 "after %s: data %p size %llu offset %llu", commit ? "commit" : "cancel", v->rv.data,
+                 (unsigned long long)v->rv.size, (unsigned long long)v->rv.offset);
+    }
+    if (commit && r == SEDX_SUCCESS) {
+        s->n_commits++;
+        if (b) {
+            sh_write(s, b, v->off, v->data, v->n);
+            b->in_batch = true;
+        }
+    } else if (!commit) {
+        s->n_cancels++;
+    }
+    /* a spent reservation (and a copy of it) is refused: nothing happens */
+    if (r == SEDX_SUCCESS && pick(s, 8) == 0) {
+        bool use_copy = pick(s, 2) != 0;
+        tl_expect_errors++;
+        sedx_result r2 = pick(s, 2) ? sedx_upload_commit(s->cfg.ctx, use_copy ? &copy : &v->rv)
+                                    : sedx_upload_cancel(s->cfg.ctx, use_copy ? &copy : &v->rv);
+        tl_expect_errors--;
+        lg(s, " again%s", use_copy ? " (a copy)" : "");
+        expect_rc(s, use_copy ? "commit / cancel of a copy of a spent reservation" : "commit / cancel of a spent reservation",
+                  r2, SEDX_ERROR_INVALID_HANDLE, NULL);
+    }
+    if (ok && b && (!commit || !ref_alive) && pick(s, 3) == 0)
+        verify_span(s, b, v->off, v->n, commit ? "after a refused commit: nothing written" : "after a cancel: nothing written");
+    resv_drop(s, i);
+}
+
+static void op_reserve_done(shadow_seq *s, bool log_name)
+{
+    if (log_name) lg(s, "reserve_done:");
+    if (!s->nresv) {
+        lg(s, " (none outstanding)");
+        return;
+    }
+    uint32_t k = 1 + (uint32_t)pick(s, s->nresv < 2 ? 1 : 2);
+    for (uint32_t j = 0; j < k && s->nresv; ++j) resv_resolve(s, (uint32_t)pick(s, s->nresv), pick(s, 10) < 7);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Asynchronous readback: requests outstanding, taken out of order
+ * ---------------------------------------------------------------------------------------- */
+/* What a callback found; it runs on whichever thread pumps, so it touches only this. */
+typedef struct cbrec {
+    _Atomic uint32_t calls;
+    uint64_t n;
+    const uint8_t *bytes, *known; /* the snapshot */
+    uint64_t got_size, first, count;
+    uint8_t got[8];
+} cbrec;
+
+typedef struct sreq {
+    sedx_download_request req; /* handle requests */
+    cbrec *cb;                 /* callback requests */
+    uint32_t buf_serial, op;
+    uint64_t off, n;
+    uint8_t *bytes, *known;    /* the model's [off, +n) at the request */
+    uint64_t vals[SEDX_QUEUE_COUNT]; /* submitted values after the request: its copy is done by then */
+    bool gpu_done;             /* waited for vals */
+    bool ready;                /* poll / wait said SUCCESS */
+} sreq;
+
+static void async_callback(sedx_context *ctx, const void *data, uint64_t size, void *user)
+{
+    (void)ctx;
+    cbrec *c = user;
+    if (atomic_load_explicit(&c->calls, memory_order_acquire) == 0) {
+        c->got_size = size;
+        c->first = UINT64_MAX;
+        c->count = 0;
+        const uint8_t *d = data;
+        for (uint64_t i = 0; i < c->n && i < size; ++i)
+            if (c->known[i] && d[i] != c->bytes[i]) {
+                if (c->first == UINT64_MAX) {
+                    c->first = i;
+                    for (uint64_t k = 0; k < 8 && i + k < c->n && i + k < size; ++k) c->got[k] = d[i + k];
+                }
+                c->count++;
+            }
+    }
+    atomic_fetch_add_explicit(&c->calls, 1, memory_order_release);
+}
+
+static void req_free(sreq *q)
+{
+    free(q->bytes);
+    free(q->known);
+    free(q->cb);
+    free(q);
+}
+
+static void req_drop(shadow_seq *s, uint32_t i)
+{
+    req_free(s->reqs[i]);
+    s->reqs[i] = s->reqs[--s->nreq];
+}
+
+/* got vs the snapshot of q; reported like check_bytes, naming the request's line. */
+static void check_snapshot(shadow_seq *s, const sreq *q, const uint8_t *got, uint64_t first, uint64_t count,
+                           const char *how)
+{
+    if (first == UINT64_MAX) {
+        count = 0;
+        for (uint64_t i = 0; i < q->n; ++i)
+            if (q->known[i] && got[i] != q->bytes[i]) {
+                if (first == UINT64_MAX) first = i;
+                count++;
+            }
+        if (first == UINT64_MAX) return;
+        got += first;
+    }
+    char gx[64] = "", ex[64] = "";
+    for (uint64_t i = first, k = 0; i < q->n && k < 8; ++i, ++k) {
+        size_t gl = strlen(gx), el = strlen(ex);
+        snprintf(gx + gl, sizeof gx - gl, "%02x", got[k]);
+        snprintf(ex + el, sizeof ex - el, q->known[i] ? "%02x" : "??", q->bytes[i]);
+    }
+    const char *hl = history_line(s, q->op);
+    char cat[160];
+    snprintf(cat, sizeof cat, "data mismatch (%s)", how);
+    fail(s, cat,
+         "request of B%u [%llu,+%llu) made at op #%u (%s): %s differs from the model at the request: first difference at "
+         "buffer offset %llu: got %s expected %s (from there); %llu bytes differ",
+         q->buf_serial, (unsigned long long)q->off, (unsigned long long)q->n, q->op, hl ? hl : "line gone", how,
+         (unsigned long long)(q->off + first), gx, ex, (unsigned long long)count);
+}
+
+static void async_settle(shadow_seq *s, sbuf *b)
+{
+    for (uint32_t i = 0; i < s->nreq; ++i) {
+        sreq *q = s->reqs[i];
+        if (q->gpu_done || q->buf_serial != b->serial) continue;
+        lg(s, " [wait for the async read of B%u from #%u]", b->serial, q->op);
+        wait_vals(s, q->vals, "sedx_ticket_wait (an async readback's submission)");
+        q->gpu_done = true;
+    }
+}
+
+static void async_all_done(shadow_seq *s)
+{
+    for (uint32_t i = 0; i < s->nreq; ++i) s->reqs[i]->gpu_done = true;
+    s->cancels_pending = 0;
+}
+
+static uint64_t rb_ring_size(shadow_seq *s)
+{
+    sedx_download_async_stats st;
+    if (sedx_download_async_get_stats(s->cfg.ctx, &st) != SEDX_SUCCESS || !st.ring_size) return 0;
+    return st.ring_size;
+}
+
+static sreq *req_new(shadow_seq *s, sbuf *b, uint64_t off, uint64_t n, bool callback)
+{
+    sreq *q = calloc(1, sizeof *q);
+    q->buf_serial = b->serial;
+    q->op = s->op;
+    q->off = off;
+    q->n = n;
+    q->bytes = malloc(n ? n : 1);
+    q->known = malloc(n ? n : 1);
+    memcpy(q->bytes, b->bytes + off, n);
+    memcpy(q->known, b->known + off, n);
+    if (callback) {
+        q->cb = calloc(1, sizeof *q->cb);
+        q->cb->n = n;
+        q->cb->bytes = q->bytes;
+        q->cb->known = q->known;
+        atomic_init(&q->cb->calls, 0);
+    }
+    return q;
+}
+
+static void op_async(shadow_seq *s)
+{
+    if (!s->nbufs) return;
+    if (s->nreq >= MAX_REQ) {
+        lg(s, "async: %u outstanding, ", s->nreq);
+        op_async_take(s);
+        return;
+    }
+    uint64_t ring = rb_ring_size(s), cap = ring ? ring / 4 : 16384;
+    if (cap > REQ_MAX_BYTES) cap = REQ_MAX_BYTES;
+    bool batch = pick(s, 3) == 0;
+    uint32_t k = batch ? 1 + (uint32_t)pick(s, MAX_REQ - s->nreq < 4 ? MAX_REQ - s->nreq : 4) : 1;
+    sedx_download_async_info infos[4];
+    sedx_download_request out[4];
+    sbuf *mb[4];
+    sedx_result want = SEDX_SUCCESS;
+    const char *what = batch ? "sedx_download_async_batch" : "sedx_download_async";
+    lg(s, "%s", batch ? "async_batch" : "async");
+    for (uint32_t i = 0; i < k; ++i) {
+        sbuf *b = pick_buf(s, -1);
+        uint64_t off, n;
+        choose_range(s, b->size, &off, &n);
+        if (n > cap) {
+            n = 1 + pick(s, cap);
+            off = pick(s, b->size - n + 1);
+        }
+        if (!n) {
+            n = 1;
+            off = pick(s, b->size);
+        }
+        mb[i] = b;
+        infos[i] = (sedx_download_async_info){&pick_ref(s, b)->b, off, n, NULL, NULL};
+        if (batch && pick(s, 2) && (SEQ_THREADS_ASYNC_CALLBACKS || s->cfg.thread < 0)) infos[i].callback = async_callback;
+        lg(s, " B%u[%llu,+%llu)%s", b->serial, (unsigned long long)off, (unsigned long long)n,
+           infos[i].callback ? " cb" : "");
+    }
+    sedx_buffer stale;
+    if (pick(s, 16) == 0) { /* one bad entry: the whole call is refused, nothing recorded */
+        uint32_t i = (uint32_t)pick(s, k);
+        sbuf *b = mb[i];
+        switch (pick(s, 4)) {
+        case 0:
+            infos[i].size = 0;
+            want = SEDX_ERROR_INVALID_SIZE;
+            what = "sedx_download_async (size 0)";
+            break;
+        case 1:
+            infos[i].offset = b->size - infos[i].size + 1 + pick(s, 4);
+            want = SEDX_ERROR_OUT_OF_BOUNDS;
+            what = "sedx_download_async (past the end)";
+            break;
+        case 2:
+            if (ring && b->size > ring) {
+                infos[i].offset = 0;
+                infos[i].size = ring + 1 + pick(s, b->size - ring);
+                want = SEDX_ERROR_INVALID_SIZE;
+                what = "sedx_download_async (larger than the readback ring)";
+                break;
+            }
+            /* fall through */
+        default:
+            if (!s->nstale) {
+                infos[i].size = 0;
+                want = SEDX_ERROR_INVALID_SIZE;
+                what = "sedx_download_async (size 0)";
+                break;
+            }
+            stale = s->stale[pick(s, s->nstale)].b;
+            infos[i].src = &stale;
+            infos[i].offset = 0;
+            infos[i].size = 1;
+            want = SEDX_ERROR_INVALID_HANDLE;
+            what = "sedx_download_async (released reference)";
+            break;
+        }
+        lg(s, " bad: entry %u (%s)", i, what);
+    }
+    sreq *q[4];
+    for (uint32_t i = 0; i < k; ++i) {
+        q[i] = want == SEDX_SUCCESS ? req_new(s, mb[i], infos[i].offset, infos[i].size, infos[i].callback != NULL) : NULL;
+        if (q[i] && q[i]->cb) infos[i].user = q[i]->cb;
+    }
+    memset(out, 0xAB, sizeof out);
+    if (want != SEDX_SUCCESS) tl_expect_errors++;
+    uint32_t held = s->nreq;
+    bool quiet = want == SEDX_SUCCESS && (held || s->cancels_pending || s->cfg.thread >= 0);
+    if (quiet) tl_expect_errors++; /* a full ring may be refused: logged */
+    sedx_result r = batch ? sedx_download_async_batch(s->cfg.ctx, infos, k, out)
+                          : sedx_download_async(s->cfg.ctx, infos[0].src, infos[0].offset, infos[0].size, &out[0]);
+    if (quiet) tl_expect_errors--;
+    if (want != SEDX_SUCCESS) tl_expect_errors--;
+    if (r != SEDX_SUCCESS) {
+        for (uint32_t i = 0; i < k; ++i) {
+            if (out[i].handle || out[i].size) fail(s, "a refused sedx_download_async did not zero *out", "%s", what);
+            if (q[i]) req_free(q[i]);
+        }
+        /* ring full: its space belongs to results not taken (or cancelled copies in flight, or
+         * another thread's requests) */
+        if (want == SEDX_SUCCESS && r == SEDX_ERROR_OUT_OF_STAGING && quiet) {
+            lg(s, " -> OUT_OF_STAGING (%u outstanding)", held);
+            s->n_async_full++;
+            return;
+        }
+        expect_rc(s, what, r, want, NULL);
+        return;
+    }
+    if (!expect_rc(s, what, r, want, NULL)) return; /* (accepted a bad call: its requests stay unknown) */
+    uint64_t vals[SEDX_QUEUE_COUNT];
+    submitted_now(s, vals);
+    for (uint32_t i = 0; i < k; ++i) {
+        memcpy(q[i]->vals, vals, sizeof vals);
+        if (q[i]->cb) {
+            if (out[i].handle) fail(s, "sedx_download_async_batch: a callback entry has a handle", "entry %u", i);
+        } else {
+            q[i]->req = out[i];
+            if (!out[i].handle || out[i].size != infos[i].size)
+                fail(s, "sedx_download_async: bad request", "entry %u: handle 0x%llx size %llu (asked %llu)", i,
+                     (unsigned long long)out[i].handle, (unsigned long long)out[i].size,
+                     (unsigned long long)infos[i].size);
+        }
+        s->reqs[s->nreq++] = q[i];
+    }
+    s->n_async += k;
+    if (batch) s->n_async_batches++;
+}
+
+/* A callback request: has it run (once)? Then its findings are checked and it is dropped. */
+static bool harvest_callback(shadow_seq *s, uint32_t i)
+{
+    sreq *q = s->reqs[i];
+    uint32_t calls = atomic_load_explicit(&q->cb->calls, memory_order_acquire);
+    if (!calls) return false;
+    lg(s, " [callback of #%u ran]", q->op);
+    s->n_callbacks++;
+    if (calls > 1) fail(s, "an async readback callback ran more than once", "request of B%u from op #%u: %u calls",
+                        q->buf_serial, q->op, calls);
+    if (q->cb->got_size != q->n)
+        fail(s, "an async readback callback got the wrong size", "request of B%u [%llu,+%llu) from op #%u: size %llu",
+             q->buf_serial, (unsigned long long)q->off, (unsigned long long)q->n, q->op,
+             (unsigned long long)q->cb->got_size);
+    if (q->cb->first != UINT64_MAX) check_snapshot(s, q, q->cb->got, q->cb->first, q->cb->count, "async readback callback");
+    req_drop(s, i);
+    return true;
+}
+
+static void take_result(shadow_seq *s, uint32_t i, bool must)
+{
+    sreq *q = s->reqs[i];
+    uint8_t *d = s->dst;
+    poison(d, q->n + 2 * GUARD);
+    sedx_download_request copy = q->req;
+    sedx_result r = sedx_download_result(s->cfg.ctx, &q->req, d + GUARD);
+    lg(s, " result #%u -> %s", q->op, short_result(r));
+    if (r == SEDX_NOT_READY && !must && !q->ready && !q->gpu_done) {
+        s->not_ready++;
+        if (q->req.handle != copy.handle) fail(s, "sedx_download_result NOT_READY dropped the request", "request from #%u", q->op);
+        return;
+    }
+    if (r != SEDX_SUCCESS) {
+        char cat[160];
+        snprintf(cat, sizeof cat, "sedx_download_result: %s instead of SUCCESS%s", short_result(r),
+                 q->ready ? " after poll / wait said SUCCESS" : q->gpu_done ? " after its submission completed" : "");
+        fail(s, cat, "request of B%u [%llu,+%llu) from op #%u", q->buf_serial, (unsigned long long)q->off,
+             (unsigned long long)q->n, q->op);
+        if (r == SEDX_NOT_READY) return;
+        req_drop(s, i);
+        return;
+    }
+    s->n_results++;
+    if (q->req.handle || q->req.size)
+        fail(s, "sedx_download_result did not spend the request", "request from #%u", q->op);
+    if (poison_changed(d, 0, GUARD) >= 0 || poison_changed(d, GUARD + q->n, GUARD) >= 0)
+        fail(s, "sedx_download_result wrote outside its destination", "request of B%u [%llu,+%llu) from #%u",
+             q->buf_serial, (unsigned long long)q->off, (unsigned long long)q->n, q->op);
+    check_snapshot(s, q, d + GUARD, UINT64_MAX, 0, "sedx_download_result");
+    if (pick(s, 6) == 0) { /* the spent request, or a copy of it taken before: refused */
+        bool use_copy = pick(s, 2) != 0;
+        tl_expect_errors++;
+        sedx_result r2 = sedx_download_result(s->cfg.ctx, use_copy ? &copy : &q->req, d + GUARD);
+        tl_expect_errors--;
+        lg(s, " again%s", use_copy ? " (copy)" : "");
+        expect_rc(s, use_copy ? "sedx_download_result of a copy of a taken request" : "sedx_download_result of a spent request",
+                  r2, SEDX_ERROR_INVALID_HANDLE, NULL);
+    }
+    req_drop(s, i);
+}
+
+static void op_async_take(shadow_seq *s)
+{
+    lg(s, "async_take");
+    if (!s->nreq) {
+        lg(s, " (none outstanding)");
+        return;
+    }
+    uint32_t i = (uint32_t)pick(s, s->nreq);
+    sreq *q = s->reqs[i];
+    lg(s, " #%u B%u[%llu,+%llu)%s:", q->op, q->buf_serial, (unsigned long long)q->off, (unsigned long long)q->n,
+       q->cb ? " cb" : "");
+    if (q->cb) {
+        if (harvest_callback(s, i)) return;
+        if (pick(s, 3) == 0 && !q->gpu_done) {
+            wait_vals(s, q->vals, "sedx_ticket_wait (an async readback's submission)");
+            q->gpu_done = true;
+        }
+        uint32_t ran = sedx_download_pump(s->cfg.ctx);
+        lg(s, " pump %u", ran);
+        if (harvest_callback(s, i)) return;
+        if (q->gpu_done && s->cfg.thread < 0)
+            fail(s, "an async readback callback did not run", "request of B%u from op #%u: its submission completed, "
+                 "sedx_download_pump ran %u callbacks, not this one", q->buf_serial, q->op, ran);
+        return;
+    }
+    switch (pick(s, 7)) {
+    case 0: {
+        sedx_result r = sedx_download_poll(s->cfg.ctx, &q->req);
+        lg(s, " poll -> %s", short_result(r));
+        if (r == SEDX_SUCCESS) q->ready = true;
+        else if (r == SEDX_NOT_READY && !q->gpu_done) s->not_ready++;
+        else expect_rc(s, q->gpu_done ? "sedx_download_poll (its submission completed)" : "sedx_download_poll", r,
+                       SEDX_SUCCESS, NULL);
+        break;
+    }
+    case 1: {
+        bool forever = pick(s, 2) != 0;
+        sedx_result r = sedx_download_wait(s->cfg.ctx, &q->req, forever ? UINT64_MAX : 0);
+        lg(s, " wait%s -> %s", forever ? "" : " 0", short_result(r));
+        if (r == SEDX_SUCCESS) q->ready = q->gpu_done = true;
+        else if (r != SEDX_TIMEOUT || forever || q->gpu_done)
+            expect_rc(s, "sedx_download_wait", r, SEDX_SUCCESS, NULL);
+        break;
+    }
+    case 2:
+    case 3:
+        take_result(s, i, false);
+        break;
+    case 4: {
+        sedx_result r = sedx_download_cancel(s->cfg.ctx, &q->req);
+        lg(s, " cancel");
+        if (expect_rc(s, "sedx_download_cancel", r, SEDX_SUCCESS, NULL)) {
+            if (q->req.handle) fail(s, "sedx_download_cancel did not spend the request", "request from #%u", q->op);
+            s->n_async_cancels++;
+            if (!q->gpu_done) s->cancels_pending++;
+            req_drop(s, i);
+        }
+        break;
+    }
+    case 5: {
+        lg(s, " result(NULL)");
+        tl_expect_errors++;
+        sedx_result r = sedx_download_result(s->cfg.ctx, &q->req, NULL);
+        tl_expect_errors--;
+        expect_rc(s, "sedx_download_result with dst NULL", r, SEDX_ERROR_INVALID_ARGUMENT, NULL);
+        if (!q->req.handle) fail(s, "sedx_download_result with dst NULL dropped the request", "request from #%u", q->op);
+        break;
+    }
+    default: {
+        sedx_result r = sedx_download_wait(s->cfg.ctx, &q->req, UINT64_MAX);
+        lg(s, " wait -> %s;", short_result(r));
+        if (expect_rc(s, "sedx_download_wait", r, SEDX_SUCCESS, NULL)) q->ready = q->gpu_done = true;
+        take_result(s, i, true);
+        break;
+    }
+    }
+}
+
+/* Takes every request (waiting), runs every callback. */
+static void async_finish(shadow_seq *s)
+{
+    while (s->nreq) {
+        uint32_t i = s->nreq - 1;
+        sreq *q = s->reqs[i];
+        if (!q->cb) {
+            sedx_result r = sedx_download_wait(s->cfg.ctx, &q->req, UINT64_MAX);
+            if (expect_rc(s, "sedx_download_wait (finish)", r, SEDX_SUCCESS, NULL)) q->ready = q->gpu_done = true;
+            take_result(s, i, true);
+            continue;
+        }
+        wait_vals(s, q->vals, "sedx_ticket_wait (finish)");
+        q->gpu_done = true;
+        struct timespec t0, now;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            sedx_download_pump(s->cfg.ctx);
+            if (harvest_callback(s, i)) break;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (s->cfg.thread < 0 || now.tv_sec - t0.tv_sec > 20) { /* threads: another thread may be running it */
+                fail(s, "an async readback callback never ran", "request of B%u from op #%u", q->buf_serial, q->op);
+                s->reqs[i] = s->reqs[--s->nreq]; /* leaked on purpose: it might still run */
+                break;
+            }
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Frames: frames in flight, transient memory copied into sedx buffers in the frame
+ * ---------------------------------------------------------------------------------------- */
+typedef struct strans {
+    sedx_transient t;
+    uint8_t *copy; /* what was written */
+} strans;
+
+static const sedx_buffer_usage_flags g_transient_usages[] = {
+    SEDX_BUFFER_USAGE_UNIFORM, SEDX_BUFFER_USAGE_STORAGE, SEDX_BUFFER_USAGE_UNIFORM_TEXEL,
+    SEDX_BUFFER_USAGE_STORAGE_TEXEL, SEDX_BUFFER_USAGE_INDEX, SEDX_BUFFER_USAGE_VERTEX,
+    SEDX_BUFFER_USAGE_INDIRECT, SEDX_BUFFER_USAGE_TRANSFER_SRC, SEDX_BUFFER_USAGE_ADDRESS};
+
+/* Vulkan's offset rule for a usage (docs/frames.md, "Alignment"). */
+static uint64_t usage_alignment(shadow_seq *s, sedx_buffer_usage_flags u)
+{
+    const VkPhysicalDeviceLimits *l = &sedx_context_properties(s->cfg.ctx)->limits;
+    uint64_t a = 1;
+    if ((u & SEDX_BUFFER_USAGE_UNIFORM) && l->minUniformBufferOffsetAlignment > a) a = l->minUniformBufferOffsetAlignment;
+    if ((u & SEDX_BUFFER_USAGE_STORAGE) && l->minStorageBufferOffsetAlignment > a) a = l->minStorageBufferOffsetAlignment;
+    if ((u & (SEDX_BUFFER_USAGE_UNIFORM_TEXEL | SEDX_BUFFER_USAGE_STORAGE_TEXEL)) && l->minTexelBufferOffsetAlignment > a)
+        a = l->minTexelBufferOffsetAlignment;
+    if ((u & (SEDX_BUFFER_USAGE_INDEX | SEDX_BUFFER_USAGE_INDIRECT)) && a < 4) a = 4;
+    return a;
+}
+
+static void trans_drop(shadow_seq *s, uint32_t i)
+{
+    free(s->trans[i]->copy);
+    free(s->trans[i]);
+    s->trans[i] = s->trans[--s->ntrans];
+}
+
+/* The transients of frames still in flight keep their bytes (nothing else was placed over them). */
+static void trans_check_intact(shadow_seq *s, const char *when)
+{
+    for (uint32_t i = 0; i < s->ntrans; ++i) {
+        strans *x = s->trans[i];
+        if (memcmp(x->t.data, x->copy, x->t.size) == 0) continue;
+        uint64_t k = 0;
+        while (((const uint8_t *)x->t.data)[k] == x->copy[k]) k++;
+        fail(s, "transient memory of a frame in flight changed",
+             "%s: transient of frame %llu (%llu bytes at offset %llu of VkBuffer 0x%llx) differs at byte %llu: got %02x "
+             "expected %02x (current frame %llu, %u in flight)",
+             when, (unsigned long long)x->t.frame, (unsigned long long)x->t.size, (unsigned long long)x->t.offset,
+             (unsigned long long)(uintptr_t)x->t.buffer, (unsigned long long)k, ((const uint8_t *)x->t.data)[k],
+             x->copy[k], (unsigned long long)s->frame_no, s->fif);
+        memcpy(x->copy, x->t.data, x->t.size); /* report once */
+    }
+}
+
+static void frame_end(shadow_seq *s, bool everything)
+{
+    sedx_ticket t = everything ? (sedx_ticket){0} : s->frame_ticket;
+    lg(s, " end frame %llu (ticket %s%llu)", (unsigned long long)s->frame_no, t.value ? "" : "0 = everything, ",
+       (unsigned long long)t.value);
+    if (expect_rc(s, "sedx_frame_end", sedx_frame_end(s->cfg.ctx, s->frame, t), SEDX_SUCCESS, NULL)) {
+        sedx_frame *ended = s->frame;
+        s->frame = NULL;
+        if (pick(s, 24) == 0) {
+            tl_expect_errors++;
+            sedx_result r = sedx_frame_end(s->cfg.ctx, ended, t);
+            tl_expect_errors--;
+            lg(s, " end again");
+            expect_rc(s, "sedx_frame_end of an ended frame", r, SEDX_ERROR_INVALID_HANDLE, NULL);
+        }
+    }
+}
+
+static bool frame_begin(shadow_seq *s)
+{
+    sedx_frame *f = NULL;
+    sedx_result r = sedx_frame_begin(s->cfg.ctx, &f);
+    if (!expect_rc(s, "sedx_frame_begin", r, SEDX_SUCCESS, NULL) || !f) return false;
+    uint64_t no = sedx_frame_number(f);
+    lg(s, " begin frame %llu (slot %u of %u)", (unsigned long long)no, sedx_frame_slot(f), s->fif);
+    if (s->frame_no && no <= s->frame_no)
+        fail(s, "sedx_frame_number went back", "frame %llu after %llu", (unsigned long long)no,
+             (unsigned long long)s->frame_no);
+    if (sedx_frame_slot(f) != (uint32_t)((no - 1) % s->fif))
+        fail(s, "sedx_frame_slot is not (number - 1) % frames_in_flight", "frame %llu slot %u, %u in flight",
+             (unsigned long long)no, sedx_frame_slot(f), s->fif);
+    s->frame = f;
+    s->frame_no = no;
+    s->frame_ticket = (sedx_ticket){0};
+    s->n_frames++;
+    /* the frames whose slot this one reused are gone: their transients are no longer valid */
+    for (uint32_t i = 0; i < s->ntrans;) {
+        if (s->trans[i]->t.frame + s->fif <= no) {
+            s->reclaimed = s->trans[i]->t;
+            trans_drop(s, i);
+        } else {
+            ++i;
+        }
+    }
+    if (s->reclaimed.frame && s->reclaimed.frame + s->fif <= no && pick(s, 4) == 0) {
+        tl_expect_errors++;
+        sedx_result c = sedx_transient_check(s->cfg.ctx, &s->reclaimed);
+        tl_expect_errors--;
+        lg(s, " check(frame %llu's)", (unsigned long long)s->reclaimed.frame);
+        expect_rc(s, "sedx_transient_check of a transient whose slot was reused", c, SEDX_ERROR_INVALID_HANDLE, NULL);
+    }
+    if (s->ntrans && pick(s, 2)) {
+        strans *x = s->trans[pick(s, s->ntrans)];
+        lg(s, " check(frame %llu's)", (unsigned long long)x->t.frame);
+        expect_rc(s, "sedx_transient_check of a transient of a frame in flight", sedx_transient_check(s->cfg.ctx, &x->t),
+                  SEDX_SUCCESS, NULL);
+    }
+    trans_check_intact(s, "at the begin of the next frame");
+    return true;
+}
+
+/* One transient allocation, checked and written; NULL when refused (bad calls) or failed. */
+static strans *transient_new(shadow_seq *s)
+{
+    uint64_t r = pick(s, 100), size;
+    uint64_t bs = s->block_size ? s->block_size : (1u << 20);
+    if (r < 45) size = 1 + pick(s, 256);
+    else if (r < 80) size = 1 + pick(s, 4096);
+    else if (r < 96) size = 1 + pick(s, bs < 65536 ? bs : 65536);
+    else size = bs - pick(s, bs < 64 ? bs : 64);
+    if (size > s->cfg.max_size) size = 1 + pick(s, s->cfg.max_size);
+    sedx_buffer_usage_flags usage = 0;
+    for (uint64_t k = 1 + pick(s, 3); k; --k)
+        usage |= g_transient_usages[pick(s, sizeof g_transient_usages / sizeof g_transient_usages[0])];
+    sedx_result want = SEDX_SUCCESS;
+    const char *what = "sedx_transient_alloc";
+    if (pick(s, 32) == 0) {
+        switch (pick(s, 4)) {
+        case 0: size = 0; want = SEDX_ERROR_INVALID_SIZE; what = "sedx_transient_alloc of 0 bytes"; break;
+        case 1: size = bs + 1 + pick(s, 64); want = SEDX_ERROR_INVALID_SIZE; what = "sedx_transient_alloc larger than a block"; break;
+        case 2: usage = 0; want = SEDX_ERROR_INVALID_USAGE; what = "sedx_transient_alloc with usage 0"; break;
+        default: usage |= SEDX_BUFFER_USAGE_TRANSFER_DST; want = SEDX_ERROR_INVALID_USAGE; what = "sedx_transient_alloc with TRANSFER_DST"; break;
+        }
+    }
+    char u[160];
+    lg(s, " alloc %llu %s", (unsigned long long)size, usage_str(usage, u, sizeof u));
+    sedx_transient t, before;
+    memset(&t, 0xCD, sizeof t);
+    before = t;
+    if (want != SEDX_SUCCESS) tl_expect_errors++;
+    sedx_result res = sedx_transient_alloc(s->frame, size, usage, &t);
+    if (want != SEDX_SUCCESS) tl_expect_errors--;
+    if (!expect_rc(s, what, res, want, NULL)) return NULL;
+    if (want != SEDX_SUCCESS) {
+        if (memcmp(&t, &before, sizeof t) != 0) fail(s, "a refused sedx_transient_alloc wrote *out", "%s", what);
+        return NULL;
+    }
+    s->n_transients++;
+    uint64_t ua = usage_alignment(s, usage);
+    lg(s, " @%llu", (unsigned long long)t.offset);
+    if (!t.buffer || !t.data || t.size != size || t.frame != s->frame_no || t.context_id != ctx_id(s))
+        fail(s, "sedx_transient_alloc: bad fields", "buffer 0x%llx data %p size %llu (asked %llu) frame %llu (open %llu) context %u",
+             (unsigned long long)(uintptr_t)t.buffer, t.data, (unsigned long long)t.size, (unsigned long long)size,
+             (unsigned long long)t.frame, (unsigned long long)s->frame_no, t.context_id);
+    if (t.offset % ua || (s->frame_align && t.offset % s->frame_align) || (t.address && t.address % ua) ||
+        (t.address && s->frame_align && t.address % s->frame_align)) {
+        fail(s, "transient offset not aligned for its usage",
+             "%llu bytes %s: offset %llu, address 0x%llx; the usage needs %llu, sedx_frame_stats.alignment %u",
+             (unsigned long long)size, usage_str(usage, u, sizeof u), (unsigned long long)t.offset,
+             (unsigned long long)t.address, (unsigned long long)ua, s->frame_align);
+    }
+    /* no overlap with any transient still valid (this frame's and those of frames in flight) */
+    for (uint32_t i = 0; i < s->ntrans; ++i) {
+        const sedx_transient *o = &s->trans[i]->t;
+        const uint8_t *a0 = t.data, *b0 = o->data;
+        bool mem = a0 < b0 + o->size && b0 < a0 + t.size;
+        bool range = o->buffer == t.buffer && t.offset < o->offset + o->size && o->offset < t.offset + t.size;
+        if (mem || range) {
+            fail(s, "transient allocations overlap",
+                 "new %llu bytes at offset %llu (frame %llu) overlaps %llu bytes at offset %llu of frame %llu (same VkBuffer: %d)",
+                 (unsigned long long)t.size, (unsigned long long)t.offset, (unsigned long long)t.frame,
+                 (unsigned long long)o->size, (unsigned long long)o->offset, (unsigned long long)o->frame,
+                 o->buffer == t.buffer);
+            break;
+        }
+        if (o->buffer == t.buffer && (const uint8_t *)t.data - t.offset != (const uint8_t *)o->data - o->offset) {
+            fail(s, "transient data pointers of one block disagree", "offset %llu / %llu", (unsigned long long)t.offset,
+                 (unsigned long long)o->offset);
+            break;
+        }
+    }
+    strans *x = calloc(1, sizeof *x);
+    x->t = t;
+    x->copy = malloc(size);
+    fill_data(s, x->copy, size);
+    memcpy(t.data, x->copy, size);
+    if (s->ntrans == MAX_TRANS) trans_drop(s, 0); /* forget one (no longer checked) */
+    s->trans[s->ntrans++] = x;
+    return x;
+}
+
+static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stage, VkAccessFlags src, VkPipelineStageFlags dst_stage,
+                    VkAccessFlags dst)
+{
+    VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = src;
+    mb.dstAccessMask = dst;
+    vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &mb, 0, NULL, 0, NULL);
+}
+
+static void op_frame(shadow_seq *s)
+{
+    if (!s->frames) {
+        op_upload(s, false);
+        return;
+    }
+    lg(s, "frame:");
+    if (!s->frame) {
+        if (!frame_begin(s)) return;
+    } else if (pick(s, 40) == 0) {
+        sedx_frame *f = (sedx_frame *)(uintptr_t)1;
+        tl_expect_errors++;
+        sedx_result r = sedx_frame_begin(s->cfg.ctx, &f);
+        tl_expect_errors--;
+        lg(s, " begin while frame %llu is open", (unsigned long long)s->frame_no);
+        expect_rc(s, "sedx_frame_begin with a frame open", r, SEDX_ERROR_BUSY, NULL);
+        if (f) fail(s, "a refused sedx_frame_begin did not set *out to NULL", "frame %llu open", (unsigned long long)s->frame_no);
+    }
+    enum { MAXC = 4 };
+    struct { sbuf *b; strans *x; uint64_t so, dof, m; } cp[MAXC];
+    uint32_t ncp = 0, k = 1 + (uint32_t)pick(s, MAXC);
+    for (uint32_t j = 0; j < k; ++j) {
+        strans *x = transient_new(s);
+        if (!x || !s->nbufs) continue;
+        uint64_t route = pick(s, 20);
+        if (route >= 16) continue; /* kept only: checked untouched while its frame is in flight */
+        sbuf *b = pick_buf(s, -1);
+        uint64_t m = x->t.size < b->size ? x->t.size : b->size;
+        if (pick(s, 2)) m = 1 + pick(s, m);
+        uint64_t so = pick(s, x->t.size - m + 1), dof = pick(s, b->size - m + 1);
+        if (route < 11) { /* a recorded copy in the frame's command buffer */
+            cp[ncp].b = b;
+            cp[ncp].x = x;
+            cp[ncp].so = so;
+            cp[ncp].dof = dof;
+            cp[ncp++].m = m;
+            lg(s, " ->B%u[%llu,+%llu)", b->serial, (unsigned long long)dof, (unsigned long long)m);
+        } else if (route < 15) { /* its mapping as an upload's source */
+            sref *r = pick_ref(s, b);
+            lg(s, " upload B%u.%u[%llu,+%llu) <- transient", b->serial, r->serial, (unsigned long long)dof,
+               (unsigned long long)m);
+            pin_watch pw = pin_begin();
+            sedx_result ur = sedx_upload(s->cfg.ctx, &r->b, dof, m, (const uint8_t *)x->t.data + so);
+            if (pin_refused(s, &pw, ur)) {
+                sh_unknown(s, b, dof, m);
+                b->in_batch = true;
+                continue;
+            }
+            if (expect_rc(s, "sedx_upload (from transient memory)", ur, SEDX_SUCCESS, NULL)) {
+                sh_write(s, b, dof, x->copy + so, m);
+                b->in_batch = true;
+                s->n_frame_uploads++;
+            }
+        } else { /* the seed's raw copy knows only sedx buffers: a transient block is not one */
+            lg(s, " bad: copy_buffer_offsets vk(transient) -> vk(B%u)", b->serial);
+            tl_expect_errors++;
+            sedx_result cr = sedx_copy_buffer_offsets(s->cfg.ctx, x->t.buffer, x->t.offset + so,
+                                                      sedx_buffer_vk(&b->refs[0].b), dof, m);
+            tl_expect_errors--;
+            if (expect_rc(s, "sedx_copy_buffer_offsets from a transient block", cr, SEDX_ERROR_INVALID_HANDLE, NULL))
+                sh_write(s, b, dof, x->copy + so, m); /* it copied after all */
+        }
+    }
+    if (ncp) {
+        /* earlier uploads first (the open batch), then the copies: ordered after every earlier
+         * submission on this queue by the first barrier, after the transfer queue's by a wait */
+        sedx_ticket ut = {0};
+        lg(s, " [submit uploads]");
+        if (expect_rc(s, "sedx_upload_submit (before a frame's copies)", sedx_upload_submit(s->cfg.ctx, &ut), SEDX_SUCCESS,
+                      NULL))
+            batch_submitted(s, ut);
+        sedx_cmd cmd;
+        if (!expect_rc(s, "sedx_cmd_begin", sedx_cmd_begin(s->cfg.ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS, NULL))
+            return;
+        barrier(cmd.cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+        for (uint32_t j = 0; j < ncp; ++j) {
+            if (j)
+                barrier(cmd.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                        VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+            VkBufferCopy c = {cp[j].x->t.offset + cp[j].so, cp[j].dof, cp[j].m};
+            vkCmdCopyBuffer(cmd.cmd, cp[j].x->t.buffer, sedx_buffer_vk(&cp[j].b->refs[0].b), 1, &c);
+        }
+        barrier(cmd.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                VK_PIPELINE_STAGE_ALL_COMMANDS_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT | VK_ACCESS_HOST_READ_BIT);
+        VkSemaphore wait_sem = sedx_context_timeline(s->cfg.ctx, SEDX_QUEUE_TRANSFER);
+        uint64_t wait_val = sedx_context_submitted_value(s->cfg.ctx, SEDX_QUEUE_TRANSFER);
+        VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_ALL_COMMANDS_BIT;
+        sedx_submit_info si = {1, &wait_sem, &wait_val, &wait_stage};
+        bool other_queue = wait_sem && wait_sem != sedx_context_timeline(s->cfg.ctx, SEDX_QUEUE_GRAPHICS) && wait_val;
+        sedx_ticket t = {0};
+        if (!expect_rc(s, "sedx_cmd_submit (a frame's copies)", sedx_cmd_submit(s->cfg.ctx, &cmd, other_queue ? &si : NULL, &t),
+                       SEDX_SUCCESS, NULL)) {
+            if (cmd.cmd) sedx_cmd_discard(s->cfg.ctx, &cmd);
+            return;
+        }
+        lg(s, " [copies %u:%llu]", t.queue, (unsigned long long)t.value);
+        for (uint32_t j = 0; j < ncp; ++j) {
+            sbuf *b = cp[j].b;
+            expect_rc(s, "sedx_buffer_mark_used", sedx_buffer_mark_used(&b->refs[0].b, t), SEDX_SUCCESS, NULL);
+            sh_write(s, b, cp[j].dof, cp[j].x->copy + cp[j].so, cp[j].m);
+            set_busy(b, t);
+        }
+        add_ticket(s, t);
+        s->frame_ticket = t;
+        s->n_frame_copies += ncp;
+    }
+    trans_check_intact(s, "after this frame's allocations");
+    if (pick(s, 2)) frame_end(s, !s->frame_ticket.value || pick(s, 3) == 0);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -2275,6 +3352,24 @@ shadow_seq *shadow_seq_create(const shadow_config *cfg)
             s->foreign_mem = VK_NULL_HANDLE;
         }
     }
+    if (!cfg->no_frames) { /* frames in flight 1..4 (refused as BUSY once the context has begun a frame) */
+        sedx_frame_info fi = {0};
+        uint32_t h = 2166136261u; /* FNV-1a of the mode: the four modes of one seed get 1..4 frames in flight */
+        for (const char *m = s->cfg.mode; *m; ++m) h = (h ^ (uint8_t)*m) * 16777619u;
+        fi.frames_in_flight = 1 + (uint32_t)((pick(s, SEDX_MAX_FRAMES_IN_FLIGHT) + (h >> 12)) % SEDX_MAX_FRAMES_IN_FLIGHT);
+        fi.block_size = cfg->frame_block_size;
+        sedx_result r = sedx_frames_configure(cfg->ctx, &fi);
+        sedx_frame_stats fs;
+        if ((r == SEDX_SUCCESS || r == SEDX_ERROR_BUSY) && sedx_frame_get_stats(cfg->ctx, &fs) == SEDX_SUCCESS) {
+            s->frames = true;
+            s->fif = fs.frames_in_flight;
+            s->frame_align = fs.alignment;
+            s->block_size = fs.block_size;
+        } else {
+            fprintf(stderr, "sequence %s: sedx_frames_configure: %s (frame ops left out)\n", s->cfg.mode, sedx_result_name(r));
+            s->failures++;
+        }
+    }
     if (cfg->other_ctx &&
         sedx_buffer_create(cfg->other_ctx, 4096, SEDX_BUFFER_USAGE_STORAGE | TD, SEDX_MEMORY_GPU, "other context",
                            &s->other_buf) != SEDX_SUCCESS)
@@ -2329,6 +3424,11 @@ static void run_op(shadow_seq *s, int op)
     case OP_shared: op_shared(s, false); break;
     case OP_shared_stale: op_shared(s, true); break;
     case OP_gate: op_gate(s); break;
+    case OP_frame: op_frame(s); break;
+    case OP_reserve: op_reserve(s); break;
+    case OP_reserve_done: op_reserve_done(s, true); break;
+    case OP_async: op_async(s); break;
+    case OP_async_take: op_async_take(s); break;
     default: break;
     }
 }
@@ -2388,6 +3488,15 @@ void shadow_seq_finish(shadow_seq *s)
     s->op = s->history_count;
     s->cur_len = 0;
     lg(s, "#%u finish: every live buffer downloaded whole and compared, then released", s->op);
+    while (s->nresv) { /* commit what can be, cancel the rest */
+        sresv *v = s->resv[s->nresv - 1];
+        sbuf *b = find_serial(s, v->buf_serial);
+        bool alive = false;
+        for (uint32_t k = 0; b && k < b->nrefs; ++k) alive = alive || b->refs[k].serial == v->ref_serial;
+        resv_resolve(s, s->nresv - 1, alive);
+    }
+    if (s->frame) frame_end(s, true);
+    async_finish(s);
     for (uint32_t i = 0; i < s->nbufs; ++i) {
         sbuf *b = s->bufs[i];
         verify_range(s, b, 0, b->size, "final download");
@@ -2405,6 +3514,7 @@ void shadow_seq_finish(shadow_seq *s)
     end_line(s);
     s->nstale = 0;
     s->ntickets = 0;
+    while (s->ntrans) trans_drop(s, s->ntrans - 1);
 }
 
 uint32_t shadow_seq_failures(const shadow_seq *s) { return s->failures; }
@@ -2418,6 +3528,19 @@ void shadow_seq_print_stats(const shadow_seq *s)
             s->ignored ? ", some failures ignored: SEDX_SEQ_IGNORE" : "");
     fprintf(stderr, "  ops:");
     for (int i = 0; i < OP_COUNT; ++i) fprintf(stderr, " %s %u%s", g_op_names[i], s->op_calls[i], i + 1 < OP_COUNT ? "," : "\n");
+    fprintf(stderr,
+            "  frames: %llu begun (%u in flight, alignment %u), %llu transient allocations, %llu recorded copies, %llu uploads "
+            "from transient memory\n"
+            "  reservations: %llu reserved, %llu committed, %llu cancelled, %llu refused for room; %llu uploads refused while "
+            "reservations held the ring\n"
+            "  async readback: %llu requests (%llu batches), %llu results, %llu cancelled, %llu callbacks, %llu refused "
+            "(ring full)\n",
+            (unsigned long long)s->n_frames, s->fif, s->frame_align, (unsigned long long)s->n_transients,
+            (unsigned long long)s->n_frame_copies, (unsigned long long)s->n_frame_uploads, (unsigned long long)s->n_resv,
+            (unsigned long long)s->n_commits, (unsigned long long)s->n_cancels, (unsigned long long)s->n_resv_refused,
+            (unsigned long long)s->n_pin_refusals, (unsigned long long)s->n_async, (unsigned long long)s->n_async_batches,
+            (unsigned long long)s->n_results, (unsigned long long)s->n_async_cancels, (unsigned long long)s->n_callbacks,
+            (unsigned long long)s->n_async_full);
     if (s->ncats) fprintf(stderr, "  failures by kind:\n");
     for (uint32_t i = 0; i < s->ncats; ++i)
         fprintf(stderr, "    %5u x [%s] (first at op #%u)\n", s->cats[i].count, s->cats[i].name, s->cats[i].first_op);
@@ -2429,6 +3552,21 @@ void shadow_seq_print_stats(const shadow_seq *s)
 void shadow_seq_destroy(shadow_seq *s)
 {
     if (!s) return;
+    while (s->nresv) { /* not finished: give the space and the references back */
+        sedx_upload_cancel(s->cfg.ctx, &s->resv[s->nresv - 1]->rv);
+        resv_drop(s, s->nresv - 1);
+    }
+    while (s->nreq) {
+        sreq *q = s->reqs[s->nreq - 1];
+        if (q->cb) { /* its callback may still run: leaked on purpose */
+            s->nreq--;
+            continue;
+        }
+        sedx_download_cancel(s->cfg.ctx, &q->req);
+        req_drop(s, s->nreq - 1);
+    }
+    if (s->frame) sedx_frame_end(s->cfg.ctx, s->frame, (sedx_ticket){0});
+    while (s->ntrans) trans_drop(s, s->ntrans - 1);
     while (s->nbufs) {
         sbuf *b = s->bufs[s->nbufs - 1];
         while (b->nrefs) sedx_buffer_release(&b->refs[--b->nrefs].b);

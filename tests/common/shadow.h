@@ -15,6 +15,19 @@
  * the model. The model follows what the calls really did: a call that should have failed but
  * succeeded is reported and its effect applied, so one bug does not make every later check fail.
  *
+ * Newer calls in the mix: frames (sedx_frame_begin / _end with frames in flight, transient
+ * allocations written with random data and copied into sedx buffers by a recorded
+ * vkCmdCopyBuffer submitted in the frame, or uploaded from their mapping; offsets checked for
+ * the usage's alignment, allocations of frames in flight checked untouched); zero-copy staging
+ * (sedx_upload_reserve / _ex written in place, committed or cancelled later, several outstanding
+ * among ordinary uploads: the model applies a commit at the commit, a cancel changes nothing);
+ * asynchronous readback (sedx_download_async / _batch with and without callbacks, several
+ * outstanding, taken out of order by poll / wait / result / cancel / pump: each result is
+ * compared with a copy of the model taken at the request, since the bytes are the buffer's
+ * after every earlier sedx call and before every later one). While reservations are
+ * outstanding (in any thread), an upload that may wait can be refused with OUT_OF_STAGING
+ * (docs/reserve.md); the bytes it was to write are then unknown to the model.
+ *
  * Host memory in a buffer's own mapping: sedx_buffer_write/read move the bytes (memmove);
  * sedx_upload/sedx_download (and their batches) refuse host memory that overlaps the range they
  * write/read (SEDX_ERROR_INVALID_ARGUMENT, docs/errors.md) and copy from/into the rest of the
@@ -69,6 +82,8 @@ typedef struct shadow_config {
     uint64_t disabled_ops;     /* bit per op (shadow_parse_disabled): debugging aid, SEDX_SEQ_DISABLE */
     const char *ignore;        /* comma list: failure kinds containing one of these are not counted
                                   (SEDX_SEQ_IGNORE="(a),(d)": hunting past known bugs; never in CI) */
+    bool no_frames;            /* leave the frame ops out (threads runs: one thread owns the frames) */
+    uint64_t frame_block_size; /* sedx_frame_info.block_size for sedx_frames_configure (0: default) */
 } shadow_config;
 
 /* Installs the sequence's logger (counts per thread, silences the errors bad calls are expected

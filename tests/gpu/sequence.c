@@ -88,6 +88,7 @@ static void test_sequence(void **state)
     cfg.gate = true;
     cfg.disabled_ops = shadow_parse_disabled(getenv("SEDX_SEQ_DISABLE"));
     cfg.ignore = getenv("SEDX_SEQ_IGNORE");
+    cfg.frame_block_size = tiny ? 64u << 10 : 256u << 10; /* blocks fill up and are added within a frame */
     uint32_t ops = env_u32("SEDX_SEQ_OPS", OPS_DEFAULT * (tu_long_mode() ? 10u : 1u));
     fprintf(stderr, "sequence %s: seed 0x%llx, %u operations\n", g_mode, (unsigned long long)cfg.seed, ops);
 

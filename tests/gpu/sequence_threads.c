@@ -48,6 +48,8 @@ static void *worker(void *arg)
     cfg.check_logs = true;
     cfg.disabled_ops = g_disabled;
     cfg.ignore = getenv("SEDX_SEQ_IGNORE");
+    cfg.no_frames = thread != 0; /* frames have one owner: thread 0 begins, allocates, copies and ends them */
+    cfg.frame_block_size = 64u << 10;
     shadow_seq *s = shadow_seq_create(&cfg);
     for (uint32_t i = 0; i < g_ops; ++i) shadow_seq_step(s);
     shadow_seq_finish(s);
