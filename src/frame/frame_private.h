@@ -44,7 +44,7 @@ typedef struct frame_chunk {
     frame_block *block;          /* NULL before the first chunk */
     uint64_t next;               /* size of the next chunk to reserve */
     uint64_t waste;              /* tails of earlier chunks that could not be given back */
-} frame_chunk;
+} frame_chunk; /* 64 bytes: one cache line */
 
 struct sedx_frame {
     /* the allocation fast path reads this first cache line only (and the thread's chunk) */
@@ -57,16 +57,19 @@ struct sedx_frame {
     uint64_t granule;               /* copy of owner->granule, on the hot path's cache line */
     uint64_t chunk_small;           /* requests up to this many bytes go through per-thread chunks */
     uint32_t tls_way;               /* which entry of a thread's chunk cache this slot uses */
-    _Atomic uint32_t chunk_count;   /* chunk records claimed in this frame (may pass the capacity) */
     uint64_t chunk_max;             /* largest chunk */
-    /* the rest */
+    /* the rest (read-only while the frame is open, but for these) */
+    _Atomic uint32_t chunk_count;   /* chunk records claimed in this frame (may pass the capacity) */
+    frame_chunk *chunks;            /* FRAME_CHUNK_THREADS records, one cache line each, in chunk_mem */
     struct sedx__frame *owner;
     _Atomic(frame_block *) current; /* the block being bumped; NULL until the first allocation */
     uint64_t max_size;              /* copy of owner->block_size */
     frame_block **blocks;           /* every block this frame used, current last (lock) */
     uint32_t block_count, block_cap;
     uint64_t after[SEDX_QUEUE_COUNT]; /* timeline values to pass before the slot is reused */
-    frame_chunk chunks[FRAME_CHUNK_THREADS];
+    /* the records' storage: the slots are not cache-line aligned, the records are (no false
+     * sharing between threads bumping their chunks) */
+    unsigned char chunk_mem[(FRAME_CHUNK_THREADS + 1u) * 64u];
 };
 
 struct sedx__frame {

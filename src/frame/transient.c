@@ -109,6 +109,7 @@ void sedx__frame_reclaim_locked(struct sedx__frame *fl, sedx_frame *f)
     atomic_store_explicit(&f->gen, atomic_fetch_add_explicit(&g_frame_gen, 1, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     atomic_store_explicit(&f->chunk_count, 0, memory_order_relaxed);
+    f->chunks = (frame_chunk *)(((uintptr_t)f->chunk_mem + 63u) & ~(uintptr_t)63u);
     uint64_t g = f->granule ? f->granule : fl->granule;
     uint64_t cmax = SEDX__MIN(FRAME_CHUNK_MAX, f->max_size / 8u) & ~(g - 1);
     if (cmax < g) cmax = g;
@@ -117,8 +118,11 @@ void sedx__frame_reclaim_locked(struct sedx__frame *fl, sedx_frame *f)
     f->tls_way = (f->context_id * SEDX_MAX_FRAMES_IN_FLIGHT + f->index) & (FRAME_TLS_WAYS - 1u);
 }
 
+_Static_assert(sizeof(frame_chunk) == 64, "a chunk record is one cache line");
+
 uint64_t sedx__frame_chunk_tails_locked(const sedx_frame *f)
 {
+    if (!f->chunks) return 0;
     uint32_t n = SEDX__MIN(atomic_load_explicit(&f->chunk_count, memory_order_relaxed), FRAME_CHUNK_THREADS);
     uint64_t tails = 0;
     for (uint32_t k = 0; k < n; ++k) tails += f->chunks[k].waste + (f->chunks[k].end - f->chunks[k].head);
