@@ -71,7 +71,12 @@ SEDX_API sedx_result sedx_copy_buffer_offsets(sedx_context *ctx, VkBuffer src, V
  * buffer offset 0: transitions UNDEFINED -> TRANSFER_DST_OPTIMAL -> SHADER_READ_ONLY_OPTIMAL
  * (the seed leaves the layouts to the caller). `buffer` must be a sedx buffer of ctx holding
  * width * height * 4 bytes: the seed's form assumes 4-byte texels (RGBA8); for any other format
- * use sedx_copy_buffer_to_image_ex with .format. */
+ * use sedx_copy_buffer_to_image_ex with .format.
+ * When `image` is a sedx image (<sedx/image.h>), both calls check against the image itself
+ * (format, levels, layers, level extents: the description's fields are replaced), start from
+ * the layout sedx tracks for it when current_layout is UNDEFINED, and leave that layout set to
+ * final_layout, as sedx_upload_image does. Prefer sedx_upload_image: no staging buffer of
+ * your own, any set of levels and layers in one call. */
 SEDX_API sedx_result sedx_copy_buffer_to_image(sedx_context *ctx, VkBuffer buffer, VkImage image, uint32_t width,
                                                uint32_t height);
 

@@ -1,5 +1,7 @@
 /*
- * The seed's CopyBufferToImage: checked against the buffer and the image as described.
+ * The seed's CopyBufferToImage: checked against the buffer and the image as described, or, when
+ * the VkImage is a sedx image, against the image itself (format, levels, layers, extents, the
+ * layout sedx tracks), which it then updates as sedx_upload_image does.
  */
 #include "transfer/transfer_private.h"
 
@@ -157,6 +159,20 @@ sedx_result sedx_copy_buffer_to_image_ex(sedx_context *ctx, VkBuffer buffer, VkI
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     sedx_buffer_resource *src = sedx__lookup_vk(ctx, buffer, "sedx_copy_buffer_to_image", &r);
     if (!src) return r;
+    /* a sedx image: its truth replaces the description */
+    sedx_image_resource *img = sedx__image_lookup_vk(ctx, image);
+    sedx_buffer_image_copy truth;
+    if (img) {
+        truth = *rg;
+        truth.format = img->format;
+        truth.mip_levels = img->mip_levels;
+        truth.array_layers = img->array_layers;
+        truth.mip_extent = sedx__image_level_extent(img, rg->mip_level < img->mip_levels ? rg->mip_level : 0);
+        if (!truth.aspect) truth.aspect = (img->aspects & VK_IMAGE_ASPECT_DEPTH_BIT) ? VK_IMAGE_ASPECT_DEPTH_BIT
+                                                                                     : img->aspects;
+        if (rg->current_layout == VK_IMAGE_LAYOUT_UNDEFINED) truth.current_layout = atomic_load(&img->layout);
+        rg = &truth;
+    }
     image_region g;
     sedx_ticket tk = {0};
     if ((r = check_image_copy(src, rg, &g)) == SEDX_SUCCESS) {
@@ -170,9 +186,15 @@ sedx_result sedx_copy_buffer_to_image_ex(sedx_context *ctx, VkBuffer buffer, VkI
             r = sedx__submit_ordered(ctx, t, &cmd, &tk);
         }
         if (r == SEDX_SUCCESS) sedx__buffer_mark_use(src, (sedx_queue)tk.queue, tk.value);
+        if (r == SEDX_SUCCESS && img) {
+            sedx__image_mark_use(img, (sedx_queue)tk.queue, tk.value);
+            atomic_store(&img->layout, (uint32_t)(rg->final_layout ? rg->final_layout
+                                                                   : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL));
+        }
         pthread_mutex_unlock(&t->lock);
     }
     if (r == SEDX_SUCCESS) r = sedx_ticket_wait(ctx, tk, UINT64_MAX);
+    if (img) sedx__image_unref(img);
     sedx__buffer_unref(src);
     return r;
 }

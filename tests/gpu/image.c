@@ -551,6 +551,49 @@ static void test_bad_transfers(void **state)
     tu_context_destroy(ctx);
 }
 
+/* The seed's CopyBufferToImage on a sedx image: checked against the image itself, its tracked
+ * layout used and updated; a second copy into a sub-box keeps the rest (no discard). */
+static void test_seed_copy(void **state)
+{
+    (void)state;
+    tu_log_capture();
+    sedx_context *ctx = make_ctx(0, 0);
+    sedx_image_info ii = {0};
+    ii.format = VK_FORMAT_R8G8B8A8_UNORM;
+    ii.width = 16;
+    ii.height = 8;
+    ii.name = "seed target";
+    sedx_image img;
+    assert_int_equal(sedx_image_create(ctx, &ii, &img), SEDX_SUCCESS);
+    sedx_buffer staging;
+    assert_int_equal(sedx_staging_buffer_create(ctx, 16 * 8 * 4, "seed staging", &staging), SEDX_SUCCESS);
+    uint8_t model[16 * 8 * 4], back[16 * 8 * 4];
+    tu_fill_random(model, sizeof model, &g_rng);
+    assert_int_equal(sedx_buffer_write(&staging, model, sizeof model, 0), SEDX_SUCCESS);
+    assert_int_equal(sedx_copy_buffer_to_image(ctx, sedx_buffer_vk(&staging), img.image, 16, 8), SEDX_SUCCESS);
+    assert_int_equal(sedx_image_layout(&img), VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL);
+    /* 4x2 texels at (3,5) from the start of the staging buffer, current layout left to sedx */
+    uint8_t box[4 * 2 * 4];
+    tu_fill_random(box, sizeof box, &g_rng);
+    assert_int_equal(sedx_buffer_write(&staging, box, sizeof box, 0), SEDX_SUCCESS);
+    sedx_buffer_image_copy c = {0};
+    c.image_offset = (VkOffset3D){3, 5, 0};
+    c.image_extent = (VkExtent3D){4, 2, 1};
+    assert_int_equal(sedx_copy_buffer_to_image_ex(ctx, sedx_buffer_vk(&staging), img.image, &c), SEDX_SUCCESS);
+    for (uint32_t y = 0; y < 2; ++y) memcpy(model + ((5 + y) * 16 + 3) * 4, box + y * 16, 16);
+    sedx_image_region all = {0};
+    assert_int_equal(sedx_download_image(ctx, &img, &all, back), SEDX_SUCCESS);
+    assert_memory_equal(back, model, sizeof model);
+    /* the description says 8 levels; the image has 1: the truth wins */
+    c.mip_levels = 8;
+    c.mip_level = 3;
+    EXPECT(sedx_copy_buffer_to_image_ex(ctx, sedx_buffer_vk(&staging), img.image, &c), SEDX_ERROR_OUT_OF_BOUNDS,
+           "mip 3");
+    sedx_buffer_release(&staging);
+    sedx_image_release(&img);
+    tu_context_destroy(ctx);
+}
+
 int main(void)
 {
     g_rng = tu_seed();
@@ -562,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_release_pending),
         cmocka_unit_test(test_bad_create),
         cmocka_unit_test(test_bad_transfers),
+        cmocka_unit_test(test_seed_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* sedx-bench: `sedx-bench <alloc|buffers|upload|reserve|frame|readback> [--json] [--runs N] [--out FILE] [bench options]` */
+/* sedx-bench: `sedx-bench <alloc|buffers|upload|reserve|frame|readback|image> [--json] [--runs N] [--out FILE] [bench options]` */
 #include "bench.h"
 
 #include <cjson/cJSON.h>
@@ -92,6 +92,7 @@ const char *bench_flag_value(const bench_args *args, const char *flag)
 }
 
 int bench_readback(const bench_args *args); /* bench_readback.c */
+int bench_image(const bench_args *args);    /* bench_image.c */
 
 static void usage(void)
 {
@@ -102,7 +103,8 @@ static void usage(void)
             "  upload    transfers: staging ring, scatter, device copy, readback\n"
             "  reserve   zero-copy staging: produced in place (reserve/commit) vs sedx_upload\n"
             "  frame     transient allocation: 1 and 8 threads against bump pointers\n"
-            "  readback  asynchronous readback: CPU cost per 256 B picking request in a frame loop\n");
+            "  readback  asynchronous readback: CPU cost per 256 B picking request in a frame loop\n"
+            "  image     an image with its mip chain from pageable memory vs the same bytes into a buffer\n");
 }
 
 int main(int argc, char **argv)
@@ -124,6 +126,7 @@ int main(int argc, char **argv)
     else if (strcmp(argv[1], "reserve") == 0) fn = bench_reserve;
     else if (strcmp(argv[1], "frame") == 0) fn = bench_frame;
     else if (strcmp(argv[1], "readback") == 0) fn = bench_readback;
+    else if (strcmp(argv[1], "image") == 0) fn = bench_image;
     else {
         usage();
         return 2;
