@@ -12,8 +12,9 @@
 #define FRAME_DEFAULT_IDLE 8u
 
 /* One linear block: a sedx buffer (internal), persistently mapped. head is bumped with one
- * atomic add per allocation and may run past size (the allocation that crossed the end and
- * every later one then go to a new block). */
+ * atomic add per thread chunk or large allocation (a compare-and-swap extends a chunk in place
+ * or gives its tail back) and may run past size (the reservation that crossed the end and every
+ * later one then go to a new block). */
 typedef struct frame_block {
     _Alignas(64) _Atomic uint64_t head;
     _Alignas(64) sedx_buffer buffer;

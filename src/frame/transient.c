@@ -242,8 +242,9 @@ static frame_chunk k_no_chunk;
  * reserved after it), then bump it. */
 static sedx_result chunk_refill(sedx_frame *f, frame_chunk *c, uint64_t size, uint64_t asize, sedx_transient *out)
 {
-    uint64_t want = SEDX__MAX(c->next, 4u * asize);
-    want = SEDX__MIN(want, f->chunk_max);
+    uint64_t g = f->granule;
+    uint64_t want = SEDX__MIN(SEDX__MAX(c->next, 4u * asize), f->chunk_max);
+    want = (want + g - 1) & ~(g - 1); /* chunks start and end on the granule */
     for (;;) {
         frame_block *b = atomic_load_explicit(&f->current, memory_order_acquire);
         if (b && c->block == b && c->end < b->size) {
