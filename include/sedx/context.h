@@ -203,6 +203,12 @@ SEDX_API uint32_t sedx_context_pending_deletions(sedx_context *ctx);
 SEDX_API void sedx_context_set_object_name(sedx_context *ctx, VkObjectType type, uint64_t handle,
                                            const char *name);
 
+/* Every layer's statistics in one JSON document (docs/architecture.md): "device", "live_buffers",
+ * "live_images", "transfer" (sedx_transfer_stats, image traffic included), "readback_async",
+ * "frames" (sedx_frame_stats) and "memory" (sedx_memory_dump_json's document). Free it with
+ * sedx_memory_free_string. NULL arguments: SEDX_ERROR_INVALID_ARGUMENT. */
+SEDX_API sedx_result sedx_stats_json(sedx_context *ctx, char **out_json);
+
 /* Enumerates the physical devices (for sedx-info). */
 typedef struct sedx_device_summary {
     char name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];

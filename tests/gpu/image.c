@@ -589,6 +589,18 @@ static void test_seed_copy(void **state)
     c.mip_level = 3;
     EXPECT(sedx_copy_buffer_to_image_ex(ctx, sedx_buffer_vk(&staging), img.image, &c), SEDX_ERROR_OUT_OF_BOUNDS,
            "mip 3");
+    /* the statistics document has the image's traffic and its allocation by name */
+    char *json = NULL;
+    assert_int_equal(sedx_stats_json(ctx, &json), SEDX_SUCCESS);
+    assert_non_null(strstr(json, "\"image_uploads\""));
+    assert_non_null(strstr(json, "\"image_downloads\""));
+    assert_non_null(strstr(json, "\"live_images\":\t1"));
+    assert_non_null(strstr(json, "seed target"));
+    assert_non_null(strstr(json, "\"frames\""));
+    assert_non_null(strstr(json, "\"readback_async\""));
+    sedx_memory_free_string(json);
+    EXPECT(sedx_stats_json(ctx, NULL), SEDX_ERROR_INVALID_ARGUMENT, "out_json is NULL");
+    EXPECT(sedx_stats_json(NULL, &json), SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL");
     sedx_buffer_release(&staging);
     sedx_image_release(&img);
     tu_context_destroy(ctx);
