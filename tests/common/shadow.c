@@ -2532,8 +2532,8 @@ static void op_async(shadow_seq *s)
         sbuf *b = pick_buf(s, -1);
         uint64_t off, n;
         choose_range(s, b->size, &off, &n);
-        if (n > cap) {
-            n = 1 + pick(s, cap);
+        if (n > cap || pick(s, 6) == 0) { /* large ones fill the ring */
+            n = n > cap ? 1 + pick(s, cap) : cap < b->size ? cap : b->size;
             off = pick(s, b->size - n + 1);
         }
         if (!n) {
@@ -2943,6 +2943,16 @@ static strans *transient_new(shadow_seq *s)
     }
     char u[160];
     lg(s, " alloc %llu %s", (unsigned long long)size, usage_str(usage, u, sizeof u));
+    if (s->ntrans == MAX_TRANS) { /* forget the oldest of an earlier frame (no longer checked) */
+        uint32_t old = 0;
+        for (uint32_t i = 1; i < s->ntrans; ++i)
+            if (s->trans[i]->t.frame < s->trans[old]->t.frame) old = i;
+        if (s->trans[old]->t.frame == s->frame_no) { /* all of this frame: this op's copies still use them */
+            lg(s, " (skipped: %u transients of this frame remembered)", s->ntrans);
+            return NULL;
+        }
+        trans_drop(s, old);
+    }
     sedx_transient t, before;
     memset(&t, 0xCD, sizeof t);
     before = t;
@@ -2993,7 +3003,6 @@ static strans *transient_new(shadow_seq *s)
     x->copy = malloc(size);
     fill_data(s, x->copy, size);
     memcpy(t.data, x->copy, size);
-    if (s->ntrans == MAX_TRANS) trans_drop(s, 0); /* forget one (no longer checked) */
     s->trans[s->ntrans++] = x;
     return x;
 }
@@ -3195,7 +3204,7 @@ static void op_gate(shadow_seq *s)
     lg(s, "gate: GPU held (%u:%llu), %u calls that must not wait:", g.queue, (unsigned long long)g.value, k);
     uint32_t held = UINT32_MAX; /* serial of a buffer a held copy writes: uploads into it are staged */
     for (uint32_t j = 0; j < k && s->nbufs; ++j) {
-        uint64_t v = pick(s, 10);
+        uint64_t v = pick(s, 11);
         sbuf *b = pick_buf(s, -1);
         if (v < 5 && held != UINT32_MAX && pick(s, 3) && find_serial(s, held)) b = find_serial(s, held);
         sref *r = pick_ref(s, b);
@@ -3246,6 +3255,38 @@ static void op_gate(shadow_seq *s)
             lg(s, " [upload_submit");
             if (expect_rc(s, "sedx_upload_submit (GPU held)", sedx_upload_submit(ctx, &t), SEDX_SUCCESS, NULL)) add_ticket(s, t);
             lg(s, "]");
+        } else if (v == 10) { /* an asynchronous readback: must not wait; its bytes come after the gate */
+            if (s->nreq >= MAX_REQ) continue;
+            uint64_t off, n, ring = rb_ring_size(s), cap = ring ? ring / 4 : 16384;
+            choose_range(s, b->size, &off, &n);
+            if (n > cap) n = 1 + pick(s, cap > REQ_MAX_BYTES ? REQ_MAX_BYTES : cap);
+            if (!n) n = 1;
+            off = pick(s, b->size - n + 1);
+            sreq *q = req_new(s, b, off, n, false);
+            lg(s, " [async B%u.%u [%llu,+%llu)", b->serial, r->serial, (unsigned long long)off, (unsigned long long)n);
+            bool may_be_full = s->nreq || s->cancels_pending;
+            if (may_be_full) tl_expect_errors++;
+            sedx_result res = sedx_download_async(ctx, &r->b, off, n, &q->req);
+            if (may_be_full) tl_expect_errors--;
+            if (res == SEDX_SUCCESS) {
+                submitted_now(s, q->vals);
+                s->reqs[s->nreq++] = q;
+                s->n_async++;
+                sedx_result pr = sedx_download_poll(ctx, &q->req);
+                lg(s, " -> SUCCESS, poll %s]", short_result(pr));
+                if (pr == SEDX_NOT_READY) s->not_ready++;
+                else if (sedx_context_timeline(ctx, SEDX_QUEUE_TRANSFER) == sedx_context_timeline(ctx, SEDX_QUEUE_GRAPHICS))
+                    expect_rc(s, "sedx_download_poll (GPU held)", pr, SEDX_NOT_READY, NULL); /* its queue is held */
+            } else {
+                req_free(q);
+                if (res == SEDX_ERROR_OUT_OF_STAGING && may_be_full) {
+                    lg(s, " -> OUT_OF_STAGING]");
+                    s->n_async_full++;
+                } else {
+                    expect_rc(s, "sedx_download_async (GPU held)", res, SEDX_SUCCESS, NULL);
+                    lg(s, "]");
+                }
+            }
         } else if (v == 8 && s->ntickets) {
             sedx_ticket t = s->tickets[pick(s, s->ntickets)];
             sedx_result res = sedx_ticket_poll(ctx, t);
