@@ -227,7 +227,8 @@ static sedx_result alloc_shared(sedx_frame *f, uint64_t size, uint64_t asize, se
 
 /* A thread's cache of chunk records: one entry per (context, slot) modulo FRAME_TLS_WAYS, valid
  * while gen is its frame's generation. Plain data: nothing to free when the thread exits, and a
- * stale entry (a frame over, a context destroyed) is never followed since gens never repeat. */
+ * stale entry (a frame over, a context destroyed) is never followed since gens never repeat.
+ * initial-exec: 256 bytes of static TLS, reached without __tls_get_addr from libsedx.so too. */
 typedef struct tls_way {
     uint64_t gen;
     frame_chunk *chunk;
