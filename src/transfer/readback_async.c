@@ -323,8 +323,10 @@ static sedx_result record_submit(sedx_context *ctx, struct sedx__transfer *t, co
     return SEDX_SUCCESS;
 }
 
+/* out (may be NULL) gets the handles of the requests without a callback, written under rb->lock:
+ * once it is dropped, another thread's pump may run a callback request and free it. */
 static sedx_result async_locked(sedx_context *ctx, struct sedx__transfer *t, const sedx_download_async_info *infos,
-                                uint32_t count, rb_request **reqs)
+                                uint32_t count, rb_request **reqs, sedx_download_request *out)
 {
     struct sedx__readback *rb = t->rb;
     sedx_result r = SEDX_SUCCESS;
@@ -357,6 +359,7 @@ static sedx_result async_locked(sedx_context *ctx, struct sedx__transfer *t, con
         }
         q->ticket = tk;
         if (q->callback) reap_insert(rb, q);
+        else if (out) out[i] = (sedx_download_request){q->handle, infos[i].size, ctx->id, 0};
         rb->stats.requests++;
         rb->stats.bytes += q->size;
     }
@@ -388,11 +391,8 @@ sedx_result sedx_download_async_batch(sedx_context *ctx, const sedx_download_asy
     if (!reqs) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "%s: out of host memory", fn);
     SEDX_PROFILE_SCOPE("sedx_download_async");
     pthread_mutex_lock(&t->lock);
-    r = async_locked(ctx, t, infos, count, reqs);
+    r = async_locked(ctx, t, infos, count, reqs, out);
     pthread_mutex_unlock(&t->lock);
-    if (r == SEDX_SUCCESS && out)
-        for (uint32_t i = 0; i < count; ++i)
-            if (!reqs[i]->callback) out[i] = (sedx_download_request){reqs[i]->handle, infos[i].size, ctx->id, 0};
     if (reqs != one) sedx__free(reqs);
     return r;
 }
