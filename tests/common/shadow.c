@@ -20,14 +20,12 @@
 #define MAX_REQ 12      /* asynchronous readback requests outstanding per sequence */
 #define MAX_TRANS 32    /* transient allocations remembered (checked untouched while their frame is in flight) */
 #define REQ_MAX_BYTES (256u << 10)
-/* Callback entries of sedx_download_async_batch in threads runs. Off: sedx_download_async_batch
- * reads reqs[i]->callback after dropping the transfer lock (src/transfer/readback_async.c, the
- * loop that fills out[]), when another thread's sedx_download_pump may already have run that
- * callback and freed the request: a use-after-free that writes a stray handle into a callback
- * entry's out[i] (found by this test: "a callback entry has a handle"). Single-threaded runs
- * keep them: only the calling thread pumps there. Set to 1 once the library reads
- * infos[i].callback there instead. */
-#define SEQ_THREADS_ASYNC_CALLBACKS 0
+/* Callback entries of sedx_download_async_batch in threads runs (another thread's call may run
+ * them): 0 leaves them out there. They found a use-after-free: the batch read each request after
+ * dropping the transfer lock, when another thread's pump could have run and recycled a callback
+ * request, and a callback entry's out[i] got another request's handle (fixed: out[] is filled
+ * under the readback lock). */
+#define SEQ_THREADS_ASYNC_CALLBACKS 1
 #define HISTORY (s->history_cap) /* op lines kept (the last writer of a byte is printed when still here) */
 #define LOG_TAIL 20u    /* op lines printed with a failure */
 #define LINE 400
