@@ -435,8 +435,15 @@ static void test_transient(void **state)
            sedx_transient_check(ctx, &t1));
     MIS_RC("sedx_transient_check", "(valid) frame 2's transient while frame 3 is open", SEDX_SUCCESS, LOG_NONE,
            sedx_transient_check(ctx, &t2));
-    sedx_transient t3;
+    sedx_transient t3, via_old;
     assert_int_equal(sedx_transient_alloc(f3, 16, U, &t3), SEDX_SUCCESS);
+    /* docs/frames.md, limits of the checks: frame 1's pointer names slot 0, which frame 3 holds */
+    MIS_RC("sedx_transient_alloc", "(documented limit) frame 1's pointer once frame 3 reused its slot: frame 3's memory",
+           SEDX_SUCCESS, LOG_NONE, sedx_transient_alloc(f, 48, U, &via_old));
+    MIS_TRUE("sedx_transient_alloc", "(documented limit) frame 1's pointer once frame 3 reused its slot",
+             "an allocation of frame 3, apart from frame 3's others",
+             f == f3 && via_old.frame == 3 && (via_old.buffer != t3.buffer || via_old.offset >= t3.offset + 16 ||
+                                               via_old.offset + 48 <= t3.offset));
     assert_int_equal(sedx_frame_end(ctx, f3, (sedx_ticket){0}), SEDX_SUCCESS);
     for (int i = 0; i < 4; ++i) { /* frames 4..7 */
         sedx_frame *fx;
