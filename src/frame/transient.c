@@ -355,6 +355,10 @@ sedx_result sedx_transient_check(sedx_context *ctx, const sedx_transient *t)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_transient_check: %s is NULL", !ctx ? "ctx" : "t");
     struct sedx__frame *fl = sedx__frames(ctx);
     if (!fl) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_transient_check: no frame layer");
+    /* a zeroed (never allocated) transient first: its context id 0 is no context's */
+    if (t->frame == 0 || !t->buffer)
+        return SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "sedx_transient_check: not a transient allocation (frame %" PRIu64 ")",
+                         t->frame);
     if (t->context_id != ctx->id)
         return SEDX__ERR(SEDX_ERROR_WRONG_CONTEXT, TAG, "sedx_transient_check: transient of context %u, not %u",
                          t->context_id, ctx->id);

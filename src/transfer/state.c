@@ -33,6 +33,24 @@ static sedx_result create_pipeline(sedx_context *ctx, struct sedx__transfer *t, 
 static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
 {
     if (t->pool_started) sedx__pool_stop(&t->pool);
+    /* upload reservations never committed or cancelled: each holds a reference to its buffer,
+     * which would otherwise be reported as the application's leak */
+    for (uint32_t i = 0; i < PIN_CAP && t->up.pin_count; ++i) {
+        ring_pin *p = &t->up.pins[i];
+        if (p->state == PIN_RESERVED && p->dst.resource) {
+            sedx_buffer_resource *res = p->dst.resource;
+            SEDX_LOG_WARN_TAG(TAG, "context destroyed with an upload reservation outstanding: %llu bytes for buffer "
+                              "'%s' at offset %llu (never committed or cancelled; nothing written)",
+                              (unsigned long long)p->data_size, res->name && *res->name ? res->name : "(unnamed)",
+                              (unsigned long long)p->dst_offset);
+            p->dst = (sedx_buffer){0};
+            sedx__buffer_unref(res);
+        }
+        if (p->state != PIN_FREE) {
+            p->state = PIN_FREE;
+            t->up.pin_count--;
+        }
+    }
     sedx__readback_destroy(ctx, t);
     sedx_buffer_release(&t->up.buffer);
     sedx_buffer_release(&t->down.buffer);

@@ -393,13 +393,10 @@ static void test_transient(void **state)
     MIS_RC("sedx_transient_check", "this context's transient checked against another context", SEDX_ERROR_WRONG_CONTEXT,
            "sedx_transient_check: transient of context", sedx_transient_check(other, &t1));
     sedx_transient zero = {0};
-    /* OPEN BUG (src/frame/transient.c, sedx_transient_check): the context id is compared
-     * before anything else, so a zeroed transient (context_id 0; context ids start at 1) is
-     * SEDX_ERROR_WRONG_CONTEXT, not the INVALID_HANDLE "not a transient allocation" that
-     * frame.h and docs/frames.md promise for a transient never allocated. */
-    MIS_OPEN_BUG("src/frame/transient.c: a zeroed sedx_transient is WRONG_CONTEXT, not INVALID_HANDLE",
-                 MIS_RC("sedx_transient_check", "zeroed transient (never allocated)", SEDX_ERROR_INVALID_HANDLE,
-                        "not a transient allocation", sedx_transient_check(ctx, &zero)));
+    /* a zeroed transient (context_id 0; context ids start at 1) is checked for being empty
+     * before its context: INVALID_HANDLE as frame.h promises, not WRONG_CONTEXT (it was before) */
+    MIS_RC("sedx_transient_check", "zeroed transient (never allocated)", SEDX_ERROR_INVALID_HANDLE,
+           "not a transient allocation", sedx_transient_check(ctx, &zero));
     zero.context_id = t1.context_id;
     MIS_RC("sedx_transient_check", "zeroed transient with this context's id", SEDX_ERROR_INVALID_HANDLE,
            "not a transient allocation (frame 0)", sedx_transient_check(ctx, &zero));
