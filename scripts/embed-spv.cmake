@@ -2,7 +2,7 @@
 file(READ ${SPV} content HEX)
 string(LENGTH "${content}" len)
 math(EXPR words "${len} / 8")
-set(out "/* generated from ${NAME}.comp by glslc; do not edit */\n#include <stdint.h>\nstatic const uint32_t sedx__spv_${NAME}[${words}] = {\n")
+set(out "/* generated from ${NAME} by glslc; do not edit */\n#include <stdint.h>\nstatic const uint32_t sedx__spv_${NAME}[${words}] = {\n")
 set(i 0)
 while(i LESS len)
   string(SUBSTRING "${content}" ${i} 8 w)

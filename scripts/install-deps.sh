@@ -19,6 +19,8 @@ pkgs=(
   "libpng-dev:PNG output of reports"
   "libclang-rt-14-dev:sanitizer runtimes"
   "clang:sanitizer and fuzz builds"
+  "libassimp-dev:model loading in sedx-view (glTF, OBJ, FBX, Collada, PLY, ...)"
+  "assimp-testmodels:the models sedx-view renders in make demo and in the rendering tests"
 )
 
 missing=()

@@ -77,7 +77,8 @@ typedef enum sedx_device_feature_bits {
     SEDX_FEATURE_NULL_DESCRIPTOR = 0x040,  /* VK_EXT_robustness2 nullDescriptor */
     SEDX_FEATURE_DEBUG_UTILS = 0x080,
     SEDX_FEATURE_MEMORY_PRIORITY = 0x100,
-    SEDX_FEATURE_MAINTENANCE4 = 0x200
+    SEDX_FEATURE_MAINTENANCE4 = 0x200,
+    SEDX_FEATURE_DYNAMIC_RENDERING = 0x400 /* Vulkan 1.3 dynamicRendering (render passes not needed) */
 } sedx_device_feature_bits;
 /* Every bit above; sedx_context_create_from_vulkan refuses any other in enabled_features. */
 #define SEDX_DEVICE_FEATURES_ALL                                                                 \
@@ -85,7 +86,8 @@ typedef enum sedx_device_feature_bits {
                 SEDX_FEATURE_BUFFER_DEVICE_ADDRESS | SEDX_FEATURE_DESCRIPTOR_INDEXING |           \
                 SEDX_FEATURE_MEMORY_BUDGET | SEDX_FEATURE_EXTERNAL_MEMORY_HOST |                  \
                 SEDX_FEATURE_NULL_DESCRIPTOR | SEDX_FEATURE_DEBUG_UTILS |                         \
-                SEDX_FEATURE_MEMORY_PRIORITY | SEDX_FEATURE_MAINTENANCE4))
+                SEDX_FEATURE_MEMORY_PRIORITY | SEDX_FEATURE_MAINTENANCE4 |                        \
+                SEDX_FEATURE_DYNAMIC_RENDERING))
 
 typedef enum sedx_queue {
     SEDX_QUEUE_GRAPHICS = 0, /* graphics+compute: the main queue */

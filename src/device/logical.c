@@ -107,7 +107,7 @@ static void enable_core12(sedx_context *ctx, const feature_chain *sup, feature_c
     }
 }
 
-/* synchronization2 and maintenance4: core in 1.3, extensions before. */
+/* synchronization2 and maintenance4: core in 1.3, extensions before; dynamicRendering where 1.3 is. */
 static void enable_sync2_maint4(sedx_context *ctx, const extensions *x, bool v13, const feature_chain *sup,
                                 feature_chain *en, enable_list *ext)
 {
@@ -120,6 +120,10 @@ static void enable_sync2_maint4(sedx_context *ctx, const extensions *x, bool v13
         if (sup->v13.maintenance4) {
             en->v13.maintenance4 = VK_TRUE;
             ctx->features |= SEDX_FEATURE_MAINTENANCE4;
+        }
+        if (sup->v13.dynamicRendering) { /* for renderers on sedx (sedx-view); costs nothing */
+            en->v13.dynamicRendering = VK_TRUE;
+            ctx->features |= SEDX_FEATURE_DYNAMIC_RENDERING;
         }
         return;
     }

@@ -53,6 +53,7 @@ const char *sedx_feature_name(uint32_t bit)
     case SEDX_FEATURE_DEBUG_UTILS: return "debug_utils";
     case SEDX_FEATURE_MEMORY_PRIORITY: return "memory_priority";
     case SEDX_FEATURE_MAINTENANCE4: return "maintenance4";
+    case SEDX_FEATURE_DYNAMIC_RENDERING: return "dynamic_rendering";
     default: return "?";
     }
 }

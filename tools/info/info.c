@@ -142,7 +142,7 @@ int main(int argc, char **argv)
         if (sedx_context_has_transfer_queue(ctx)) cJSON_AddNumberToObject(root, "transfer_queue_family", tfam);
         else cJSON_AddNullToObject(root, "transfer_queue_family");
         cJSON *f = cJSON_AddObjectToObject(root, "features");
-        for (uint32_t bit = 1; bit <= SEDX_FEATURE_MAINTENANCE4; bit <<= 1)
+        for (uint32_t bit = 1; bit <= SEDX_FEATURE_DYNAMIC_RENDERING; bit <<= 1)
             cJSON_AddBoolToObject(f, sedx_feature_name(bit), (feats & bit) != 0);
         char *text = cJSON_Print(root);
         printf("%s\n", text);
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
                    (sedx_context_has_transfer_queue(ctx) && i == tfam) ? "  <- transfer queue" : "");
         }
         printf("\nFeatures enabled by sedx:\n");
-        for (uint32_t bit = 1; bit <= SEDX_FEATURE_MAINTENANCE4; bit <<= 1)
+        for (uint32_t bit = 1; bit <= SEDX_FEATURE_DYNAMIC_RENDERING; bit <<= 1)
             printf("  %-24s %s\n", sedx_feature_name(bit), (feats & bit) ? "on" : "off");
         if (sedx_context_validation_enabled(ctx))
             printf("\nValidation: on, %u errors, %u warnings\n", sedx_context_validation_error_count(ctx),

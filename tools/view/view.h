@@ -1,0 +1,135 @@
+/* sedx-view: renders a 3D model through the sedx buffer system (docs/viewer.md). Shared types. */
+#ifndef SEDX_VIEW_H
+#define SEDX_VIEW_H
+
+#include <sedx/sedx.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (docs/viewer.md): each bad-input class has its own. */
+enum {
+    VIEW_OK = 0,
+    VIEW_EXIT_USAGE = 1,      /* bad command line or configuration file */
+    VIEW_EXIT_LOAD = 2,       /* the model file is missing or assimp cannot read it */
+    VIEW_EXIT_MODEL = 3,      /* the model has no meshes, or bad data (indices, non-finite positions) */
+    VIEW_EXIT_LIMITS = 4,     /* the model exceeds the device's limits */
+    VIEW_EXIT_TEXTURE = 5,    /* rendered, but a texture was missing or unreadable (a checker stands in) */
+    VIEW_EXIT_GPU = 6,        /* Vulkan / sedx failure, or validation messages */
+    VIEW_EXIT_OUTPUT = 7      /* an output file could not be written */
+};
+
+typedef struct view_options {
+    char model[1024];
+    uint32_t width, height;
+    uint32_t frames;
+    uint32_t frames_in_flight;
+    int32_t pick_x, pick_y;    /* -1: the centre */
+    char out_dir[1024];
+    char device[256];          /* "" = sedx's choice */
+    bool bench;                /* also measure upload rate against a raw staging copy */
+    bool quiet;
+    bool validation;
+    bool allow_missing_textures; /* exit 0 instead of VIEW_EXIT_TEXTURE */
+} view_options;
+
+/* config.c: defaults, then the JSON file (--config), then the command line. Returns an exit code. */
+int view_options_parse(int argc, char **argv, view_options *o);
+
+typedef struct view_vertex {
+    float pos[3], normal[3], uv[2];
+} view_vertex;
+
+typedef struct view_mesh {
+    char name[128];
+    uint32_t first_index, index_count;
+    uint32_t first_vertex, vertex_count;
+    uint32_t material;
+} view_mesh;
+
+typedef struct view_object {   /* one node's instance of one mesh */
+    uint32_t mesh;
+    float model[16];           /* column-major world transform */
+} view_object;
+
+typedef struct view_image {    /* decoded RGBA8 texels */
+    uint32_t width, height;
+    uint8_t *rgba;
+    char name[256];
+} view_image;
+
+typedef struct view_material {
+    float base_color[4];
+    int32_t texture;           /* index into textures, -1 = the checker */
+} view_material;
+
+typedef struct view_scene {
+    view_vertex *vertices;
+    uint32_t *indices;
+    uint64_t vertex_count, index_count;
+    view_mesh *meshes;
+    uint32_t mesh_count;
+    view_object *objects;
+    uint32_t object_count;
+    view_material *materials;
+    uint32_t material_count;
+    view_image *textures;
+    uint32_t texture_count;
+    uint32_t missing_textures;
+    float bmin[3], bmax[3];    /* world bounds of every object */
+} view_scene;
+
+/* scene.c: loads with assimp; returns an exit code, with the reason in err. */
+int view_scene_load(const char *path, view_scene *s, char *err, size_t errlen);
+void view_scene_free(view_scene *s);
+/* texture.c */
+bool view_image_load_file(const char *path, view_image *out);
+bool view_image_load_memory(const void *data, size_t size, view_image *out);
+void view_image_checker(view_image *out);
+void view_image_free(view_image *img);
+/* png.c */
+bool view_png_write(const char *path, const uint8_t *rgba, uint32_t width, uint32_t height);
+
+/* GPU side: gpu.c (geometry, materials, textures), render.c (targets, pipeline, frames). */
+typedef struct view_gpu {
+    sedx_context *ctx;
+    sedx_buffer vertices, indices, materials;
+    sedx_image *textures;      /* texture_count + 1: the last one is the checker */
+    uint32_t texture_count;
+    VkSampler sampler;
+    VkDescriptorSetLayout set_layout;
+    VkDescriptorPool pool;
+    VkDescriptorSet *sets;     /* one per texture */
+    uint64_t geometry_bytes, texture_bytes;
+} view_gpu;
+
+/* MeshModule: the vertex and index buffers; MaterialModule: textures (with mips), materials,
+ * descriptor sets; then view_gpu_resident waits until all of it is on the GPU. */
+int view_gpu_upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, bool quiet, char *err,
+                             size_t errlen);
+int view_gpu_upload_materials(sedx_context *ctx, const view_scene *s, view_gpu *g, char *err, size_t errlen);
+int view_gpu_resident(sedx_context *ctx, char *err, size_t errlen);
+void view_gpu_free(view_gpu *g);
+
+typedef struct view_renderer view_renderer;
+typedef struct view_frame_result {
+    double cpu_ms;             /* recording + submission of the frame */
+    double sedx_us;            /* of which in sedx calls (frame, transient, readback) */
+    int64_t picked;            /* object index under the pick pixel, -1 background, -2 not yet */
+} view_frame_result;
+
+int view_renderer_create(sedx_context *ctx, const view_options *o, const view_scene *s, const view_gpu *g,
+                         view_renderer **out, char *err, size_t errlen);
+int view_renderer_frame(view_renderer *r, uint32_t index, view_frame_result *res);
+/* Waits for the outstanding frames and picking readbacks; the latest picked object. */
+int view_renderer_finish(view_renderer *r, int64_t *picked);
+int view_renderer_read_color(view_renderer *r, uint8_t *rgba);
+uint32_t view_renderer_pick_latency(const view_renderer *r);
+void view_renderer_destroy(view_renderer *r);
+
+/* bench.c: --bench: the scene's upload through sedx against a raw staging copy of the same
+ * bytes, alternating, in the same run. */
+int view_bench_upload(sedx_context *ctx, const view_scene *s, uint32_t runs, FILE *log, double *sedx_gbps,
+                      double *raw_gbps);
+
+#endif
