@@ -284,8 +284,41 @@ typedef struct sedx_download_async_stats {
     uint64_t ring_size;      /* 0 until the first request */
     uint64_t ring_used;      /* bytes held by requests (aligned) */
     uint32_t outstanding;    /* requests holding ring space */
+    uint32_t unsubmitted;    /* of those, recorded (sedx_download_async_record) and not given a submission yet */
+    uint64_t recorded;       /* of requests: recorded into the application's command buffers */
 } sedx_download_async_stats;
 SEDX_API sedx_result sedx_download_async_get_stats(sedx_context *ctx, sedx_download_async_stats *out);
+
+/* Riding on a submission that happens anyway (docs/readback.md, "In your command buffer"): no
+ * sedx submission per request. Records the copy of [offset, offset + size) of src into the ring,
+ * with its barriers, into cmd, a command buffer of ctx being recorded (sedx_cmd_begin, not
+ * submitted or discarded yet), outside a render pass. The bytes are src's contents as the
+ * commands recorded before it in cmd see them (earlier submissions on cmd's queue included;
+ * uploads as for your own commands: after their ticket). The request is not ready
+ * (poll / result SEDX_NOT_READY) until it is given the submission that carries cmd:
+ * sedx_download_async_submitted, or sedx_download_async_submitted_all (which sedx_frame_end
+ * calls), and that submission has passed. src is referenced until then (a release meanwhile is
+ * safe). Errors (logged; *out zeroed): NULL ctx / cmd / out SEDX_ERROR_INVALID_ARGUMENT; cmd not
+ * being recorded on ctx (VK_NULL_HANDLE, submitted, discarded, another context's)
+ * SEDX_ERROR_INVALID_ARGUMENT; the buffer, range, size and ring errors of sedx_download_async.
+ * Thread-safe (cmd itself is yours to synchronise, as for any vkCmd call). */
+SEDX_API sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, const sedx_buffer *src,
+                                                uint64_t offset, uint64_t size, sedx_download_request *out);
+/* The requests (recorded by sedx_download_async_record) were submitted in the submission ticket
+ * names (sedx_cmd_submit's ticket): they complete when it passes. All or nothing. Refused
+ * (logged, nothing changed): NULL ctx, reqs NULL with count > 0 SEDX_ERROR_INVALID_ARGUMENT;
+ * another context's ticket SEDX_ERROR_WRONG_CONTEXT; ticket value 0, a bad queue, a value never
+ * submitted, a value submitted before the request was recorded, a request recorded into a
+ * command buffer of the other queue, a request given its submission already (twice, or made by
+ * sedx_download_async) SEDX_ERROR_INVALID_ARGUMENT; an empty, spent, stale or another context's
+ * request SEDX_ERROR_INVALID_HANDLE. */
+SEDX_API sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download_request *reqs,
+                                                   uint32_t count, sedx_ticket ticket);
+/* Gives every recorded request whose command buffer has been submitted (sedx_cmd_submit) that
+ * submission; returns how many. sedx_frame_end calls it. A request whose command buffer is still
+ * being recorded is left waiting (a WARN line); one whose command buffer was discarded is
+ * dropped (an ERROR line: its handle becomes stale). Never blocks. NULL ctx: 0. */
+SEDX_API uint32_t sedx_download_async_submitted_all(sedx_context *ctx);
 
 /* sedx's own copy between two sedx buffers, done by the GPU with the fastest method for the
  * device (a compute shader where it beats the copy command, vkCmdCopyBuffer elsewhere), on the

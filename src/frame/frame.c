@@ -5,6 +5,7 @@
 #include "frame/frame_private.h"
 
 #include <inttypes.h>
+#include <sedx/transfer.h>
 
 static sedx_result check_info(const sedx_frame_info *info)
 {
@@ -263,6 +264,9 @@ sedx_result sedx_frame_end(sedx_context *ctx, sedx_frame *frame, sedx_ticket tic
     fl->stats.last_frame_chunk_tail_bytes = sedx__frame_chunk_tails_locked(frame);
     fl->stats.peak_frame_bytes = SEDX__MAX(fl->stats.peak_frame_bytes, bytes);
     pthread_mutex_unlock(&fl->lock);
+    /* readbacks recorded into the frame's command buffers (sedx_download_async_record) get the
+     * submissions that carry them: no lock, no call below when there are none */
+    sedx_download_async_submitted_all(ctx);
     return SEDX_SUCCESS;
 }
 

@@ -17,6 +17,17 @@
  * and the list of callback requests. poll / wait / result / cancel / pump take rb->lock only,
  * for a few instructions, so they never wait behind an upload that waits for the GPU.
  * Callbacks run with no lock held.
+ *
+ * Recorded requests (sedx_download_async_record): the copy goes into the application's command
+ * buffer (a sedx_cmd being recorded), so no submission is made for it. Such a request has no
+ * ticket (ticket.value 0: "pending") until sedx_download_async_submitted names its submission,
+ * or sedx_download_async_submitted_all (sedx_frame_end) finds it: the device layer's one-time
+ * command buffer slot the request was recorded into says whether it was submitted (not busy,
+ * its value) or discarded (not busy, value 0). Pending requests are in the pending list; they
+ * hold a reference to their source until their submission is known (its last use is recorded
+ * then). A pending request is never freed by a cancel: the command buffer may still be
+ * submitted and write its bytes, so a cancelled one waits in the pending list for its ticket.
+ * Lock order: rb->lock, then a device queue's pool_lock.
  */
 #include "transfer/transfer_private.h"
 
@@ -33,6 +44,13 @@ typedef struct rb_request {
     void *user;
     bool reap;                 /* in the reap list: freed (callback run) once the ticket passes */
     struct rb_request *next, *prev; /* reap list, or free list (next) */
+    /* recorded requests (sedx_download_async_record); pending while ticket.value == 0 */
+    bool pending;
+    bool mark;                 /* sedx_download_async_submitted: seen in this call */
+    uint32_t rec_queue, rec_slot; /* the sedx_queue its tickets name, the device's command buffer slot */
+    uint64_t rec_after;        /* rec_queue's submitted value when it was recorded */
+    sedx_buffer_resource *src; /* a reference until the submission is known */
+    struct rb_request *pnext, *pprev; /* pending list */
 } rb_request;
 
 struct sedx__readback {
@@ -44,8 +62,12 @@ struct sedx__readback {
     rb_request *free_list;
     rb_request **slabs;
     uint32_t slab_count;
-    rb_request *reap_head, *reap_tail; /* callback / cancelled requests, in ticket order */
+    rb_request *reap_head[SEDX_QUEUE_COUNT], *reap_tail[SEDX_QUEUE_COUNT]; /* callback / cancelled
+                                           requests, per ticket queue, in ticket order */
     _Atomic uint32_t reap_count;
+    _Atomic uint32_t reap_queue_count[SEDX_QUEUE_COUNT];
+    rb_request *pending_head, *pending_tail; /* recorded requests without a ticket, in record order */
+    _Atomic uint32_t pending_count;
     uint32_t outstanding;
     uint64_t used;
     sedx_download_async_stats stats;
@@ -76,11 +98,20 @@ void sedx__readback_destroy(sedx_context *ctx, struct sedx__transfer *t)
     struct sedx__readback *rb = t->rb;
     (void)ctx;
     if (!rb) return;
-    uint32_t cbs = 0, handles = sedx__handle_live(&rb->handles);
-    for (rb_request *q = rb->reap_head; q; q = q->next) cbs += q->callback != NULL;
+    uint32_t cbs = 0, handles = sedx__handle_live(&rb->handles), unsubmitted = 0;
+    for (int k = 0; k < SEDX_QUEUE_COUNT; ++k)
+        for (rb_request *q = rb->reap_head[k]; q; q = q->next) cbs += q->callback != NULL;
+    for (rb_request *q = rb->pending_head; q; q = q->pnext) {
+        unsubmitted++;
+        if (q->src) sedx__buffer_unref(q->src);
+        q->src = NULL;
+    }
     if (handles || cbs)
         SEDX_LOG_WARN_TAG(TAG, "context destroyed with %u readback request(s) never taken and %u callback(s) never "
                           "run (sedx_download_result / _cancel / _pump them first)", handles, cbs);
+    if (unsubmitted)
+        SEDX_LOG_WARN_TAG(TAG, "context destroyed with %u recorded readback request(s) never given their submission "
+                          "(sedx_download_async_submitted / sedx_frame_end)", unsubmitted);
     /* the device was drained before the transfer layer goes: no copy still writes the ring */
     sedx_buffer_release(&rb->ring.buffer);
     sedx_virtual_block_destroy(rb->space);
@@ -126,19 +157,45 @@ static void request_free(struct sedx__readback *rb, rb_request *q)
     rb->free_list = q;
 }
 
-/* Into the reap list, sorted by ticket value (new requests go to the tail). rb->lock held. */
+/* Into the reap list of its ticket's queue, sorted by ticket value (new requests go to the
+ * tail). rb->lock held. */
 static void reap_insert(struct sedx__readback *rb, rb_request *q)
 {
-    rb_request *after = rb->reap_tail;
+    uint32_t k = q->ticket.queue < SEDX_QUEUE_COUNT ? q->ticket.queue : 0;
+    rb_request *after = rb->reap_tail[k];
     while (after && after->ticket.value > q->ticket.value) after = after->prev;
     q->prev = after;
-    q->next = after ? after->next : rb->reap_head;
+    q->next = after ? after->next : rb->reap_head[k];
     if (q->next) q->next->prev = q;
-    else rb->reap_tail = q;
+    else rb->reap_tail[k] = q;
     if (after) after->next = q;
-    else rb->reap_head = q;
+    else rb->reap_head[k] = q;
     q->reap = true;
+    atomic_fetch_add(&rb->reap_queue_count[k], 1);
     atomic_fetch_add(&rb->reap_count, 1);
+}
+
+/* Pending list (recorded requests without a ticket). rb->lock held. */
+static void pending_insert(struct sedx__readback *rb, rb_request *q)
+{
+    q->pending = true;
+    q->pnext = NULL;
+    q->pprev = rb->pending_tail;
+    if (rb->pending_tail) rb->pending_tail->pnext = q;
+    else rb->pending_head = q;
+    rb->pending_tail = q;
+    atomic_fetch_add(&rb->pending_count, 1);
+}
+
+static void pending_remove(struct sedx__readback *rb, rb_request *q)
+{
+    if (q->pprev) q->pprev->pnext = q->pnext;
+    else rb->pending_head = q->pnext;
+    if (q->pnext) q->pnext->pprev = q->pprev;
+    else rb->pending_tail = q->pprev;
+    q->pnext = q->pprev = NULL;
+    q->pending = false;
+    atomic_fetch_sub(&rb->pending_count, 1);
 }
 
 static sedx_result invalidate(sedx_context *ctx, struct sedx__readback *rb, uint64_t offset, uint64_t size)
@@ -153,24 +210,28 @@ static uint32_t pump(sedx_context *ctx, struct sedx__transfer *t)
 {
     struct sedx__readback *rb = t->rb;
     if (!atomic_load(&rb->reap_count)) return 0; /* nothing to do: no lock, no driver call */
-    uint64_t done = sedx_context_completed_value(ctx, rb_queue(t));
+    uint64_t done[SEDX_QUEUE_COUNT];
+    for (int k = 0; k < SEDX_QUEUE_COUNT; ++k)
+        done[k] = atomic_load(&rb->reap_queue_count[k]) ? sedx_context_completed_value(ctx, (sedx_queue)k) : 0;
     rb_request *list = NULL, *last = NULL;
     pthread_mutex_lock(&rb->lock);
-    while (rb->reap_head && rb->reap_head->ticket.value <= done) {
-        rb_request *q = rb->reap_head;
-        rb->reap_head = q->next;
-        if (rb->reap_head) rb->reap_head->prev = NULL;
-        else rb->reap_tail = NULL;
-        atomic_fetch_sub(&rb->reap_count, 1);
-        q->next = NULL;
-        if (!q->callback) {
-            request_free(rb, q); /* cancelled: nobody reads it */
-            continue;
+    for (int k = 0; k < SEDX_QUEUE_COUNT; ++k)
+        while (rb->reap_head[k] && rb->reap_head[k]->ticket.value <= done[k]) {
+            rb_request *q = rb->reap_head[k];
+            rb->reap_head[k] = q->next;
+            if (rb->reap_head[k]) rb->reap_head[k]->prev = NULL;
+            else rb->reap_tail[k] = NULL;
+            atomic_fetch_sub(&rb->reap_queue_count[k], 1);
+            atomic_fetch_sub(&rb->reap_count, 1);
+            q->next = NULL;
+            if (!q->callback) {
+                request_free(rb, q); /* cancelled: nobody reads it */
+                continue;
+            }
+            if (last) last->next = q;
+            else list = q;
+            last = q;
         }
-        if (last) last->next = q;
-        else list = q;
-        last = q;
-    }
     pthread_mutex_unlock(&rb->lock);
     uint32_t ran = 0;
     for (rb_request *q = list; q;) {
@@ -451,6 +512,7 @@ sedx_result sedx_download_poll(sedx_context *ctx, const sedx_download_request *r
     pump(ctx, t);
     sedx_ticket tk;
     sedx_result r = lookup_ticket(ctx, t, req, "sedx_download_poll", &tk);
+    if (r == SEDX_SUCCESS && !tk.value) return SEDX_NOT_READY; /* recorded, its submission not known yet */
     return r == SEDX_SUCCESS ? sedx_ticket_poll(ctx, tk) : r;
 }
 
@@ -460,6 +522,10 @@ sedx_result sedx_download_wait(sedx_context *ctx, const sedx_download_request *r
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     sedx_ticket tk;
     sedx_result r = lookup_ticket(ctx, t, req, "sedx_download_wait", &tk);
+    if (r == SEDX_SUCCESS && !tk.value) /* nothing to wait for: it would wait for the caller itself */
+        return SEDX__ERR(SEDX_ERROR_BUSY, TAG, "sedx_download_wait: request 0x%llx was recorded into a command buffer "
+                         "and not given its submission yet (sedx_download_async_submitted, or sedx_frame_end after "
+                         "sedx_cmd_submit): not waited for", (unsigned long long)req->handle);
     if (r == SEDX_SUCCESS) r = sedx_ticket_wait(ctx, tk, timeout_ns); /* no lock held */
     pump(ctx, t);
     return r;
@@ -477,7 +543,7 @@ sedx_result sedx_download_result(sedx_context *ctx, sedx_download_request *req, 
     pthread_mutex_lock(&rb->lock);
     rb_request *q = find(ctx, rb, req, fn, &r);
     if (q && !dst) r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: dst is NULL (the request is kept)", fn);
-    else if (q && sedx_ticket_poll(ctx, q->ticket) != SEDX_SUCCESS) r = SEDX_NOT_READY;
+    else if (q && (q->pending || sedx_ticket_poll(ctx, q->ticket) != SEDX_SUCCESS)) r = SEDX_NOT_READY;
     else if (q) {
         sedx__handle_free(&rb->handles, q->handle); /* spent: a second take or a copy is refused from now */
         q->handle = 0;
@@ -507,7 +573,10 @@ sedx_result sedx_download_cancel(sedx_context *ctx, sedx_download_request *req)
     if (q) {
         sedx__handle_free(&rb->handles, q->handle);
         q->handle = 0;
-        if (sedx_ticket_poll(ctx, q->ticket) == SEDX_SUCCESS) request_free(rb, q);
+        if (q->pending) {
+            /* its command buffer may still be submitted and write the space: it stays in the
+             * pending list until its submission is known, then waits for it like any other */
+        } else if (sedx_ticket_poll(ctx, q->ticket) == SEDX_SUCCESS) request_free(rb, q);
         else reap_insert(rb, q); /* the GPU still writes it: freed by a later pump */
         memset(req, 0, sizeof *req);
     }
@@ -524,6 +593,265 @@ sedx_result sedx_download_async_get_stats(sedx_context *ctx, sedx_download_async
     *out = rb->stats;
     out->ring_used = rb->used;
     out->outstanding = rb->outstanding;
+    out->unsubmitted = atomic_load(&rb->pending_count);
     pthread_mutex_unlock(&rb->lock);
     return SEDX_SUCCESS;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Recorded requests: the copy rides on the application's submission (no sedx submission)
+ * ---------------------------------------------------------------------------------------- */
+static const char *queue_name(uint32_t q) { return q == SEDX_QUEUE_TRANSFER ? "transfer" : "graphics"; }
+
+/* The sedx_queue whose tickets cmd's submission will have, when cmd is a command buffer of ctx
+ * being recorded (begun by sedx_cmd_begin, not submitted or discarded). */
+static sedx_result check_cmd(sedx_context *ctx, const sedx_cmd *cmd, const char *what, uint32_t *queue)
+{
+    if (!cmd->cmd)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: cmd is not being recorded (its VkCommandBuffer is "
+                         "VK_NULL_HANDLE: submitted or discarded already, or never begun)", what);
+    if (cmd->queue >= SEDX_QUEUE_COUNT || cmd->slot >= SEDX__CMD_RING)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: cmd (queue %u, slot %u) is not a command buffer of "
+                         "sedx_cmd_begin", what, cmd->queue, cmd->slot);
+    sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
+    pthread_mutex_lock(&dq->pool_lock);
+    bool ours = dq->cmd_busy[cmd->slot] && dq->cmds[cmd->slot] == cmd->cmd;
+    pthread_mutex_unlock(&dq->pool_lock);
+    if (!ours)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: command buffer %p is not being recorded on context %u "
+                         "(sedx_cmd_begin on this context, not yet submitted or discarded)", what, (void *)cmd->cmd,
+                         ctx->id);
+    *queue = dq == &ctx->queues[SEDX_QUEUE_TRANSFER] ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+    return SEDX_SUCCESS;
+}
+
+sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, const sedx_buffer *src, uint64_t offset,
+                                       uint64_t size, sedx_download_request *out)
+{
+    const char *fn = "sedx_download_async_record";
+    if (out) memset(out, 0, sizeof *out);
+    if (!ctx || !cmd || !out)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", fn, !ctx ? "ctx" : !cmd ? "cmd" : "out");
+    sedx_download_async_info info = {src, offset, size, NULL, NULL};
+    sedx_result r = check_info(ctx, &info, fn);
+    if (r != SEDX_SUCCESS) return r;
+    uint32_t queue;
+    if ((r = check_cmd(ctx, cmd, fn, &queue)) != SEDX_SUCCESS) return r;
+    struct sedx__transfer *t = sedx__get_transfer(ctx);
+    struct sedx__readback *rb = t->rb;
+    pump(ctx, t); /* callbacks due, as every request does */
+    pthread_mutex_lock(&rb->lock);
+    bool have_ring = rb->space != NULL;
+    pthread_mutex_unlock(&rb->lock);
+    if (!have_ring) { /* the first request: the ring, under the transfer lock (as sedx_download_async) */
+        pthread_mutex_lock(&t->lock);
+        uint64_t want = t->info.readback_size;
+        r = size > want ? SEDX_ERROR_INVALID_SIZE : ensure_ring(ctx, t);
+        pthread_mutex_unlock(&t->lock);
+        if (r == SEDX_ERROR_INVALID_SIZE)
+            return SEDX__ERR(r, TAG, "%s: buffer '%s': %llu bytes are more than the %llu-byte readback ring holds "
+                             "(readback_size); read it in pieces or with sedx_download", fn, src->resource->name,
+                             (unsigned long long)size, (unsigned long long)want);
+        if (r != SEDX_SUCCESS) return r;
+    }
+    sedx_buffer_resource *res = src->resource;
+    pthread_mutex_lock(&rb->lock);
+    if (size > rb->ring.size) {
+        uint64_t ring_size = rb->ring.size;
+        pthread_mutex_unlock(&rb->lock);
+        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "%s: buffer '%s': %llu bytes are more than the %llu-byte "
+                         "readback ring holds (readback_size); read it in pieces or with sedx_download", fn, res->name,
+                         (unsigned long long)size, (unsigned long long)ring_size);
+    }
+    rb_request *q;
+    r = reserve_all(rb, &info, 1, &q);
+    if (r != SEDX_SUCCESS) {
+        pthread_mutex_unlock(&rb->lock);
+        return r;
+    }
+    q->rec_queue = queue;
+    q->rec_slot = cmd->slot;
+    q->rec_after = sedx_context_submitted_value(ctx, (sedx_queue)queue);
+    q->src = res;
+    sedx__buffer_ref(res); /* until the submission is known: its last use is recorded then */
+    pending_insert(rb, q);
+    rb->stats.requests++;
+    rb->stats.recorded++;
+    rb->stats.bytes += size;
+    uint64_t ring_offset = q->ring_offset;
+    VkBuffer ring_buf = rb->ring.buffer.resource->buffer;
+    *out = (sedx_download_request){q->handle, size, ctx->id, 0};
+    pthread_mutex_unlock(&rb->lock);
+    /* every earlier write (and read of the ring's bytes) of any stage before the copy; after it,
+     * the ring's bytes available to the host, and later commands of any stage after the copy
+     * (a later write of src must not overtake its read) */
+    sedx__barrier_before(cmd->cmd, false);
+    VkBufferCopy c = {offset, ring_offset, size};
+    vkCmdCopyBuffer(cmd->cmd, res->buffer, ring_buf, 1, &c);
+    sedx__barrier(cmd->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_HOST_READ_BIT);
+    return SEDX_SUCCESS;
+}
+
+/* A ticket that names a submission of ctx. */
+static sedx_result check_ticket_arg(sedx_context *ctx, sedx_ticket tk, const char *what)
+{
+    if (!tk.value)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: ticket value 0 names no submission (pass "
+                         "sedx_cmd_submit's ticket)", what);
+    if (tk.context_id != ctx->id)
+        return SEDX__ERR(SEDX_ERROR_WRONG_CONTEXT, TAG, "%s: the ticket is context %u's, not context %u's", what,
+                         tk.context_id, ctx->id);
+    if (tk.queue >= SEDX_QUEUE_COUNT)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: ticket queue %u is not a sedx_queue", what, tk.queue);
+    if (tk.value > sedx_context_submitted_value(ctx, (sedx_queue)tk.queue))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: ticket value %llu on the %s queue was never submitted",
+                         what, (unsigned long long)tk.value, queue_name(tk.queue));
+    return SEDX_SUCCESS;
+}
+
+/* After the requests got their ticket (outside rb->lock): the sources' last use, then our
+ * references go; the ring's last use. */
+static void sources_submitted(struct sedx__readback *rb, sedx_buffer_resource **srcs, const sedx_ticket *tks, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; ++i) {
+        if (!srcs[i]) continue;
+        if (tks[i].value) {
+            sedx__buffer_mark_use(srcs[i], (sedx_queue)tks[i].queue, tks[i].value);
+            sedx__buffer_mark_use(rb->ring.buffer.resource, (sedx_queue)tks[i].queue, tks[i].value);
+        }
+        sedx__buffer_unref(srcs[i]);
+    }
+}
+
+sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download_request *reqs, uint32_t count,
+                                          sedx_ticket ticket)
+{
+    const char *fn = "sedx_download_async_submitted";
+    if (!ctx || (count && !reqs))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", fn, !ctx ? "ctx" : "reqs");
+    sedx_result r = check_ticket_arg(ctx, ticket, fn);
+    if (r != SEDX_SUCCESS || !count) return r;
+    struct sedx__readback *rb = sedx__get_transfer(ctx)->rb;
+    enum { LOCAL = 16 };
+    rb_request *local_q[LOCAL];
+    sedx_buffer_resource *local_src[LOCAL];
+    sedx_ticket local_tk[LOCAL];
+    rb_request **qs = count <= LOCAL ? local_q : sedx__calloc(count, sizeof *qs);
+    sedx_buffer_resource **srcs = count <= LOCAL ? local_src : sedx__calloc(count, sizeof *srcs);
+    sedx_ticket *tks = count <= LOCAL ? local_tk : sedx__calloc(count, sizeof *tks);
+    if (!qs || !srcs || !tks) {
+        if (count > LOCAL) sedx__free(qs), sedx__free(srcs), sedx__free(tks);
+        return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "%s: out of host memory", fn);
+    }
+    uint32_t i = 0;
+    pthread_mutex_lock(&rb->lock);
+    for (; i < count; ++i) { /* every request checked before any is changed: all or nothing */
+        rb_request *q = qs[i] = find(ctx, rb, &reqs[i], fn, &r);
+        if (!q) break;
+        if (q->mark) {
+            r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx is in reqs twice", fn,
+                          (unsigned long long)q->handle);
+            break;
+        }
+        if (!q->pending) {
+            r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx was given its submission already "
+                          "(ticket %llu on the %s queue): submitted twice, or made by sedx_download_async", fn,
+                          (unsigned long long)q->handle, (unsigned long long)q->ticket.value,
+                          queue_name(q->ticket.queue));
+            break;
+        }
+        if (q->rec_queue != ticket.queue) {
+            r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx was recorded into a command buffer "
+                          "of the %s queue; the ticket names the %s queue (not its submission)", fn,
+                          (unsigned long long)q->handle, queue_name(q->rec_queue), queue_name(ticket.queue));
+            break;
+        }
+        if (ticket.value <= q->rec_after) {
+            r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: ticket value %llu on the %s queue was submitted "
+                          "before request 0x%llx was recorded (after value %llu): not its submission", fn,
+                          (unsigned long long)ticket.value, queue_name(ticket.queue), (unsigned long long)q->handle,
+                          (unsigned long long)q->rec_after);
+            break;
+        }
+        q->mark = true;
+    }
+    if (r != SEDX_SUCCESS) {
+        while (i--) qs[i]->mark = false;
+        pthread_mutex_unlock(&rb->lock);
+    } else {
+        for (i = 0; i < count; ++i) {
+            rb_request *q = qs[i];
+            q->mark = false;
+            q->ticket = ticket;
+            pending_remove(rb, q);
+            srcs[i] = q->src;
+            tks[i] = ticket;
+            q->src = NULL;
+        }
+        pthread_mutex_unlock(&rb->lock);
+        sources_submitted(rb, srcs, tks, count);
+    }
+    if (count > LOCAL) sedx__free(qs), sedx__free(srcs), sedx__free(tks);
+    return r;
+}
+
+uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
+{
+    if (!ctx) return 0;
+    struct sedx__readback *rb = sedx__get_transfer(ctx)->rb;
+    if (!atomic_load(&rb->pending_count)) return 0; /* the frame loop without readbacks: no lock */
+    enum { STEP = 64 };
+    sedx_buffer_resource *srcs[STEP];
+    sedx_ticket tks[STEP];
+    uint32_t given = 0, recording = 0, dropped = 0, dropped_handles = 0;
+    for (bool more = true; more;) {
+        uint32_t n = 0;
+        more = false;
+        recording = 0;
+        pthread_mutex_lock(&rb->lock);
+        for (rb_request *q = rb->pending_head, *next; q; q = next) {
+            next = q->pnext;
+            sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue);
+            pthread_mutex_lock(&dq->pool_lock);
+            bool busy = dq->cmd_busy[q->rec_slot];
+            uint64_t v = dq->cmd_value[q->rec_slot];
+            pthread_mutex_unlock(&dq->pool_lock);
+            if (busy || (v && v <= q->rec_after)) { /* still being recorded (or begun again: later) */
+                recording++;
+                continue;
+            }
+            if (n == STEP) {
+                more = true;
+                break;
+            }
+            pending_remove(rb, q);
+            srcs[n] = q->src;
+            q->src = NULL;
+            if (!v) { /* discarded, or its submit failed: the GPU never writes it */
+                tks[n++] = (sedx_ticket){0, 0, 0};
+                dropped++;
+                if (q->handle) {
+                    sedx__handle_free(&rb->handles, q->handle);
+                    dropped_handles++;
+                }
+                request_free(rb, q);
+                continue;
+            }
+            q->ticket = (sedx_ticket){v, q->rec_queue, ctx->id};
+            tks[n++] = q->ticket;
+            if (!q->handle && !q->callback) reap_insert(rb, q); /* cancelled while pending */
+            given++;
+        }
+        pthread_mutex_unlock(&rb->lock);
+        sources_submitted(rb, srcs, tks, n);
+    }
+    if (dropped)
+        SEDX_LOG_ERROR_TAG(TAG, "sedx_download_async_submitted_all: %u recorded readback "
+                  "request(s) (%u not cancelled) were in a command buffer that was discarded or failed to submit: "
+                  "dropped, their handles are stale", dropped, dropped_handles);
+    if (recording)
+        SEDX_LOG_WARN_TAG(TAG, "sedx_download_async_submitted_all: %u recorded readback request(s) are in command "
+                          "buffers not submitted yet (still being recorded): they wait for a later call", recording);
+    return given;
 }

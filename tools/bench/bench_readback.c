@@ -6,10 +6,21 @@
  * call, and their sum. Also: the same with a batch of --batch requests per frame (one submit,
  * sedx_download_async_batch), the callback form, and the blocking sedx_download for comparison.
  * Each in the default transfer mode and with SEDX_TRANSFER_NO_DIRECT.
+ * Then the picking loop as an editor runs it, with sedx frames (--latency frames in flight): each
+ * frame begins, records a little work of its own into one command buffer (sedx_cmd_begin,
+ * vkCmdFillBuffer), asks for 256 bytes, submits, ends; and takes the answer of the frame
+ * --latency frames earlier (poll, then result; not ready = a stall, waited for). Three loops in
+ * the same run, alternated run by run: no readback (the baseline), the old path
+ * (sedx_download_async: one sedx submission per request) and the new one
+ * (sedx_download_async_record into the frame's command buffer, given its submission by
+ * sedx_frame_end). Figures: the median over frames of the CPU ns of the frame's sedx calls,
+ * the readback's share (minus the baseline), and the latency in frames (the first frame whose
+ * poll succeeded, minus the frame that asked).
  * Between frames the loop spins --frame-us microseconds (default 100: a 10 kHz "frame rate"),
  * the rest of a frame; without it the loop would issue faster than any GPU finishes and measure
  * the GPU (sedx_cmd_begin waits once 64 submissions are in flight), not the CPU cost.
- *   sedx-bench readback [--frames N] [--latency N] [--size BYTES] [--batch N] [--frame-us N] [--runs N] [--json] */
+ *   sedx-bench readback [--frames N] [--latency N] [--size BYTES] [--batch N] [--frame-us N] [--runs N]
+ *                       [--frame-loop-only] [--json] */
 #include "bench.h"
 
 #include <cjson/cJSON.h>
@@ -117,6 +128,189 @@ static rb_fig frame_loop(sedx_context *ctx, const sedx_buffer *src, const uint8_
     return f;
 }
 
+/* ------------------------------------------------------------------------------------------
+ * The per-frame picking loop with sedx frames: old path vs new path
+ * ---------------------------------------------------------------------------------------- */
+enum { PICK_NONE = 0, PICK_OLD = 1, PICK_NEW = 2 };
+static const char *const pick_names[3] = {"no readback (baseline)", "sedx_download_async (old)",
+                                          "sedx_download_async_record (new)"};
+
+/* Medians over the steady frames (those that ask and take) of each call's CPU ns in the frame. */
+typedef struct pick_fig {
+    double frame_ns;     /* every sedx call of the frame */
+    double request_ns;   /* the request call */
+    double take_ns;      /* poll + result */
+    double end_ns;       /* sedx_frame_end (the new path's hook is in it) */
+    double submit_ns;    /* sedx_cmd_submit */
+    double readback_ns;  /* request + poll + result + frame_end */
+    double latency;      /* median frames from request to the first successful poll */
+    uint32_t latency_max;
+    uint64_t stalls;
+    bool ok;
+} pick_fig;
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static pick_fig pick_loop(sedx_context *ctx, const sedx_buffer *src, const sedx_buffer *scratch, const uint8_t *expect,
+                          const rb_opts *o, int mode)
+{
+    pick_fig f = {0};
+    f.ok = true;
+    uint32_t L = o->latency, n = o->frames;
+    sedx_download_request *reqs = calloc(L + 1, sizeof *reqs);
+    uint32_t *asked = calloc(L + 1, sizeof *asked);
+    double *ns[6]; /* per frame: frame, request, take, end, submit, readback */
+    for (int k = 0; k < 6; ++k) ns[k] = calloc(n + L, sizeof *ns[k]);
+    uint32_t *lat = calloc(n, sizeof *lat);
+    uint32_t nlat = 0;
+    uint8_t *dst = malloc(o->size);
+    for (uint32_t frame = 0; frame < n + L; ++frame) {
+        double t_req = 0, t_take = 0, t_end = 0, t_sub = 0;
+        double t0 = now_us();
+        sedx_frame *fr;
+        if (sedx_frame_begin(ctx, &fr) != SEDX_SUCCESS) {
+            f.ok = false;
+            break;
+        }
+        if (mode != PICK_NONE && frame >= L) { /* the answer of frame - L: must be there by now */
+            sedx_download_request *old = &reqs[(frame - L) % (L + 1)];
+            double a = now_us();
+            sedx_result p = sedx_download_poll(ctx, old);
+            if (p == SEDX_NOT_READY) {
+                f.stalls++;
+                double w = now_us();
+                sedx_download_wait(ctx, old, UINT64_MAX);
+                a += now_us() - w; /* the wait is a stall, not CPU cost */
+            }
+            if (sedx_download_result(ctx, old, dst) != SEDX_SUCCESS) f.ok = false;
+            t_take = now_us() - a;
+            uint32_t k = asked[(frame - L) % (L + 1)];
+            if (memcmp(dst, expect + pick_offset(o, k), o->size) != 0) f.ok = false;
+            lat[nlat++] = p == SEDX_NOT_READY ? L + 1 : L;
+        }
+        sedx_cmd cmd;
+        if (sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd) != SEDX_SUCCESS) {
+            f.ok = false;
+            break;
+        }
+        vkCmdFillBuffer(cmd.cmd, sedx_buffer_vk(scratch), 0, 256, frame); /* the frame's own work */
+        if (mode != PICK_NONE && frame < n) {
+            sedx_download_request *mine = &reqs[frame % (L + 1)];
+            asked[frame % (L + 1)] = frame;
+            double a = now_us();
+            sedx_result r = mode == PICK_OLD ? sedx_download_async(ctx, src, pick_offset(o, frame), o->size, mine)
+                                             : sedx_download_async_record(ctx, &cmd, src, pick_offset(o, frame),
+                                                                          o->size, mine);
+            t_req = now_us() - a;
+            if (r != SEDX_SUCCESS) f.ok = false;
+        }
+        sedx_ticket tk;
+        double a = now_us();
+        if (sedx_cmd_submit(ctx, &cmd, NULL, &tk) != SEDX_SUCCESS) f.ok = false;
+        t_sub = now_us() - a;
+        a = now_us();
+        if (sedx_frame_end(ctx, fr, tk) != SEDX_SUCCESS) f.ok = false;
+        t_end = now_us() - a;
+        double per[6] = {now_us() - t0, t_req, t_take, t_end, t_sub, t_req + t_take + t_end};
+        for (int k = 0; k < 6; ++k) ns[k][frame] = per[k] * 1e3;
+        for (double end = now_us() + o->frame_us; now_us() < end;) {
+        }
+    }
+    /* the first L frames take nothing: the steady frames only */
+    double *fld[6] = {&f.frame_ns, &f.request_ns, &f.take_ns, &f.end_ns, &f.submit_ns, &f.readback_ns};
+    for (int k = 0; k < 6; ++k) *fld[k] = bench_median(ns[k] + L, (int)(n - L)); /* frames that ask and take */
+    if (nlat) {
+        qsort(lat, nlat, sizeof *lat, cmp_u32);
+        f.latency = lat[nlat / 2];
+        f.latency_max = lat[nlat - 1];
+    }
+    free(dst);
+    free(lat);
+    for (int k = 0; k < 6; ++k) free(ns[k]);
+    free(asked);
+    free(reqs);
+    return f;
+}
+
+/* The three loops alternated run by run; the medians over runs. */
+static int pick_report(FILE *log, cJSON *arr, sedx_context *ctx, const sedx_buffer *src, const uint8_t *expect,
+                       const rb_opts *o, const char *modename, int R)
+{
+    sedx_buffer scratch;
+    if (sedx_buffer_create(ctx, 256, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST, SEDX_MEMORY_GPU,
+                           "picking frame work", &scratch) != SEDX_SUCCESS)
+        return 1;
+    pick_fig *runs = calloc((size_t)R * 3, sizeof *runs);
+    rb_opts warm = *o;
+    warm.frames = o->frames < 200 ? o->frames : 200;
+    for (int m = 0; m < 3; ++m) pick_loop(ctx, src, &scratch, expect, &warm, m); /* warm-up */
+    for (int i = 0; i < R; ++i)
+        for (int k = 0; k < 3; ++k) {
+            int m = (i + k) % 3; /* alternate which goes first */
+            runs[m * R + i] = pick_loop(ctx, src, &scratch, expect, o, m);
+        }
+    double *v = calloc((size_t)R, sizeof *v);
+    double med[3][8];
+    int fails = 0;
+    for (int m = 0; m < 3; ++m) {
+        pick_fig *rm = &runs[m * R];
+        uint64_t stalls = 0;
+        uint32_t lmax = 0;
+        bool ok = true;
+        for (int k = 0; k < 8; ++k) {
+            for (int i = 0; i < R; ++i) {
+                const double *fld[8] = {&rm[i].frame_ns, &rm[i].request_ns, &rm[i].take_ns, &rm[i].end_ns,
+                                        &rm[i].submit_ns, &rm[i].latency, NULL, &rm[i].readback_ns};
+                v[i] = fld[k] ? *fld[k] : (double)rm[i].latency_max;
+            }
+            med[m][k] = bench_median(v, R);
+        }
+        for (int i = 0; i < R; ++i) {
+            stalls += rm[i].stalls;
+            lmax = rm[i].latency_max > lmax ? rm[i].latency_max : lmax;
+            ok &= rm[i].ok;
+        }
+        fails += !ok;
+        /* the readback's CPU per frame: its calls, with frame_end's extra over the baseline's */
+        double share = med[m][7] - med[0][3];
+        if (m == 0)
+            fprintf(log, "  %-9s frame loop, %-34s %8.0f ns/frame (cmd_submit %6.0f, frame_end %4.0f)%s\n", modename,
+                    pick_names[m], med[m][0], med[m][4], med[m][3], ok ? "" : "  CHECK FAILED");
+        else
+            fprintf(log, "  %-9s frame loop, %-34s %8.0f ns/frame, readback %6.0f ns/frame (request %6.0f, poll+result "
+                         "%4.0f, frame_end %4.0f; cmd_submit %6.0f); latency %.0f frames (max %u), stalls %llu%s\n",
+                    modename, pick_names[m], med[m][0], share, med[m][1], med[m][2], med[m][3], med[m][4], med[m][5], lmax,
+                    (unsigned long long)stalls, ok ? "" : "  CHECK FAILED");
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "mode", modename);
+        cJSON_AddStringToObject(e, "case", m == 0 ? "frame loop: no readback" : m == 1 ? "frame loop: old path"
+                                                                                  : "frame loop: new path (record)");
+        cJSON_AddNumberToObject(e, "frame_ns", med[m][0]);
+        cJSON_AddNumberToObject(e, "readback_ns_per_frame", share);
+        cJSON_AddNumberToObject(e, "request_ns", med[m][1]);
+        cJSON_AddNumberToObject(e, "poll_result_ns", med[m][2]);
+        cJSON_AddNumberToObject(e, "frame_end_ns", med[m][3]);
+        cJSON_AddNumberToObject(e, "cmd_submit_ns", med[m][4]);
+        cJSON_AddNumberToObject(e, "latency_frames", med[m][5]);
+        cJSON_AddNumberToObject(e, "latency_frames_max", lmax);
+        cJSON_AddNumberToObject(e, "stalls", (double)stalls);
+        cJSON_AddBoolToObject(e, "ok", ok);
+        cJSON_AddItemToArray(arr, e);
+    }
+    double old_share = med[1][7] - med[0][3], new_share = med[2][7] - med[0][3];
+    fprintf(log, "  %-9s frame loop: readback CPU per frame, new / old = %.0f / %.0f ns = %.2fx; frame, new / old = "
+                 "%.2fx\n", modename, new_share, old_share, old_share > 0 ? new_share / old_share : 0.0,
+            med[2][0] / med[1][0]);
+    free(v);
+    free(runs);
+    sedx_buffer_release(&scratch);
+    return fails;
+}
+
 static double blocking(sedx_context *ctx, const sedx_buffer *src, const rb_opts *o)
 {
     uint8_t *dst = malloc(o->size);
@@ -183,6 +377,10 @@ int bench_readback(const bench_args *args)
             fprintf(stderr, "sedx-bench readback: no context\n");
             return 1;
         }
+        sedx_frame_info fi = {0};
+        fi.frames_in_flight = o.latency < 1 ? 1 : o.latency > SEDX_MAX_FRAMES_IN_FLIGHT ? SEDX_MAX_FRAMES_IN_FLIGHT
+                                                                                          : o.latency;
+        sedx_frames_configure(ctx, &fi);
         if (mode == 0) {
             const VkPhysicalDeviceProperties *p = sedx_context_properties(ctx);
             fprintf(log, "sedx-bench readback: %u frames of %.0f us, result taken %u frames later, %llu bytes per "
@@ -213,6 +411,15 @@ int bench_readback(const bench_args *args)
             return 1;
         }
         int R = args->runs;
+        rb_opts po = o;
+        po.latency = fi.frames_in_flight; /* the answer is taken frames_in_flight frames later */
+        fails += pick_report(log, arr, ctx, &src, data, &po, modes[mode], R);
+        if (bench_has_flag(args, "--frame-loop-only")) {
+            sedx_buffer_release(&src);
+            free(data);
+            sedx_context_destroy(ctx);
+            continue;
+        }
         rb_fig *runs = calloc((size_t)R, sizeof *runs);
         char name[96];
         frame_loop(ctx, &src, data, &o, 1, 0); /* warm-up: the ring, command buffers */
