@@ -1,5 +1,5 @@
 # sedx — two commands on a fresh Debian 12 machine:
-#   make demo   installs missing packages, builds, prints the device report, runs sedx-demo
+#   make demo   installs missing packages, builds, renders a model with sedx-view (frame.png)
 #   make test   same set-up, then the whole test suite (release, ASan+UBSan, TSan, downstream)
 # Other targets: make build | bench | install PREFIX=/usr/local | info | clean
 
@@ -21,13 +21,17 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The device report, then the demo (the seed's buffer system at work, checked end to end), then
-# the allocator's state after the last frame drawn as a memory map (build/sedx-demo-memory.png).
+# The device report (short), then sedx-view on the default model (OBJ/spider.obj from Debian's
+# assimp-testmodels: 19 meshes, 5 textures), 60 frames, two in flight: frame.png, stats.json,
+# trace.json and memory.json in $(BUILD)/sedx-view-out, and the memory map drawn from memory.json.
+# Any other model: $(BUILD)/tools/sedx-view --model FILE (docs/viewer.md).
 demo: build
-	$(BUILD)/tools/sedx-info
+	$(BUILD)/tools/sedx-info | head -12
 	@echo
-	cd $(BUILD) && ./tools/sedx-demo --dump sedx-demo-memory.json
-	cd $(BUILD) && ./tools/sedx-report memory sedx-demo-memory.json sedx-demo-memory.png
+	$(BUILD)/tools/sedx-view --out $(BUILD)/sedx-view-out
+	$(BUILD)/tools/sedx-report memory $(BUILD)/sedx-view-out/memory.json $(BUILD)/sedx-view-out/memory.png
+	@echo
+	@echo "The rendered frame: $(BUILD)/sedx-view-out/frame.png (memory map: $(BUILD)/sedx-view-out/memory.png)"
 
 info: build
 	$(BUILD)/tools/sedx-info

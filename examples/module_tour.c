@@ -1,5 +1,7 @@
 /*
- * sedx-demo: the seed's buffer system at work on the default device, end to end.
+ * module_tour: the seed's buffer system at work on the default device, end to end, as the
+ * seed's engine would drive it (this was sedx-demo; `make demo` now runs sedx-view, which renders
+ * a model through the same system).
  *   - the device report (as sedx-info, short)
  *   - a module stack like the seed's engine: MeshModule (vertex + index buffers uploaded in one
  *     batch), SceneModule (a per-frame uniform buffer, persistently mapped), ParticleModule
@@ -8,7 +10,7 @@
  *   - 60 frames; then the seed's debug panel (sedx_buffer_format_table), the allocator and
  *     transfer statistics, and a Chrome/Perfetto trace of the profiling scopes.
  * Exit code 0 only if every read-back matched (and, with SEDX_VALIDATION=1, validation stayed
- * silent). Options: --frames N, --trace FILE (default sedx-demo-trace.json), --quiet,
+ * silent). Options: --frames N, --trace FILE (default module-tour-trace.json), --quiet,
  * --dump FILE (the allocator's JSON dump after the last frame; `sedx-report memory FILE OUT.png`
  * draws it).
  */
@@ -214,7 +216,7 @@ static void streaming_ui(sedx_module *m, char *text, size_t cap)
 int main(int argc, char **argv)
 {
     int frames = 60;
-    const char *trace = "sedx-demo-trace.json";
+    const char *trace = "module-tour-trace.json";
     const char *dump = NULL;
     bool quiet = false;
     for (int i = 1; i < argc; ++i) {

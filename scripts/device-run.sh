@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs a finished build on this machine's Vulkan device: every test program, example and
-# sedx-demo, and/or the three benchmarks. Logs and JSON results go to $OUT (default
+# Runs a finished build on this machine's Vulkan device: every test program and example (and
+# sedx-view on its default model), and/or the three benchmarks. Logs and JSON results go to $OUT (default
 # /tmp/sedx-out).
 #   usage (from the repository root): scripts/device-run.sh BUILD_DIR [tests|bench|all]
 # The GPU tests and the examples turn the Khronos validation layer on themselves, so they need
 # VK_LAYER_KHRONOS_validation: install it (Debian: vulkan-validationlayers) or point
-# VK_LAYER_PATH at a copy. SEDX_VALIDATION=1 puts sedx-demo under validation too; the
+# VK_LAYER_PATH at a copy.  the
 # benchmarks never run under it. SEDX_DEVICE=<index or name substring> picks the device
 # (sedx-info lists them); SEDX_BENCHES the benchmarks (default "alloc buffers upload").
 # .gl/env.sh, when it exists, is sourced first: a local, git-ignored set-up script for a machine
@@ -20,7 +20,7 @@ if [ -f .gl/env.sh ]; then source .gl/env.sh; fi
 "$build/tools/sedx-info" > "$out/info.txt" 2>&1; head -3 "$out/info.txt"
 if [ "$what" = tests ] || [ "$what" = all ]; then
   pass=0; fail=0
-  for t in "$build"/tests/gpu_* "$build"/tests/unit_* "$build"/examples/example_* "$build"/tools/sedx-demo; do
+  for t in "$build"/tests/gpu_* "$build"/tests/unit_* "$build"/examples/example_*; do
     [ -x "$t" ] || continue
     timeout 300 "$t" > "$out/$(basename "$t").log" 2>&1; rc=$?
     if [ $rc -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAILED $(basename "$t") rc=$rc"; tail -25 "$out/$(basename "$t").log"; fi

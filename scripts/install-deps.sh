@@ -21,6 +21,7 @@ pkgs=(
   "clang:sanitizer and fuzz builds"
   "libassimp-dev:model loading in sedx-view (glTF, OBJ, FBX, Collada, PLY, ...)"
   "assimp-testmodels:the models sedx-view renders in make demo and in the rendering tests"
+  "libstb-dev:stb_image, the header-only decoder sedx-view reads textures with (PNG, JPEG, TGA, ...)"
 )
 
 missing=()

@@ -14,8 +14,9 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sedx-view [--model FILE] [--size WxH] [--frames N] [--frames-in-flight N] [--pick X,Y]\n"
-            "                 [--out DIR] [--device NAME|INDEX] [--config FILE] [--validation] [--bench]\n"
-            "                 [--allow-missing-textures] [--quiet] [FILE]\n"
+            "                 [--out DIR] [--device NAME|INDEX] [--config FILE] [--validation] [--sync-validation]\n"
+            "                 [--bench]"
+            " [--allow-missing-textures] [--quiet] [FILE]\n"
             "  renders FILE (any format assimp reads; default " DEFAULT_MODEL ")\n"
             "  offscreen for N frames (default 60) and writes DIR/frame.png, DIR/stats.json, DIR/trace.json and\n"
             "  DIR/memory.json (default DIR: sedx-view-out). Exit codes: docs/viewer.md.\n");
@@ -96,6 +97,7 @@ static bool apply_arg(int argc, char **argv, int *i, view_options *o)
     else {
         takes = false;
         if (!strcmp(a, "--validation")) o->validation = true;
+        else if (!strcmp(a, "--sync-validation")) o->validation = o->sync_validation = true;
         else if (!strcmp(a, "--bench")) o->bench = true;
         else if (!strcmp(a, "--quiet")) o->quiet = true;
         else if (!strcmp(a, "--allow-missing-textures")) o->allow_missing_textures = true;

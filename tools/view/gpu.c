@@ -75,21 +75,25 @@ static bool can_blit(sedx_context *ctx, VkFormat f)
     return (fp.optimalTilingFeatures & need) == need;
 }
 
-/* One texture: level 0 uploaded, the chain blitted (or level 0 alone where the format cannot). */
+/* One texture: level 0 uploaded, the chain blitted (or level 0 alone where the format cannot,
+ * or when the benchmark measures the upload alone). */
+static bool g_no_mips;
+void view_gpu_set_no_mips(bool no_mips) { g_no_mips = no_mips; }
+
 static sedx_result upload_texture(sedx_context *ctx, const view_image *src, sedx_image *out, uint64_t *bytes)
 {
     sedx_image_info ii = {0};
     ii.format = VK_FORMAT_R8G8B8A8_SRGB;
     ii.width = src->width;
     ii.height = src->height;
-    ii.mip_levels = can_blit(ctx, ii.format) ? SEDX_MIP_LEVELS_FULL : 1;
+    ii.mip_levels = !g_no_mips && can_blit(ctx, ii.format) ? SEDX_MIP_LEVELS_FULL : 1;
     ii.name = src->name;
     sedx_result r = sedx_image_create(ctx, &ii, out);
     if (r != SEDX_SUCCESS) return r;
     sedx_image_region rg = {0};
     rg.data = src->rgba;
     r = sedx_upload_image(ctx, out, &rg, 1, NULL);
-    if (r == SEDX_SUCCESS) r = sedx_image_generate_mips(ctx, out);
+    if (r == SEDX_SUCCESS && out->mip_levels > 1) r = sedx_image_generate_mips(ctx, out);
     *bytes += (uint64_t)src->width * src->height * 4;
     return r;
 }

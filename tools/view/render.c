@@ -348,6 +348,9 @@ int view_renderer_frame(view_renderer *r, uint32_t index, view_frame_result *res
     if (sr == SEDX_SUCCESS) sr = sedx_transient_alloc(frame, sizeof(camera_block), SEDX_BUFFER_USAGE_STORAGE, &cam);
     if (sr == SEDX_SUCCESS)
         sr = sedx_transient_alloc(frame, (uint64_t)r->s->object_count * 64, SEDX_BUFFER_USAGE_STORAGE, &obj);
+    sedx_frame_stats fst; /* the begin's wait for the GPU is the GPU's time, not sedx's */
+    if (sedx_frame_get_stats(r->ctx, &fst) == SEDX_SUCCESS) sedx_s -= (double)fst.wait_ns_last * 1e-9;
+    res->gpu_wait_us = (double)fst.wait_ns_last * 1e-3;
     sedx_s += now_s() - ts;
     if (sr != SEDX_SUCCESS) return VIEW_EXIT_GPU;
     camera_block cb;

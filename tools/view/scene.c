@@ -49,7 +49,8 @@ static int count_geometry(const struct aiScene *sc, view_scene *s, uint32_t *kep
     for (uint32_t m = 0; m < sc->mNumMeshes; ++m) {
         const struct aiMesh *mesh = sc->mMeshes[m];
         kept[m] = UINT32_MAX;
-        if (mesh->mPrimitiveTypes != aiPrimitiveType_TRIANGLE || !mesh->mNumFaces) continue;
+        /* the low bits: point, line, triangle, polygon (assimp 5.2 adds an n-gon encoding flag above) */
+        if ((mesh->mPrimitiveTypes & 0xF) != aiPrimitiveType_TRIANGLE || !mesh->mNumFaces) continue;
         kept[m] = n++;
         v += mesh->mNumVertices;
         i += (uint64_t)mesh->mNumFaces * 3;
@@ -277,6 +278,22 @@ static int load_materials(const struct aiScene *sc, const char *dir, view_scene 
     return VIEW_OK;
 }
 
+/* assimp repairs some broken files silently, dropping faces with out-of-range indices or
+ * vertices that do not fill whole primitives, and only says so in its log: those warnings are
+ * data errors here (the model on screen would not be the file's). */
+static char g_dropped[512];
+static void on_assimp_log(const char *msg, char *user)
+{
+    (void)user;
+    if (g_dropped[0] || strncmp(msg, "Warn", 4) != 0) return;
+    if (strstr(msg, "dropped") || strstr(msg, "out-of-range") || strstr(msg, "out of range")) {
+        const char *text = strstr(msg, ": ");
+        copy_str(g_dropped, sizeof g_dropped, text ? text + 2 : msg);
+        size_t n = strlen(g_dropped);
+        while (n && (g_dropped[n - 1] == '\n' || g_dropped[n - 1] == '\r')) g_dropped[--n] = '\0';
+    }
+}
+
 int view_scene_load(const char *path, view_scene *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -285,11 +302,16 @@ int view_scene_load(const char *path, view_scene *s, char *err, size_t errlen)
     fclose(f);
     const unsigned flags = aiProcess_Triangulate | aiProcess_GenSmoothNormals | aiProcess_JoinIdenticalVertices |
                            aiProcess_SortByPType | aiProcess_ValidateDataStructure | aiProcess_FlipUVs;
+    g_dropped[0] = '\0';
+    struct aiLogStream log = {on_assimp_log, NULL};
+    aiAttachLogStream(&log);
     const struct aiScene *sc = aiImportFile(path, flags);
+    aiDetachLogStream(&log);
     if (!sc) return fail(err, errlen, VIEW_EXIT_LOAD, "assimp cannot read '%s': %s", path, aiGetErrorString());
     int rc = VIEW_OK;
+    if (g_dropped[0]) rc = fail(err, errlen, VIEW_EXIT_MODEL, "'%s' has inconsistent data: %s", path, g_dropped);
     uint32_t *kept = calloc(sc->mNumMeshes ? sc->mNumMeshes : 1, sizeof *kept);
-    if (!sc->mNumMeshes || !sc->mRootNode || (sc->mFlags & AI_SCENE_FLAGS_INCOMPLETE))
+    if (rc == VIEW_OK && (!sc->mNumMeshes || !sc->mRootNode || (sc->mFlags & AI_SCENE_FLAGS_INCOMPLETE)))
         rc = fail(err, errlen, VIEW_EXIT_MODEL, "'%s' has no meshes (assimp read %u)", path, sc->mNumMeshes);
     if (rc == VIEW_OK) rc = count_geometry(sc, s, kept, err, errlen);
     for (uint32_t m = 0; rc == VIEW_OK && m < sc->mNumMeshes; ++m)

@@ -30,6 +30,7 @@ typedef struct view_options {
     bool bench;                /* also measure upload rate against a raw staging copy */
     bool quiet;
     bool validation;
+    bool sync_validation;      /* synchronization validation too */
     bool allow_missing_textures; /* exit 0 instead of VIEW_EXIT_TEXTURE */
 } view_options;
 
@@ -109,12 +110,15 @@ int view_gpu_upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g
                              size_t errlen);
 int view_gpu_upload_materials(sedx_context *ctx, const view_scene *s, view_gpu *g, char *err, size_t errlen);
 int view_gpu_resident(sedx_context *ctx, char *err, size_t errlen);
+/* The benchmark's upload-only pass: textures get level 0 only (no blits). */
+void view_gpu_set_no_mips(bool no_mips);
 void view_gpu_free(view_gpu *g);
 
 typedef struct view_renderer view_renderer;
 typedef struct view_frame_result {
     double cpu_ms;             /* recording + submission of the frame */
-    double sedx_us;            /* of which in sedx calls (frame, transient, readback) */
+    double sedx_us;            /* of which in sedx calls (frame, transient, readback), waits excluded */
+    double gpu_wait_us;        /* sedx_frame_begin waiting for the GPU to free the frame's slot */
     int64_t picked;            /* object index under the pick pixel, -1 background, -2 not yet */
 } view_frame_result;
 
@@ -129,7 +133,12 @@ void view_renderer_destroy(view_renderer *r);
 
 /* bench.c: --bench: the scene's upload through sedx against a raw staging copy of the same
  * bytes, alternating, in the same run. */
-int view_bench_upload(sedx_context *ctx, const view_scene *s, uint32_t runs, FILE *log, double *sedx_gbps,
-                      double *raw_gbps);
+typedef struct view_bench {
+    double upload_gbps;   /* geometry + textures' level 0 created and uploaded, GPU-resident */
+    double full_gbps;     /* the same with the mip chains blitted (what the viewer does) */
+    double raw_gbps;      /* memcpy into a staging buffer + one vkCmdCopyBuffer of the same bytes */
+    uint64_t bytes;
+} view_bench;
+int view_bench_upload(sedx_context *ctx, const view_scene *s, uint32_t runs, FILE *log, view_bench *out);
 
 #endif

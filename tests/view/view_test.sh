@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# sedx-view tests (ctest runs one case per entry; tests/CMakeLists.txt lists them):
+#   view_test.sh render NAME MODEL      renders MODEL at 160x120 (4 frames, validation on) and
+#                                       compares frame.png with tests/view/ref/NAME.png (view_compare's
+#                                       tolerances: its header says why); UPDATE_REFS=1 writes the reference
+#   view_test.sh fif MODEL              1 and 3 frames in flight give the same image, pixel for pixel
+#   view_test.sh pick MODEL X,Y MESH    the object read back at pixel X,Y is mesh MESH
+#   view_test.sh sync MODEL             a run under synchronization validation is clean
+#   view_test.sh bad CODE TEXT ARGS...  sedx-view ARGS exits with CODE and says TEXT on stderr
+# Environment: VIEW (sedx-view), COMPARE (view_compare), OUT (a scratch folder), REF (references).
+set -u
+what=$1; shift
+out="$OUT/$what-$$"
+rm -rf "$out"; mkdir -p "$out"
+M=/usr/share/assimp/models
+model() { case $1 in /*) echo "$1" ;; *) echo "$M/$1" ;; esac; }
+render() { # MODEL OUTDIR extra args...
+  local m; m=$(model "$1"); local dir=$2; shift 2
+  "$VIEW" --quiet --validation --size 160x120 --frames 4 --out "$dir" "$@" "$m" > "$dir.stdout" 2> "$dir.stderr"
+  local rc=$?
+  if [ $rc -ne 0 ]; then echo "sedx-view $m exited $rc:"; cat "$dir.stderr"; fi
+  return $rc
+}
+case $what in
+  render)
+    name=$1 m=$2
+    render "$m" "$out/r" || exit 1
+    if [ "${UPDATE_REFS:-0}" = 1 ]; then cp "$out/r/frame.png" "$REF/$name.png"; echo "wrote $REF/$name.png"; exit 0; fi
+    "$COMPARE" "$out/r/frame.png" "$REF/$name.png" || { echo "(rendered image kept in $out/r)"; exit 1; }
+    ;;
+  fif)
+    render "$1" "$out/one" --frames-in-flight 1 --frames 5 || exit 1
+    render "$1" "$out/three" --frames-in-flight 3 --frames 5 || exit 1
+    "$COMPARE" "$out/one/frame.png" "$out/three/frame.png" --tolerance 0 --max-bad 0 --psnr 1000 || exit 1
+    grep -q '"frames_in_flight":[[:space:]]*3' "$out/three/stats.json" || { echo "stats.json: not 3 frames in flight"; exit 1; }
+    ;;
+  pick)
+    render "$1" "$out/p" --pick "$2" --frames 6 || exit 1
+    grep -q "mesh '$3'" "$out/p.stdout" || { echo "expected mesh '$3' at $2:"; cat "$out/p.stdout"; exit 1; }
+    grep -q '"picked_mesh":[[:space:]]*"'"$3"'"' "$out/p/stats.json" || { echo "stats.json lacks the pick"; exit 1; }
+    ;;
+  sync)
+    m=$(model "$1")
+    "$VIEW" --quiet --sync-validation --size 128x96 --frames 6 --frames-in-flight 2 --out "$out/s" "$m" \
+      > "$out/s.stdout" 2> "$out/s.stderr" || { echo "sync validation run failed:"; cat "$out/s.stderr"; exit 1; }
+    ;;
+  bad)
+    code=$1 text=$2; shift 2
+    args=()
+    for a in "$@"; do case $a in *.gltf|*.glb|*.obj|*.fbx|*.dae|*.jpg|*.ply) args+=("$(model "$a")") ;; *) args+=("$a") ;; esac; done
+    "$VIEW" --quiet --validation --size 64x48 --frames 2 --out "$out/b" "${args[@]}" > "$out/b.stdout" 2> "$out/b.stderr"
+    rc=$?
+    [ $rc -eq "$code" ] || { echo "exit code $rc, expected $code:"; cat "$out/b.stderr"; exit 1; }
+    grep -q -- "$text" "$out/b.stderr" || { echo "stderr lacks '$text':"; cat "$out/b.stderr"; exit 1; }
+    grep -q "VALIDATION" "$out/b.stderr" && { echo "validation messages:"; cat "$out/b.stderr"; exit 1; }
+    ;;
+  *) echo "view_test.sh: unknown case $what"; exit 2 ;;
+esac
+rm -rf "$out" "$out".*
+exit 0
