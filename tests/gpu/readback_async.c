@@ -3,7 +3,11 @@
  * poisoned buffers, results taken out of order, order with uploads, polling behind a GPU gate,
  * a source released while in flight, callbacks (also one that calls sedx from inside), cancel,
  * the staged path (SEDX_TRANSFER_NO_DIRECT), synchronization validation, and every bad input
- * with its code and log line, the context working afterwards. */
+ * with its code and log line, the context working afterwards. Recorded requests
+ * (sedx_download_async_record into a frame's command buffer): each sees exactly the bytes the
+ * commands before it wrote, is ready right after frames_in_flight frames, never blocks a poll;
+ * 1,000 over many frames under synchronization validation; the explicit
+ * sedx_download_async_submitted; a cancel while not submitted. */
 #include "test_util.h"
 
 #include <stdlib.h>
@@ -477,6 +481,252 @@ static void test_misuse(void **state)
     tu_context_destroy(ctx);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Recorded into the frame's command buffer (sedx_download_async_record)
+ * ---------------------------------------------------------------------------------------- */
+typedef struct rec_req {
+    sedx_download_request req;
+    uint8_t *expect; /* the bytes at record time */
+} rec_req;
+
+static void rec_take(sedx_context *ctx, rec_req *r)
+{
+    uint64_t n = r->req.size;
+    uint8_t *got = malloc(n);
+    memset(got, POISON, n);
+    double a = now_ms();
+    assert_int_equal(sedx_download_poll(ctx, &r->req), SEDX_SUCCESS); /* no wait: the begin waited for its frame */
+    assert_int_equal(sedx_download_result(ctx, &r->req, got), SEDX_SUCCESS);
+    assert_true(now_ms() - a < 1000.0);
+    if (memcmp(got, r->expect, n) != 0) {
+        for (uint64_t i = 0; i < n; ++i)
+            if (got[i] != r->expect[i]) fail_msg("recorded request: byte %llu of %llu is 0x%02x, expected 0x%02x",
+                                                 (unsigned long long)i, (unsigned long long)n, got[i], r->expect[i]);
+    }
+    assert_int_equal(r->req.handle, 0);
+    free(got);
+    free(r->expect);
+    r->expect = NULL;
+}
+
+/* frames_in_flight F: every frame writes fresh random bytes into a range of `pick` with
+ * vkCmdUpdateBuffer in its own command buffer, then records per_frame readbacks of random
+ * ranges of `pick` (overlapping the write or not) and of four uploaded buffers (GPU and CPU
+ * memory, poisoned first); submits; sedx_frame_end gives them the submission. Frame n's
+ * requests are taken (shuffled) right after sedx_frame_begin of frame n + F: poll says ready
+ * without waiting, each byte is the one of the request's moment (later frames' writes to the
+ * same bytes are not seen). */
+static void record_frames(bool sync, uint32_t flags, uint32_t F, uint32_t frames, uint32_t per_frame)
+{
+    sedx_context *ctx = make_ctx(sync, flags, 0);
+    sedx_frame_info fi = {0};
+    fi.frames_in_flight = F;
+    assert_int_equal(sedx_frames_configure(ctx, &fi), SEDX_SUCCESS);
+    enum { NBUF = 4, BUF = 256 << 10, PICK = 64 << 10 };
+    sedx_buffer bufs[NBUF], pick;
+    uint8_t *shadow[NBUF], *pshadow = malloc(PICK);
+    for (int i = 0; i < NBUF; ++i)
+        bufs[i] = make_filled(ctx, BUF, (i & 1) ? SEDX_MEMORY_CPU : SEDX_MEMORY_GPU, "recorded source", &shadow[i]);
+    assert_int_equal(sedx_buffer_create(ctx, PICK, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
+                                        SEDX_MEMORY_GPU, "picking ids", &pick), SEDX_SUCCESS);
+    memset(pshadow, POISON, PICK);
+    assert_int_equal(sedx_upload(ctx, &pick, 0, PICK, pshadow), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS); /* the frames' queue sees the uploads */
+    rec_req *reqs = calloc((size_t)(F + 1) * per_frame, sizeof *reqs);
+    uint32_t taken = 0;
+    for (uint32_t frame = 0; frame < frames + F; ++frame) {
+        sedx_frame *fr;
+        assert_int_equal(sedx_frame_begin(ctx, &fr), SEDX_SUCCESS);
+        if (frame >= F) { /* frame - F's answers, in a shuffled order */
+            rec_req *old = &reqs[((frame - F) % (F + 1)) * per_frame];
+            for (uint32_t i = per_frame - 1; i > 0; --i) {
+                uint32_t j = (uint32_t)(tu_rand(&g_rng) % (i + 1));
+                rec_req x = old[i];
+                old[i] = old[j];
+                old[j] = x;
+            }
+            for (uint32_t i = 0; i < per_frame; ++i, ++taken) rec_take(ctx, &old[i]);
+        }
+        if (frame >= frames) {
+            assert_int_equal(sedx_frame_end(ctx, fr, (sedx_ticket){0, 0, 0}), SEDX_SUCCESS);
+            continue;
+        }
+        sedx_cmd cmd;
+        assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
+        rec_req *mine = &reqs[(frame % (F + 1)) * per_frame];
+        for (uint32_t i = 0; i < per_frame; ++i) {
+            rec_req *r = &mine[i];
+            const sedx_buffer *src;
+            uint64_t size, off;
+            const uint8_t *now;
+            if (i % 2 == 0) { /* the picking pass: written by this frame's commands just before */
+                uint64_t wsize = 4 * (1 + tu_rand(&g_rng) % 256), woff = 4 * (tu_rand(&g_rng) % ((PICK - wsize) / 4 + 1));
+                uint8_t w[1024];
+                fill_nonzero(w, wsize);
+                vkCmdUpdateBuffer(cmd.cmd, sedx_buffer_vk(&pick), woff, wsize, w);
+                memcpy(pshadow + woff, w, wsize);
+                size = 1 + tu_rand(&g_rng) % 2048;
+                off = (tu_rand(&g_rng) & 1) ? woff : tu_rand(&g_rng) % (PICK - size + 1);
+                if (off + size > PICK) off = PICK - size;
+                src = &pick;
+                now = pshadow + off;
+            } else {
+                int k = (int)(tu_rand(&g_rng) % NBUF);
+                size = 1 + tu_rand(&g_rng) % 4096;
+                off = tu_rand(&g_rng) % (BUF - size + 1);
+                src = &bufs[k];
+                now = shadow[k] + off;
+            }
+            assert_int_equal(sedx_download_async_record(ctx, &cmd, src, off, size, &r->req), SEDX_SUCCESS);
+            assert_int_equal(r->req.size, size);
+            r->expect = malloc(size);
+            memcpy(r->expect, now, size);
+        }
+        if (frame == 0) { /* before the submit: not ready, never blocks, never waited for */
+            uint8_t got[16];
+            double a = now_ms();
+            assert_int_equal(sedx_download_poll(ctx, &mine[0].req), SEDX_NOT_READY);
+            assert_int_equal(sedx_download_result(ctx, &mine[0].req, got), SEDX_NOT_READY);
+            tu_log_capture();
+            assert_int_equal(sedx_download_wait(ctx, &mine[0].req, UINT64_MAX), SEDX_ERROR_BUSY);
+            assert_true(tu_log_contains("not given its submission"));
+            tu_log_reset();
+            assert_true(now_ms() - a < 1000.0);
+            sedx_download_async_stats st;
+            assert_int_equal(sedx_download_async_get_stats(ctx, &st), SEDX_SUCCESS);
+            assert_int_equal(st.unsubmitted, per_frame);
+            assert_int_equal(st.recorded, per_frame);
+        }
+        sedx_ticket tk;
+        assert_int_equal(sedx_cmd_submit(ctx, &cmd, NULL, &tk), SEDX_SUCCESS);
+        assert_int_equal(sedx_frame_end(ctx, fr, tk), SEDX_SUCCESS);
+        sedx_download_async_stats st;
+        assert_int_equal(sedx_download_async_get_stats(ctx, &st), SEDX_SUCCESS);
+        assert_int_equal(st.unsubmitted, 0); /* sedx_frame_end gave every one its submission */
+    }
+    assert_int_equal(taken, frames * per_frame);
+    sedx_download_async_stats st;
+    assert_int_equal(sedx_download_async_get_stats(ctx, &st), SEDX_SUCCESS);
+    assert_int_equal(st.recorded, (uint64_t)frames * per_frame);
+    expect_empty(ctx);
+    for (int i = 0; i < NBUF; ++i) {
+        sedx_buffer_release(&bufs[i]);
+        free(shadow[i]);
+    }
+    sedx_buffer_release(&pick);
+    free(pshadow);
+    free(reqs);
+    still_works(ctx);
+    tu_context_destroy(ctx);
+}
+
+static void test_record_in_frames(void **state)
+{
+    (void)state;
+    record_frames(false, 0, 2, 40, 6);
+    record_frames(false, 0, 3, 40, 6);
+    record_frames(false, SEDX_TRANSFER_NO_DIRECT, 1, 20, 4);
+}
+
+/* 1,000 requests over 100 frames (3 in flight), synchronization validation on. */
+static void test_record_1000_sync(void **state)
+{
+    (void)state;
+    record_frames(true, 0, 3, 100, 10);
+}
+
+/* A recorded request behind a GPU gate: the frame's submission waits for the host; every
+ * poll returns NOT_READY at once, result NOT_READY, wait times out; the source is released
+ * meanwhile (the request holds it); after the gate the bytes are right. */
+static void test_record_gated(void **state)
+{
+    (void)state;
+    sedx_context *ctx = make_ctx(false, 0, 0);
+    uint8_t *shadow;
+    sedx_buffer b = make_filled(ctx, 65536, SEDX_MEMORY_GPU, "recorded gated source", &shadow);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    sedx_ticket gt;
+    VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &gt);
+    sedx_frame *fr;
+    assert_int_equal(sedx_frame_begin(ctx, &fr), SEDX_SUCCESS);
+    sedx_cmd cmd;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
+    sedx_download_request req;
+    assert_int_equal(sedx_download_async_record(ctx, &cmd, &b, 300, 256, &req), SEDX_SUCCESS);
+    sedx_buffer_release(&b); /* the request holds it until its submission is known */
+    sedx_context_collect_garbage(ctx);
+    sedx_ticket tk;
+    assert_int_equal(sedx_cmd_submit(ctx, &cmd, NULL, &tk), SEDX_SUCCESS);
+    assert_int_equal(sedx_frame_end(ctx, fr, tk), SEDX_SUCCESS);
+    double worst = 0;
+    for (int i = 0; i < 1000; ++i) {
+        double a = now_ms();
+        assert_int_equal(sedx_download_poll(ctx, &req), SEDX_NOT_READY);
+        double d = now_ms() - a;
+        if (d > worst) worst = d;
+    }
+    assert_true(worst < 50.0);
+    uint8_t got[256];
+    memset(got, POISON, sizeof got);
+    assert_int_equal(sedx_download_result(ctx, &req, got), SEDX_NOT_READY);
+    assert_int_equal(sedx_download_wait(ctx, &req, 1000000), SEDX_TIMEOUT);
+    sedx_context_collect_garbage(ctx);
+    tu_open_gate(ctx, gate);
+    take_and_check(ctx, &req, shadow + 300);
+    assert_int_equal(sedx_ticket_wait(ctx, gt, UINT64_MAX), SEDX_SUCCESS);
+    vkDestroySemaphore(sedx_context_device(ctx), gate, NULL);
+    free(shadow);
+    expect_empty(ctx);
+    still_works(ctx);
+    tu_context_destroy(ctx);
+}
+
+/* Without frames: the explicit sedx_download_async_submitted; a cancel while the command buffer
+ * is still being recorded keeps the space until the submission is known and has passed. */
+static void test_record_submitted(void **state)
+{
+    (void)state;
+    sedx_context *ctx = make_ctx(false, 0, 0);
+    uint8_t *shadow;
+    sedx_buffer b = make_filled(ctx, 8192, SEDX_MEMORY_GPU, "recorded explicit", &shadow);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    for (int round = 0; round < 20; ++round) {
+        sedx_cmd cmd;
+        assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
+        sedx_download_request r[4];
+        for (int i = 0; i < 4; ++i)
+            assert_int_equal(sedx_download_async_record(ctx, &cmd, &b, (uint64_t)(round * 100 + i * 1000), 100 + i, &r[i]),
+                             SEDX_SUCCESS);
+        assert_int_equal(sedx_download_cancel(ctx, &r[3]), SEDX_SUCCESS); /* not submitted yet */
+        sedx_download_async_stats st;
+        assert_int_equal(sedx_download_async_get_stats(ctx, &st), SEDX_SUCCESS);
+        assert_int_equal(st.outstanding, 4); /* the cancelled one: its command buffer may still run */
+        sedx_ticket tk;
+        assert_int_equal(sedx_cmd_submit(ctx, &cmd, NULL, &tk), SEDX_SUCCESS);
+        assert_int_equal(sedx_download_async_submitted(ctx, r, 3, tk), SEDX_SUCCESS);
+        assert_int_equal(sedx_download_async_submitted_all(ctx), 1); /* finds the cancelled one's */
+        for (int i = 2; i >= 0; --i) take_and_check(ctx, &r[i], shadow + round * 100 + i * 1000);
+        assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
+        sedx_download_pump(ctx);
+        expect_empty(ctx);
+    }
+    /* the old and new paths side by side, in one command buffer and around it */
+    sedx_cmd cmd;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
+    sedx_download_request a, c;
+    assert_int_equal(sedx_download_async_record(ctx, &cmd, &b, 0, 512, &a), SEDX_SUCCESS);
+    assert_int_equal(sedx_download_async(ctx, &b, 512, 512, &c), SEDX_SUCCESS);
+    sedx_ticket tk;
+    assert_int_equal(sedx_cmd_submit(ctx, &cmd, NULL, &tk), SEDX_SUCCESS);
+    assert_int_equal(sedx_download_async_submitted_all(ctx), 1);
+    take_and_check(ctx, &c, shadow + 512);
+    take_and_check(ctx, &a, shadow);
+    sedx_buffer_release(&b);
+    free(shadow);
+    expect_empty(ctx);
+    tu_context_destroy(ctx);
+}
+
 int main(void)
 {
     g_rng = tu_seed();
@@ -486,6 +736,8 @@ int main(void)
         cmocka_unit_test(test_batch),               cmocka_unit_test(test_gated_poll_never_blocks),
         cmocka_unit_test(test_callbacks),           cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_destroy_with_outstanding), cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_record_in_frames),    cmocka_unit_test(test_record_1000_sync),
+        cmocka_unit_test(test_record_gated),        cmocka_unit_test(test_record_submitted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
