@@ -3,8 +3,9 @@
  * graphics pipeline with dynamic rendering; each frame between sedx_frame_begin / _end, the
  * camera and every object's transform in the frame's transient memory (by device address in
  * push constants), one indexed draw per object from the scene's vertex and index buffers, and
- * the object ID under the pick pixel copied into a small buffer and read back asynchronously
- * (never waited for: the answer arrives frames later).
+ * the object ID under the pick pixel copied into a small buffer and read back asynchronously,
+ * the readback recorded into the frame's own command buffer (never waited for: the answer
+ * arrives frames later).
  */
 #include "view.h"
 #include "view_math.h"
@@ -361,10 +362,22 @@ int view_renderer_frame(view_renderer *r, uint32_t index, view_frame_result *res
     if (sedx_cmd_begin(r->ctx, SEDX_QUEUE_GRAPHICS, &cmd) != SEDX_SUCCESS) return VIEW_EXIT_GPU;
     begin_targets(cmd.cmd, r);
     draw(cmd.cmd, r, cam.address, obj.address);
-    if (pick) copy_pick(cmd.cmd, r, slot);
-    else barrier(cmd.cmd, r->id.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
-                 VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
-                 VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+    if (pick) {
+        copy_pick(cmd.cmd, r, slot);
+        /* the readback rides in this command buffer: no submission of its own (sedx_frame_end
+         * gives it this frame's submission) */
+        ts = now_s();
+        pick = sedx_download_async_record(r->ctx, &cmd, &r->pick, (uint64_t)slot * 16, 16, &r->picks[slot].req) ==
+               SEDX_SUCCESS;
+        sedx_s += now_s() - ts;
+        r->picks[slot].busy = pick;
+        r->picks[slot].frame = index;
+        if (pick) r->pick_next = (slot + 1) % PICK_SLOTS;
+    } else {
+        barrier(cmd.cmd, r->id.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
+                VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
+                VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+    }
     sedx_ticket tk;
     if (sedx_cmd_submit(r->ctx, &cmd, NULL, &tk) != SEDX_SUCCESS) return VIEW_EXIT_GPU;
     ts = now_s();
@@ -377,12 +390,6 @@ int view_renderer_frame(view_renderer *r, uint32_t index, view_frame_result *res
     sedx_image_mark_used(&r->depth, tk);
     sedx_buffer_mark_used(&r->pick, tk);
     sr = sedx_frame_end(r->ctx, frame, tk);
-    if (sr == SEDX_SUCCESS && pick) {
-        sr = sedx_download_async(r->ctx, &r->pick, (uint64_t)slot * 16, 16, &r->picks[slot].req);
-        r->picks[slot].busy = sr == SEDX_SUCCESS;
-        r->picks[slot].frame = index;
-        r->pick_next = (slot + 1) % PICK_SLOTS;
-    }
     sedx_s += now_s() - ts;
     res->cpu_ms = (now_s() - t0) * 1e3;
     res->sedx_us = sedx_s * 1e6;
