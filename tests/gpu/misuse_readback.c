@@ -1,5 +1,6 @@
 /* Misuse catalog, transfer.h asynchronous readback: sedx_download_async / _async_batch, _poll,
- * _wait, _result, _cancel, _pump, sedx_download_async_get_stats (docs/readback.md has the
+ * _wait, _result, _cancel, _pump, sedx_download_async_get_stats, and the recorded requests:
+ * sedx_download_async_record / _submitted / _submitted_all (docs/readback.md has the
  * model). The contexts here have a 64 KiB asynchronous readback ring. The harness is
  * tests/gpu/misuse_util.h; docs/errors.md lists every case. */
 #include "misuse_util.h"
@@ -552,6 +553,234 @@ static void test_callbacks_other_threads(void **state)
     mis_end("transfer.h (callbacks run by other threads)");
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Recorded requests: sedx_download_async_record, _submitted, _submitted_all
+ * ---------------------------------------------------------------------------------------- */
+static void test_record(void **state)
+{
+    (void)state;
+    mis_begin();
+    sedx_context *ctx = rb_context();
+    sedx_context *other = rb_context();
+    mis_bad_set s;
+    mis_bad_set_init(ctx, &s);
+    sedx_buffer b, foreign;
+    assert_int_equal(sedx_buffer_create(ctx, N, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "misuse recorded", &b),
+                     SEDX_SUCCESS);
+    assert_int_equal(sedx_buffer_create(other, 4096, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "misuse foreign", &foreign),
+                     SEDX_SUCCESS);
+    static uint8_t ref[N];
+    tu_fill_random(ref, N, &g_mis.rng);
+    assert_int_equal(sedx_upload(ctx, &b, 0, N, ref), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    sedx_download_request old_path; /* one request of sedx_download_async: it has its submission */
+    assert_int_equal(sedx_download_async(ctx, &b, 0, 64, &old_path), SEDX_SUCCESS);
+    const char *const A = "sedx_download_async_record", *const S = "sedx_download_async_submitted",
+                      *const L = "sedx_download_async_submitted_all";
+    sedx_cmd cmd, ocmd, gone, dropped;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
+    assert_int_equal(sedx_cmd_begin(other, SEDX_QUEUE_GRAPHICS, &ocmd), SEDX_SUCCESS);
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &gone), SEDX_SUCCESS);
+    sedx_cmd submitted_copy = gone;
+    assert_int_equal(sedx_cmd_submit(ctx, &gone, NULL, NULL), SEDX_SUCCESS);
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &dropped), SEDX_SUCCESS);
+    sedx_cmd discarded_copy = dropped;
+    sedx_cmd_discard(ctx, &dropped);
+    sedx_cmd zero_cmd = {0}, forged = cmd;
+    forged.queue = 7;
+    sedx_download_request req;
+    uint64_t before = rb_stats(ctx).requests;
+
+    /* a refused record zeroes *out, records nothing into cmd (no validation message when cmd is
+     * submitted below) and takes no ring space */
+#define REC_BAD(input, expected, log, call)                                                       \
+    do {                                                                                          \
+        memset(&req, 0x5E, sizeof req);                                                           \
+        MIS_RC(A, input, expected, log, call);                                                    \
+        MIS_TRUE(A, input, "*out zeroed", mis_all(&req, 0, sizeof req));                          \
+    } while (0)
+    REC_BAD("NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "sedx_download_async_record: ctx is NULL",
+            sedx_download_async_record(NULL, &cmd, &b, 0, 16, &req));
+    REC_BAD("NULL cmd", SEDX_ERROR_INVALID_ARGUMENT, "sedx_download_async_record: cmd is NULL",
+            sedx_download_async_record(ctx, NULL, &b, 0, 16, &req));
+    MIS_RC(A, "NULL out", SEDX_ERROR_INVALID_ARGUMENT, "sedx_download_async_record: out is NULL",
+           sedx_download_async_record(ctx, &cmd, &b, 0, 16, NULL));
+    REC_BAD("zeroed cmd (VK_NULL_HANDLE)", SEDX_ERROR_INVALID_ARGUMENT, "cmd is not being recorded",
+            sedx_download_async_record(ctx, &zero_cmd, &b, 0, 16, &req));
+    REC_BAD("cmd already submitted (a copy of it)", SEDX_ERROR_INVALID_ARGUMENT, "is not being recorded on context",
+            sedx_download_async_record(ctx, &submitted_copy, &b, 0, 16, &req));
+    REC_BAD("cmd discarded (a copy of it)", SEDX_ERROR_INVALID_ARGUMENT, "is not being recorded on context",
+            sedx_download_async_record(ctx, &discarded_copy, &b, 0, 16, &req));
+    REC_BAD("another context's cmd", SEDX_ERROR_INVALID_ARGUMENT, "is not being recorded on context",
+            sedx_download_async_record(ctx, &ocmd, &b, 0, 16, &req));
+    REC_BAD("cmd with a bad queue (7)", SEDX_ERROR_INVALID_ARGUMENT, "is not a command buffer of sedx_cmd_begin",
+            sedx_download_async_record(ctx, &forged, &b, 0, 16, &req));
+    for (int k = 0; k < MIS_BAD_COUNT; ++k)
+        REC_BAD(mis_bad_name[k], SEDX_ERROR_INVALID_HANDLE, mis_bad_log[k],
+                sedx_download_async_record(ctx, &cmd, mis_bad_ptr(&s, k), 0, 16, &req));
+    REC_BAD("another context's buffer", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
+            sedx_download_async_record(ctx, &cmd, &foreign, 0, 16, &req));
+    REC_BAD("past the end (131068 + 8 > 131072)", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 131072 bytes",
+            sedx_download_async_record(ctx, &cmd, &b, N - 4, 8, &req));
+    REC_BAD("offset + size wraps (offset UINT64_MAX)", SEDX_ERROR_OUT_OF_BOUNDS, "is outside its 131072 bytes",
+            sedx_download_async_record(ctx, &cmd, &b, UINT64_MAX, 2, &req));
+    REC_BAD("size 0", SEDX_ERROR_INVALID_SIZE, "size 0", sedx_download_async_record(ctx, &cmd, &b, 16, 0, &req));
+    REC_BAD("larger than the readback ring (65537 of a 64 KiB ring)", SEDX_ERROR_INVALID_SIZE,
+            "65537 bytes are more than the 65536-byte readback ring",
+            sedx_download_async_record(ctx, &cmd, &b, 0, RING + 1, &req));
+    MIS_TRUE(A, "every refused record", "nothing recorded, no space taken",
+             rb_stats(ctx).requests == before && rb_stats(ctx).outstanding == 1 && rb_stats(ctx).unsubmitted == 0);
+
+    /* (valid) three requests in cmd; what the recorded-not-submitted ones answer */
+    sedx_download_request r[3], copy;
+    uint8_t dst[256];
+    memset(dst, 0x5E, sizeof dst);
+    for (int i = 0; i < 3; ++i)
+        MIS_RC(A, "(valid) into a command buffer being recorded", SEDX_SUCCESS, LOG_NONE,
+               sedx_download_async_record(ctx, &cmd, &b, 1000 + (uint64_t)i * 300, 200, &r[i]));
+    copy = r[0];
+    MIS_RC("sedx_download_poll", "(valid) recorded, not submitted", SEDX_NOT_READY, LOG_NONE, sedx_download_poll(ctx, &r[0]));
+    MIS_RC("sedx_download_result", "(valid) recorded, not submitted: request kept", SEDX_NOT_READY, LOG_NONE,
+           sedx_download_result(ctx, &r[0], dst));
+    MIS_TRUE("sedx_download_result", "recorded, not submitted", "request kept, dst untouched",
+             r[0].handle == copy.handle && mis_all(dst, 0x5E, sizeof dst));
+    MIS_RC("sedx_download_wait", "recorded, not submitted (it would wait for the caller)", SEDX_ERROR_BUSY,
+           "not given its submission yet", sedx_download_wait(ctx, &r[0], UINT64_MAX));
+    MIS_VAL(L, "a command buffer still being recorded (left waiting)", 0,
+            LOG_WARN("in command buffers not submitted yet"), sedx_download_async_submitted_all(ctx));
+    MIS_TRUE(L, "a command buffer still being recorded", "the requests still wait", rb_stats(ctx).unsubmitted == 3);
+    MIS_RC("sedx_download_cancel", "(valid) recorded, not submitted", SEDX_SUCCESS, LOG_NONE,
+           sedx_download_cancel(ctx, &r[2]));
+    MIS_TRUE("sedx_download_cancel", "recorded, not submitted", "spent, but its space held (cmd may still run)",
+             r[2].handle == 0 && rb_stats(ctx).outstanding == 4 && rb_stats(ctx).unsubmitted == 3);
+
+    /* sedx_download_async_submitted: the ticket, then the requests; all or nothing */
+    sedx_ticket tk, otk;
+    assert_int_equal(sedx_cmd_submit(ctx, &cmd, NULL, &tk), SEDX_SUCCESS); /* carries r[0], r[1], r[2] */
+    assert_int_equal(sedx_cmd_submit(other, &ocmd, NULL, &otk), SEDX_SUCCESS);
+    sedx_ticket before_tk = {tk.value - 1, tk.queue, tk.context_id}; /* submitted before they were recorded */
+    sedx_ticket never = {sedx_context_submitted_value(ctx, (sedx_queue)tk.queue) + 100, tk.queue, tk.context_id};
+    sedx_ticket badq = tk, zero_tk = {0, 0, 0};
+    badq.queue = 5;
+    sedx_ticket other_q = {sedx_context_submitted_value(ctx, SEDX_QUEUE_TRANSFER), SEDX_QUEUE_TRANSFER, tk.context_id};
+    sedx_download_request zero = {0}, stale = old_path, theirs;
+    stale.handle ^= 0x5A5A00000000ull;
+    MIS_RC(S, "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "sedx_download_async_submitted: ctx is NULL",
+           sedx_download_async_submitted(NULL, r, 2, tk));
+    MIS_RC(S, "NULL reqs with count 2", SEDX_ERROR_INVALID_ARGUMENT, "sedx_download_async_submitted: reqs is NULL",
+           sedx_download_async_submitted(ctx, NULL, 2, tk));
+    MIS_RC(S, "ticket value 0", SEDX_ERROR_INVALID_ARGUMENT, "ticket value 0 names no submission",
+           sedx_download_async_submitted(ctx, r, 2, zero_tk));
+    MIS_RC(S, "another context's ticket", SEDX_ERROR_WRONG_CONTEXT, "the ticket is context",
+           sedx_download_async_submitted(ctx, r, 2, otk));
+    MIS_RC(S, "ticket with a bad queue (5)", SEDX_ERROR_INVALID_ARGUMENT, "ticket queue 5 is not a sedx_queue",
+           sedx_download_async_submitted(ctx, r, 2, badq));
+    MIS_RC(S, "a ticket never submitted", SEDX_ERROR_INVALID_ARGUMENT, "was never submitted",
+           sedx_download_async_submitted(ctx, r, 2, never));
+    MIS_RC(S, "a ticket submitted before the requests were recorded", SEDX_ERROR_INVALID_ARGUMENT,
+           "was submitted before request", sedx_download_async_submitted(ctx, r, 2, before_tk));
+    if (other_q.value)
+        MIS_RC(S, "a ticket of the other queue (recorded into a graphics command buffer)", SEDX_ERROR_INVALID_ARGUMENT,
+               "was recorded into a command buffer of the graphics queue; the ticket names the transfer queue",
+               sedx_download_async_submitted(ctx, r, 2, other_q));
+    else
+        MIS_SKIP(S, "a ticket of the other queue", "nothing submitted on the transfer queue yet");
+    MIS_RC(S, "a zeroed request", SEDX_ERROR_INVALID_HANDLE, "empty request",
+           sedx_download_async_submitted(ctx, &zero, 1, tk));
+    MIS_RC(S, "a stale request (forged generation)", SEDX_ERROR_INVALID_HANDLE, "stale request",
+           sedx_download_async_submitted(ctx, &stale, 1, tk));
+    MIS_RC(S, "the cancelled request", SEDX_ERROR_INVALID_HANDLE, "empty request",
+           sedx_download_async_submitted(ctx, &r[2], 1, tk));
+    MIS_RC(S, "a request passed to another context (with that context's ticket)", SEDX_ERROR_INVALID_HANDLE,
+           "belongs to another context", sedx_download_async_submitted(other, r, 1, otk));
+    MIS_RC(S, "a request of sedx_download_async (it has its submission)", SEDX_ERROR_INVALID_ARGUMENT,
+           "was given its submission already", sedx_download_async_submitted(ctx, &old_path, 1, tk));
+    MIS_RC(S, "the same request twice in reqs", SEDX_ERROR_INVALID_ARGUMENT, "is in reqs twice",
+           sedx_download_async_submitted(ctx, (sedx_download_request[2]){r[0], r[0]}, 2, tk));
+    MIS_RC(S, "a batch whose second entry is bad (all or nothing)", SEDX_ERROR_INVALID_HANDLE, "empty request",
+           sedx_download_async_submitted(ctx, (sedx_download_request[2]){r[0], zero}, 2, tk));
+    MIS_TRUE(S, "every refused call", "no request given a submission",
+             rb_stats(ctx).unsubmitted == 3 && sedx_download_poll(ctx, &r[0]) == SEDX_NOT_READY);
+    MIS_RC(S, "(valid) count 0", SEDX_SUCCESS, LOG_NONE, sedx_download_async_submitted(ctx, NULL, 0, tk));
+    MIS_RC(S, "(valid) its own submission", SEDX_SUCCESS, LOG_NONE, sedx_download_async_submitted(ctx, r, 2, tk));
+    MIS_RC(S, "submitted twice", SEDX_ERROR_INVALID_ARGUMENT, "was given its submission already",
+           sedx_download_async_submitted(ctx, &r[1], 1, tk));
+    MIS_VAL(L, "(valid) the cancelled request's command buffer was submitted", 1, LOG_NONE,
+            sedx_download_async_submitted_all(ctx));
+    MIS_VAL(L, "(valid) nothing waiting", 0, LOG_NONE, sedx_download_async_submitted_all(ctx));
+    MIS_VAL(L, "NULL ctx", 0, LOG_NONE, sedx_download_async_submitted_all(NULL));
+    MIS_TRUE(S, "(valid) after the refused ones", "the requests give their bytes",
+             take_is(ctx, &r[1], ref + 1300) && take_is(ctx, &r[0], ref + 1000) && take_is(ctx, &old_path, ref));
+    assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
+    MIS_TRUE(S, "(valid) after the refused ones", "the ring is empty again", ring_empty(ctx));
+
+    /* a command buffer discarded with a request in it: dropped, logged, its handle stale */
+    sedx_cmd d;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &d), SEDX_SUCCESS);
+    MIS_RC(A, "(valid) into a command buffer discarded later", SEDX_SUCCESS, LOG_NONE,
+           sedx_download_async_record(ctx, &d, &b, 0, 64, &theirs));
+    sedx_cmd_discard(ctx, &d);
+    MIS_VAL(L, "the request's command buffer was discarded (dropped)", 0, "discarded or failed to submit",
+            sedx_download_async_submitted_all(ctx));
+    MIS_RC("sedx_download_poll", "a request dropped with its discarded command buffer", SEDX_ERROR_INVALID_HANDLE,
+           "stale request", sedx_download_poll(ctx, &theirs));
+    MIS_TRUE(L, "the request's command buffer was discarded", "its space is free at once", ring_empty(ctx));
+
+    /* sedx_frame_end gives recorded requests their submission; one still being recorded waits */
+    sedx_frame *fr;
+    assert_int_equal(sedx_frame_begin(ctx, &fr), SEDX_SUCCESS);
+    sedx_cmd fc, late;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &fc), SEDX_SUCCESS);
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &late), SEDX_SUCCESS);
+    sedx_download_request fr_req, late_req;
+    assert_int_equal(sedx_download_async_record(ctx, &fc, &b, 500, 100, &fr_req), SEDX_SUCCESS);
+    assert_int_equal(sedx_download_async_record(ctx, &late, &b, 700, 100, &late_req), SEDX_SUCCESS);
+    assert_int_equal(sedx_cmd_submit(ctx, &fc, NULL, &tk), SEDX_SUCCESS);
+    MIS_RC("sedx_frame_end", "a readback in a command buffer not submitted yet (left waiting)", SEDX_SUCCESS,
+           LOG_WARN("1 recorded readback request(s) are in command buffers not submitted yet"),
+           sedx_frame_end(ctx, fr, tk));
+    MIS_TRUE("sedx_frame_end", "a readback in a command buffer not submitted yet",
+             "the frame's request has its submission, the other waits",
+             rb_stats(ctx).unsubmitted == 1 && take_is(ctx, &fr_req, ref + 500));
+    assert_int_equal(sedx_cmd_submit(ctx, &late, NULL, &tk), SEDX_SUCCESS);
+    MIS_RC(S, "(valid) the late one's own submission", SEDX_SUCCESS, LOG_NONE,
+           sedx_download_async_submitted(ctx, &late_req, 1, tk));
+    MIS_TRUE(S, "(valid) the late one", "gives its bytes", take_is(ctx, &late_req, ref + 700) && ring_empty(ctx));
+
+    /* the ring full: recorded requests never wait either */
+    sedx_cmd f;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &f), SEDX_SUCCESS);
+    sedx_download_request fill[4];
+    for (int i = 0; i < 4; ++i)
+        assert_int_equal(sedx_download_async_record(ctx, &f, &b, (uint64_t)i << 14, 16 << 10, &fill[i]), SEDX_SUCCESS);
+    REC_BAD("the ring full of results not taken (never waits)", SEDX_ERROR_OUT_OF_STAGING, "readback ring is full",
+            sedx_download_async_record(ctx, &f, &b, 0, 16, &req));
+    assert_int_equal(sedx_cmd_submit(ctx, &f, NULL, &tk), SEDX_SUCCESS);
+    assert_int_equal(sedx_download_async_submitted(ctx, fill, 4, tk), SEDX_SUCCESS);
+    MIS_TRUE(A, "the ring full", "the requests give their bytes",
+             take_is(ctx, &fill[2], ref + (2 << 14)) && take_is(ctx, &fill[0], ref) && take_is(ctx, &fill[3], ref + (3 << 14)) &&
+                 take_is(ctx, &fill[1], ref + (1 << 14)) && ring_empty(ctx));
+#undef REC_BAD
+    MIS_TRUE("context", "recorded requests", "asynchronous readback works", async_works(ctx) && async_works(other));
+    mis_roundtrip(ctx, "recorded requests");
+    mis_roundtrip(other, "recorded requests (the other context)");
+
+    /* destroyed with a recorded request never given its submission: a warning, no leak */
+    sedx_cmd x;
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &x), SEDX_SUCCESS);
+    assert_int_equal(sedx_download_async_record(ctx, &x, &b, 0, 64, &req), SEDX_SUCCESS);
+    assert_int_equal(sedx_cmd_submit(ctx, &x, NULL, NULL), SEDX_SUCCESS);
+    mis_bad_set_finish(&s);
+    sedx_buffer_release(&b); /* the request still holds it */
+    sedx_buffer_release(&foreign);
+    mis_context_destroy(other);
+    mis_unwatch(ctx);
+    assert_int_equal(mis_vk_count(ctx), 0);
+    MIS_VOID("sedx_context_destroy", "a recorded request never given its submission",
+             LOG_WARN("1 recorded readback request(s) never given their submission"), sedx_context_destroy(ctx));
+    mis_end("transfer.h (recorded readback)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_handles),
         cmocka_unit_test(test_ring_full),
         cmocka_unit_test(test_callbacks_other_threads),
+        cmocka_unit_test(test_record),
     };
     return mis_main(tests, sizeof tests / sizeof tests[0]);
 }
