@@ -36,6 +36,25 @@ static VkImageAspectFlags format_aspects(VkFormat f)
     }
 }
 
+/* A VkFormat of core Vulkan 1.3, the version sedx asks for: anything else (a value outside the
+ * enum, or an extension's format such as PVRTC) would reach the driver unchecked. */
+static bool known_format(VkFormat f)
+{
+    uint32_t v = (uint32_t)f;
+    return (v >= 1 && v <= 184) ||                    /* 1.0: R4G4 .. ASTC_12x12_SRGB */
+           (v >= 1000156000u && v <= 1000156033u) || /* 1.1: YCbCr (multi-planar) formats */
+           (v >= 1000330000u && v <= 1000330003u) || /* 1.3: 4:4:4 two-plane formats */
+           (v >= 1000340000u && v <= 1000340001u) || /* 1.3: A4R4G4B4, A4B4G4R4 */
+           (v >= 1000066000u && v <= 1000066013u);   /* 1.3: ASTC HDR (SFLOAT) */
+}
+
+#define CORE_USAGE                                                                                                 \
+    (VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT |                \
+     VK_IMAGE_USAGE_STORAGE_BIT | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | \
+     VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT)
+#define ATTACHMENT_USAGE                                                                                           \
+    (VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT)
+
 /* The info with its defaults applied (into *n), checked before any Vulkan call. */
 static sedx_result normalise(const sedx_image_info *in, sedx_image_info *n)
 {
@@ -49,6 +68,17 @@ static sedx_result normalise(const sedx_image_info *in, sedx_image_info *n)
                          in->flags & ~SEDX_IMAGE_FLAGS_ALL);
     if (in->format == VK_FORMAT_UNDEFINED)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_image_create: image '%s': format is UNDEFINED", nm);
+    if (!known_format(in->format))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_image_create: image '%s': format %d is not a VkFormat "
+                         "of core Vulkan 1.3 (sedx enables no format extension)", nm, (int)in->format);
+    if (in->usage & ~(VkImageUsageFlags)CORE_USAGE)
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "sedx_image_create: image '%s': unknown usage bits 0x%x (sedx "
+                         "enables no extension that adds image usages)", nm, in->usage & ~(VkImageUsageFlags)CORE_USAGE);
+    if ((in->usage & VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT) &&
+        ((in->usage & ~(VkImageUsageFlags)(ATTACHMENT_USAGE | VK_IMAGE_USAGE_TRANSIENT_ATTACHMENT_BIT)) ||
+         !(in->usage & ATTACHMENT_USAGE)))
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "sedx_image_create: image '%s': usage 0x%x: a transient "
+                         "attachment has attachment usages only, and at least one", nm, in->usage);
     bool is3d = in->type == SEDX_IMAGE_3D, is1d = in->type == SEDX_IMAGE_1D, cube = in->type == SEDX_IMAGE_CUBE;
     if (is1d && !n->height) n->height = 1;
     if (!is3d && !n->depth) n->depth = 1;
@@ -110,6 +140,21 @@ static sedx_result check_support(sedx_context *ctx, const sedx_image_info *n, co
                          n->height, n->depth, n->mip_levels, n->array_layers, (unsigned)n->samples,
                          fp.maxExtent.width, fp.maxExtent.height, fp.maxExtent.depth, fp.maxMipLevels,
                          fp.maxArrayLayers, fp.sampleCounts);
+    /* the texel bytes of every level, layer and sample, as the specification bounds them */
+    sedx__block bl;
+    VkImageAspectFlags a = format_aspects(n->format);
+    if (sedx__format_block(n->format, (a & VK_IMAGE_ASPECT_DEPTH_BIT) ? VK_IMAGE_ASPECT_DEPTH_BIT : a, &bl) && bl.bytes) {
+        long double bytes = 0;
+        for (uint32_t m = 0; m < n->mip_levels; ++m) {
+            uint64_t w = SEDX__MAX(n->width >> m, 1u), h = SEDX__MAX(n->height >> m, 1u), d = SEDX__MAX(n->depth >> m, 1u);
+            bytes += (long double)((w + bl.width - 1) / bl.width) * ((h + bl.height - 1) / bl.height) * d * bl.bytes;
+        }
+        bytes *= (long double)n->array_layers * (uint32_t)n->samples;
+        if (bytes > (long double)fp.maxResourceSize)
+            return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG, "sedx_image_create: image '%s': %.0Lf bytes of "
+                             "texels exceed the device's maxResourceSize (%llu) for this format", nm, bytes,
+                             (unsigned long long)fp.maxResourceSize);
+    }
     return SEDX_SUCCESS;
 }
 

@@ -14,6 +14,12 @@ sedx__handle_pool *sedx__image_handles(void)
     return pthread_once(&g_pool_once, pool_init) == 0 && g_pool_status == SEDX_SUCCESS ? &g_pool : NULL;
 }
 
+/* Every context with an image layer, so that a VkImage of one context's sedx image passed to
+ * another context is recognised (sedx__image_lookup_vk). Lock order: g_ctx_lock, then a registry's. */
+static pthread_mutex_t g_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static sedx_context **g_ctxs;
+static uint32_t g_ctx_count, g_ctx_cap;
+
 sedx_image_resource *sedx__image_get(const sedx_image *img, const char *what)
 {
     if (!img) {
@@ -38,7 +44,22 @@ sedx_result sedx__images_create(sedx_context *ctx)
     struct sedx__image_registry *reg = sedx__calloc(1, sizeof *reg);
     if (!reg) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (image registry)");
     pthread_mutex_init(&reg->lock, NULL);
+    pthread_mutex_lock(&g_ctx_lock);
+    if (g_ctx_count == g_ctx_cap) {
+        uint32_t cap = g_ctx_cap * 2u + 8u;
+        sedx_context **n = sedx__realloc(g_ctxs, (size_t)cap * sizeof *n);
+        if (!n) {
+            pthread_mutex_unlock(&g_ctx_lock);
+            pthread_mutex_destroy(&reg->lock);
+            sedx__free(reg);
+            return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (image registry)");
+        }
+        g_ctxs = n;
+        g_ctx_cap = cap;
+    }
+    g_ctxs[g_ctx_count++] = ctx;
     ctx->layers.image = reg;
+    pthread_mutex_unlock(&g_ctx_lock);
     return SEDX_SUCCESS;
 }
 
@@ -79,14 +100,27 @@ void sedx__image_free(sedx_context *ctx, void *user)
     sedx__free(res);
 }
 
-sedx_image_resource *sedx__image_lookup_vk(sedx_context *ctx, VkImage image)
+static sedx_image_resource *lookup_in(struct sedx__image_registry *reg, VkImage image)
 {
-    struct sedx__image_registry *reg = sedx__image_registry(ctx);
-    if (!reg || !image) return NULL;
     pthread_mutex_lock(&reg->lock);
     sedx_image_resource *res = sedx__map_get(&reg->by_vk, (uint64_t)image);
     if (res) sedx__image_ref(res);
     pthread_mutex_unlock(&reg->lock);
+    return res;
+}
+
+/* ctx's live sedx image whose VkImage is image; failing that, another context's (the caller
+ * refuses it: res->ctx != ctx), so that it is not taken for a VkImage sedx did not create. */
+sedx_image_resource *sedx__image_lookup_vk(sedx_context *ctx, VkImage image)
+{
+    struct sedx__image_registry *reg = sedx__image_registry(ctx);
+    if (!reg || !image) return NULL;
+    sedx_image_resource *res = lookup_in(reg, image);
+    if (res) return res;
+    pthread_mutex_lock(&g_ctx_lock);
+    for (uint32_t i = 0; i < g_ctx_count && !res; ++i)
+        if (g_ctxs[i] != ctx && g_ctxs[i]->layers.image) res = lookup_in(sedx__image_registry(g_ctxs[i]), image);
+    pthread_mutex_unlock(&g_ctx_lock);
     return res;
 }
 
@@ -157,6 +191,18 @@ void sedx__images_destroy(sedx_context *ctx)
 {
     struct sedx__image_registry *reg = sedx__image_registry(ctx);
     if (!reg) return;
+    pthread_mutex_lock(&g_ctx_lock);
+    for (uint32_t i = 0; i < g_ctx_count; ++i)
+        if (g_ctxs[i] == ctx) {
+            g_ctxs[i] = g_ctxs[--g_ctx_count];
+            break;
+        }
+    if (!g_ctx_count) {
+        sedx__free(g_ctxs);
+        g_ctxs = NULL;
+        g_ctx_cap = 0;
+    }
+    pthread_mutex_unlock(&g_ctx_lock);
     pthread_mutex_lock(&reg->lock);
     sedx_image_resource *r = reg->head;
     uint32_t leaked = reg->count;
@@ -201,15 +247,45 @@ VkImageLayout sedx_image_layout(const sedx_image *img)
     return sedx_image_is_valid(img) ? (VkImageLayout)atomic_load(&img->resource->layout) : VK_IMAGE_LAYOUT_UNDEFINED;
 }
 
+/* A layout sedx's barriers can start from for this image: one its usage and aspects allow
+ * (the validation layer checks a barrier's oldLayout against them), of core Vulkan or of a
+ * feature sedx enabled. Not PREINITIALIZED (linear images only), not the presentation layouts
+ * (a sedx image is never a swapchain image), not the separate depth/stencil layouts (sedx does
+ * not enable separateDepthStencilLayouts). src/transfer/image_copy.c has the same rule. */
+static bool layout_ok(const sedx_image_resource *res, VkImageLayout l)
+{
+    VkImageUsageFlags u = res->usage;
+    const VkImageUsageFlags ds = VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT;
+    bool depth = (res->aspects & (VK_IMAGE_ASPECT_DEPTH_BIT | VK_IMAGE_ASPECT_STENCIL_BIT)) != 0;
+    bool sync2 = (res->ctx->features & SEDX_FEATURE_SYNCHRONIZATION2) != 0;
+    switch (l) {
+    case VK_IMAGE_LAYOUT_UNDEFINED:
+    case VK_IMAGE_LAYOUT_GENERAL: return true;
+    case VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL: return (u & VK_IMAGE_USAGE_TRANSFER_SRC_BIT) != 0;
+    case VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL: return (u & VK_IMAGE_USAGE_TRANSFER_DST_BIT) != 0;
+    case VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL:
+        return (u & (VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT)) != 0;
+    case VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL: return (u & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) != 0;
+    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL:
+    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL: /* VUID-VkImageMemoryBarrier-oldLayout-01210 */
+    case VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_STENCIL_ATTACHMENT_OPTIMAL:
+    case VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_STENCIL_READ_ONLY_OPTIMAL: return depth && (u & ds);
+    case VK_IMAGE_LAYOUT_READ_ONLY_OPTIMAL:
+        return sync2 && (u & (ds | VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT));
+    case VK_IMAGE_LAYOUT_ATTACHMENT_OPTIMAL: return sync2 && (u & (ds | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT));
+    default: return false;
+    }
+}
+
 sedx_result sedx_image_set_layout(const sedx_image *img, VkImageLayout layout)
 {
     sedx_image_resource *res = sedx__image_get(img, "sedx_image_set_layout");
     if (!res) return SEDX_ERROR_INVALID_HANDLE;
-    if (layout == VK_IMAGE_LAYOUT_PREINITIALIZED || ((uint32_t)layout > VK_IMAGE_LAYOUT_PREINITIALIZED &&
-                                                     layout != VK_IMAGE_LAYOUT_PRESENT_SRC_KHR &&
-                                                     (layout < 1000117000 || layout > 1000241003)))
+    if (!layout_ok(res, layout))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_image_set_layout: image '%s': layout %d is not one "
-                         "sedx knows", res->name, (int)layout);
+                         "sedx can start from for it (usage 0x%x, aspects 0x%x; not PREINITIALIZED, the presentation "
+                         "layouts, the separate depth/stencil ones or a value outside VkImageLayout)", res->name,
+                         (int)layout, res->usage, res->aspects);
     atomic_store(&res->layout, (uint32_t)layout);
     return SEDX_SUCCESS;
 }
@@ -220,12 +296,16 @@ sedx_result sedx_image_mark_used(const sedx_image *img, sedx_ticket ticket)
     if (!res) return SEDX_ERROR_INVALID_HANDLE;
     if (ticket.value == 0) return SEDX_SUCCESS;
     if (ticket.context_id != res->ctx->id)
-        return SEDX__ERR(SEDX_ERROR_WRONG_CONTEXT, TAG, "image '%s': ticket from another context", res->name);
+        return SEDX__ERR(SEDX_ERROR_WRONG_CONTEXT, TAG, "sedx_image_mark_used: image '%s': ticket of context %u, not "
+                         "the image's %u", res->name, ticket.context_id, res->ctx->id);
     if (ticket.queue >= SEDX_QUEUE_COUNT)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "image '%s': ticket with bad queue", res->name);
-    if (ticket.value > sedx_context_submitted_value(res->ctx, (sedx_queue)ticket.queue))
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "image '%s': ticket value %llu was never submitted",
-                         res->name, (unsigned long long)ticket.value);
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_image_mark_used: image '%s': ticket with queue %u "
+                         "(there are %d)", res->name, ticket.queue, SEDX_QUEUE_COUNT);
+    uint64_t submitted = sedx_context_submitted_value(res->ctx, (sedx_queue)ticket.queue);
+    if (ticket.value > submitted)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_image_mark_used: image '%s': ticket value %llu on "
+                         "queue %u was never submitted (last %llu)", res->name, (unsigned long long)ticket.value,
+                         ticket.queue, (unsigned long long)submitted);
     sedx__image_mark_use(res, (sedx_queue)ticket.queue, ticket.value);
     return SEDX_SUCCESS;
 }

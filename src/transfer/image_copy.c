@@ -123,11 +123,66 @@ static sedx_result check_image_copy(const sedx_buffer_resource *buf, const sedx_
     return r;
 }
 
+/* A layout a barrier of this sedx image may name: the rule of sedx_image_set_layout
+ * (src/image/lifetime.c): allowed by its usage and aspects, of core Vulkan or synchronization2. */
+static bool layout_ok(const sedx_image_resource *res, VkImageLayout l)
+{
+    VkImageUsageFlags u = res->usage;
+    const VkImageUsageFlags ds = VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT;
+    bool depth = (res->aspects & (VK_IMAGE_ASPECT_DEPTH_BIT | VK_IMAGE_ASPECT_STENCIL_BIT)) != 0;
+    bool sync2 = (res->ctx->features & SEDX_FEATURE_SYNCHRONIZATION2) != 0;
+    switch (l) {
+    case VK_IMAGE_LAYOUT_UNDEFINED:
+    case VK_IMAGE_LAYOUT_GENERAL: return true;
+    case VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL: return (u & VK_IMAGE_USAGE_TRANSFER_SRC_BIT) != 0;
+    case VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL: return (u & VK_IMAGE_USAGE_TRANSFER_DST_BIT) != 0;
+    case VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL:
+        return (u & (VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT)) != 0;
+    case VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL: return (u & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) != 0;
+    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL:
+    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL: /* VUID-VkImageMemoryBarrier-oldLayout-01210 */
+    case VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_STENCIL_ATTACHMENT_OPTIMAL:
+    case VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_STENCIL_READ_ONLY_OPTIMAL: return depth && (u & ds);
+    case VK_IMAGE_LAYOUT_READ_ONLY_OPTIMAL:
+        return sync2 && (u & (ds | VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT));
+    case VK_IMAGE_LAYOUT_ATTACHMENT_OPTIMAL: return sync2 && (u & (ds | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT));
+    default: return false;
+    }
+}
+
+/* What only a sedx image can be checked for (its description is its truth by now). */
+static sedx_result check_sedx_image(sedx_context *ctx, const sedx_image_resource *img, const sedx_buffer_image_copy *rg)
+{
+    const char *what = "sedx_copy_buffer_to_image";
+    if (img->ctx != ctx)
+        return SEDX__ERR(SEDX_ERROR_WRONG_CONTEXT, TAG, "%s: image '%s' belongs to another context", what, img->name);
+    if (img->samples != VK_SAMPLE_COUNT_1_BIT)
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: image '%s' is multisampled (%u samples): copies need one "
+                         "sample", what, img->name, (unsigned)img->samples);
+    if (!(img->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT))
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: image '%s' has no TRANSFER_DST usage (usage 0x%x: a "
+                         "transient attachment?)", what, img->name, img->usage);
+    if ((rg->aspect & (rg->aspect - 1)) || !(rg->aspect & img->aspects))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: aspect 0x%x is not one aspect of image '%s' (0x%x)",
+                         what, rg->aspect, img->name, img->aspects);
+    if (rg->current_layout != VK_IMAGE_LAYOUT_UNDEFINED && !layout_ok(img, rg->current_layout))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: image '%s': current layout %d is not one its usage "
+                         "0x%x allows", what, img->name, (int)rg->current_layout, img->usage);
+    VkImageLayout final = rg->final_layout ? rg->final_layout : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+    if (!layout_ok(img, final))
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: image '%s': final layout %d is not one its usage 0x%x "
+                         "allows sedx to leave it in", what, img->name, (int)final, img->usage);
+    return SEDX_SUCCESS;
+}
+
+/* img: a sedx image, whose every subresource is in its one tracked layout: the barriers cover
+ * all of it, so that the layout stays one for the whole image. */
 static void record_image_copy(VkCommandBuffer cb, VkBuffer buffer, VkImage image, const sedx_buffer_image_copy *rg,
-                              const image_region *g)
+                              const image_region *g, const sedx_image_resource *img)
 {
     VkImageLayout final_layout = rg->final_layout ? rg->final_layout : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
     VkImageSubresourceRange range = {g->aspect, rg->mip_level, 1, rg->base_array_layer, g->layers};
+    if (img) range = (VkImageSubresourceRange){img->aspects, 0, img->mip_levels, 0, img->array_layers};
     /* current -> TRANSFER_DST_OPTIMAL (the seed leaves this out) */
     image_barrier(cb, image, &range, rg->current_layout, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
                   VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
@@ -175,14 +230,15 @@ sedx_result sedx_copy_buffer_to_image_ex(sedx_context *ctx, VkBuffer buffer, VkI
     }
     image_region g;
     sedx_ticket tk = {0};
-    if ((r = check_image_copy(src, rg, &g)) == SEDX_SUCCESS) {
+    r = img ? check_sedx_image(ctx, img, rg) : SEDX_SUCCESS;
+    if (r == SEDX_SUCCESS && (r = check_image_copy(src, rg, &g)) == SEDX_SUCCESS) {
         SEDX_PROFILE_SCOPE("sedx_copy_buffer_to_image");
         pthread_mutex_lock(&t->lock);
         r = sedx__batch_submit(ctx, t, NULL);
         sedx_cmd cmd;
         if (r == SEDX_SUCCESS) r = sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd);
         if (r == SEDX_SUCCESS) {
-            record_image_copy(cmd.cmd, buffer, image, rg, &g);
+            record_image_copy(cmd.cmd, buffer, image, rg, &g, img);
             r = sedx__submit_ordered(ctx, t, &cmd, &tk);
         }
         if (r == SEDX_SUCCESS) sedx__buffer_mark_use(src, (sedx_queue)tk.queue, tk.value);

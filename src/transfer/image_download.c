@@ -32,8 +32,9 @@ typedef struct dl_plan {
 static sedx_result download_piece(sedx_context *ctx, struct sedx__transfer *t, sedx_image_resource *img,
                                   const dl_plan *p, const dl_piece *pc, VkImageLayout layout, uint8_t *dst)
 {
-    bool is3d = img->vk_type == VK_IMAGE_TYPE_3D, keep = layout == VK_IMAGE_LAYOUT_GENERAL ||
-                                                        layout == VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
+    /* copied in place only from TRANSFER_SRC_OPTIMAL: a copy from GENERAL draws the validation
+     * layer's performance warning (UNASSIGNED-CoreValidation-DrawState-InvalidImageLayout) */
+    bool is3d = img->vk_type == VK_IMAGE_TYPE_3D, keep = layout == VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
     VkImageLayout copy_layout = keep ? layout : VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL;
     uint32_t y0 = (uint32_t)(pc->r * p->bl.height);
     VkBufferImageCopy c = {0};
@@ -151,6 +152,10 @@ static sedx_result check_mips(sedx_context *ctx, sedx_image_resource *img, const
                          img->name, (int)img->format, fp.optimalTilingFeatures);
     if (img->samples != VK_SAMPLE_COUNT_1_BIT)
         return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: image '%s' is multisampled", what, img->name);
+    const VkImageUsageFlags xfer = VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    if ((img->usage & xfer) != xfer)
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: image '%s' has no TRANSFER_SRC | TRANSFER_DST usage "
+                         "(usage 0x%x: a transient attachment?)", what, img->name, img->usage);
     if (atomic_load(&img->layout) == VK_IMAGE_LAYOUT_UNDEFINED)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: image '%s' holds no data (layout UNDEFINED): upload "
                          "level 0 first", what, img->name);

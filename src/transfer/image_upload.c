@@ -69,6 +69,11 @@ sedx_result sedx__check_image_region(const sedx_image_resource *img, const sedx_
     if (img->samples != VK_SAMPLE_COUNT_1_BIT)
         return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: image '%s' is multisampled (%u samples): copies need "
                          "one sample", what, img->name, (unsigned)img->samples);
+    /* transient attachments have no transfer usage (their memory may never exist) */
+    VkImageUsageFlags need = upload ? VK_IMAGE_USAGE_TRANSFER_DST_BIT : VK_IMAGE_USAGE_TRANSFER_SRC_BIT;
+    if (!(img->usage & need))
+        return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "%s: image '%s' has no %s usage (usage 0x%x: a transient "
+                         "attachment?)", what, img->name, upload ? "TRANSFER_DST" : "TRANSFER_SRC", img->usage);
     if (!g.aspect) g.aspect = (img->aspects & VK_IMAGE_ASPECT_DEPTH_BIT) ? VK_IMAGE_ASPECT_DEPTH_BIT : img->aspects;
     if ((g.aspect & (g.aspect - 1)) || !(g.aspect & img->aspects))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: image '%s': aspect 0x%x is not one aspect of its "
@@ -106,19 +111,21 @@ static bool layout_allowed(const sedx_image_resource *img, VkImageLayout l)
         return (u & (VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT)) != 0;
     case VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL: return (u & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) != 0;
     case VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL: return (u & VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT) != 0;
-    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL:
-        return (img->aspects & VK_IMAGE_ASPECT_DEPTH_BIT) &&
-               (u & (VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | VK_IMAGE_USAGE_SAMPLED_BIT |
-                     VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT));
+    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL: /* VUID-VkImageMemoryBarrier-oldLayout-01210 */
+        return (img->aspects & VK_IMAGE_ASPECT_DEPTH_BIT) && (u & VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT);
     default: return false;
     }
 }
 
+/* Depth images that are depth attachments too: DEPTH_STENCIL_READ_ONLY_OPTIMAL; a depth image
+ * that is only sampled cannot be in that layout (VUID-VkImageMemoryBarrier-oldLayout-01210:
+ * DEPTH_STENCIL_ATTACHMENT usage), it is sampled in SHADER_READ_ONLY_OPTIMAL. */
 static VkImageLayout default_final(const sedx_image_resource *img)
 {
     if (!(img->usage & VK_IMAGE_USAGE_SAMPLED_BIT)) return VK_IMAGE_LAYOUT_GENERAL;
-    return (img->aspects & VK_IMAGE_ASPECT_DEPTH_BIT) ? VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL
-                                                      : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+    return (img->aspects & VK_IMAGE_ASPECT_DEPTH_BIT) && (img->usage & VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT)
+               ? VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL
+               : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
 }
 
 /* Two regions of one call writing the same texels (the copies would race). */
@@ -404,8 +411,17 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
     plan *plans = sedx__malloc((size_t)count * sizeof *plans);
     if (!plans) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_upload_image: out of host memory");
     uint64_t pieces = 0, total = 0;
+    /* a piece is at least one block row: one that no ring of this context can hold would fail
+     * after the regions before it were written, so it is refused before anything moves */
+    uint64_t ring_max = SEDX__MAX(t->up.size, t->info.staging_max);
     for (uint32_t i = 0; i < count; ++i) {
         make_plan(ctx, t, &g[i], &bl[i], &plans[i]);
+        if (plans[i].rp + plans[i].align + RING_ALIGN > ring_max) {
+            sedx__free(plans);
+            return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "sedx_upload_image: image '%s': one block row of region %u "
+                             "takes %llu bytes, more than the staging ring can hold (%llu bytes, staging_max): nothing "
+                             "written", img->name, i, (unsigned long long)plans[i].rp, (unsigned long long)ring_max);
+        }
         uint64_t n = count_pieces(&plans[i]);
         pieces += n;
         total += plans[i].slices * plans[i].hb * plans[i].rp + n * plans[i].align; /* + each piece's alignment */
