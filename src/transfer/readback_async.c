@@ -22,8 +22,9 @@
  * buffer (a sedx_cmd being recorded), so no submission is made for it. Such a request has no
  * ticket (ticket.value 0: "pending") until sedx_download_async_submitted names its submission,
  * or sedx_download_async_submitted_all (sedx_frame_end) finds it: the device layer's one-time
- * command buffer slot the request was recorded into says whether it was submitted (not busy,
- * its value) or discarded (not busy, value 0). Pending requests are in the pending list; they
+ * command buffer slot the request was recorded into says whether it was submitted (its value
+ * changed since the record: the submission's, or a later one of the same queue once the slot was
+ * reused) or discarded (value 0), or is still being recorded (busy, value unchanged). Pending requests are in the pending list; they
  * hold a reference to their source until their submission is known (its last use is recorded
  * then). A pending request is never freed by a cancel: the command buffer may still be
  * submitted and write its bytes, so a cancelled one waits in the pending list for its ticket.
@@ -47,8 +48,13 @@ typedef struct rb_request {
     /* recorded requests (sedx_download_async_record); pending while ticket.value == 0 */
     bool pending;
     bool mark;                 /* sedx_download_async_submitted: seen in this call */
+    bool found;                /* given its submission by sedx_download_async_submitted_all: one
+                                  sedx_download_async_submitted of the same queue is still accepted */
+    uint32_t left;             /* sedx_download_async_submitted_all calls that found it unsubmitted */
     uint32_t rec_queue, rec_slot; /* the sedx_queue its tickets name, the device's command buffer slot */
     uint64_t rec_after;        /* rec_queue's submitted value when it was recorded */
+    uint64_t rec_prev;         /* the slot's value then (its previous submission): while the slot
+                                  still holds it and is busy, the command buffer is not submitted */
     sedx_buffer_resource *src; /* a reference until the submission is known */
     struct rb_request *pnext, *pprev; /* pending list */
 } rb_request;
@@ -605,7 +611,8 @@ static const char *queue_name(uint32_t q) { return q == SEDX_QUEUE_TRANSFER ? "t
 
 /* The sedx_queue whose tickets cmd's submission will have, when cmd is a command buffer of ctx
  * being recorded (begun by sedx_cmd_begin, not submitted or discarded). */
-static sedx_result check_cmd(sedx_context *ctx, const sedx_cmd *cmd, const char *what, uint32_t *queue)
+static sedx_result check_cmd(sedx_context *ctx, const sedx_cmd *cmd, const char *what, uint32_t *queue,
+                             uint64_t *prev)
 {
     if (!cmd->cmd)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: cmd is not being recorded (its VkCommandBuffer is "
@@ -616,6 +623,7 @@ static sedx_result check_cmd(sedx_context *ctx, const sedx_cmd *cmd, const char 
     sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
     pthread_mutex_lock(&dq->pool_lock);
     bool ours = dq->cmd_busy[cmd->slot] && dq->cmds[cmd->slot] == cmd->cmd;
+    *prev = dq->cmd_value[cmd->slot];
     pthread_mutex_unlock(&dq->pool_lock);
     if (!ours)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: command buffer %p is not being recorded on context %u "
@@ -636,7 +644,8 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
     sedx_result r = check_info(ctx, &info, fn);
     if (r != SEDX_SUCCESS) return r;
     uint32_t queue;
-    if ((r = check_cmd(ctx, cmd, fn, &queue)) != SEDX_SUCCESS) return r;
+    uint64_t prev;
+    if ((r = check_cmd(ctx, cmd, fn, &queue, &prev)) != SEDX_SUCCESS) return r;
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     struct sedx__readback *rb = t->rb;
     pump(ctx, t); /* callbacks due, as every request does */
@@ -672,6 +681,7 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
     q->rec_queue = queue;
     q->rec_slot = cmd->slot;
     q->rec_after = sedx_context_submitted_value(ctx, (sedx_queue)queue);
+    q->rec_prev = prev;
     q->src = res;
     sedx__buffer_ref(res); /* until the submission is known: its last use is recorded then */
     pending_insert(rb, q);
@@ -691,6 +701,16 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
     sedx__barrier(cmd->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                   VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_HOST_READ_BIT);
     return SEDX_SUCCESS;
+}
+
+/* q's command buffer is still being recorded: its slot busy and its value unchanged since the record. */
+static bool not_submitted_yet(sedx_context *ctx, const rb_request *q)
+{
+    sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue);
+    pthread_mutex_lock(&dq->pool_lock);
+    bool busy = dq->cmd_busy[q->rec_slot] && dq->cmd_value[q->rec_slot] == q->rec_prev;
+    pthread_mutex_unlock(&dq->pool_lock);
+    return busy;
 }
 
 /* A ticket that names a submission of ctx. */
@@ -754,6 +774,12 @@ sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download
                           (unsigned long long)q->handle);
             break;
         }
+        if (!q->pending && q->found && q->ticket.queue == ticket.queue && ticket.value > q->rec_after) {
+            /* another thread's sedx_download_async_submitted_all (sedx_frame_end) was first: it
+             * read the submission off the command buffer; nothing to change */
+            q->found = false;
+            continue;
+        }
         if (!q->pending) {
             r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx was given its submission already "
                           "(ticket %llu on the %s queue): submitted twice, or made by sedx_download_async", fn,
@@ -765,6 +791,11 @@ sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download
             r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx was recorded into a command buffer "
                           "of the %s queue; the ticket names the %s queue (not its submission)", fn,
                           (unsigned long long)q->handle, queue_name(q->rec_queue), queue_name(ticket.queue));
+            break;
+        }
+        if (not_submitted_yet(ctx, q)) {
+            r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx: its command buffer has not been "
+                          "submitted yet (sedx_cmd_submit it first)", fn, (unsigned long long)q->handle);
             break;
         }
         if (ticket.value <= q->rec_after) {
@@ -782,6 +813,9 @@ sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download
     } else {
         for (i = 0; i < count; ++i) {
             rb_request *q = qs[i];
+            srcs[i] = NULL;
+            tks[i] = ticket;
+            if (!q->mark) continue; /* given by _submitted_all already */
             q->mark = false;
             q->ticket = ticket;
             pending_remove(rb, q);
@@ -804,11 +838,11 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
     enum { STEP = 64 };
     sedx_buffer_resource *srcs[STEP];
     sedx_ticket tks[STEP];
-    uint32_t given = 0, recording = 0, dropped = 0, dropped_handles = 0;
-    for (bool more = true; more;) {
+    uint32_t given = 0, dropped = 0, dropped_handles = 0, stuck = 0;
+    for (uint32_t pass = 0, more = 1; more; ++pass) {
         uint32_t n = 0;
-        more = false;
-        recording = 0;
+        more = 0;
+        stuck = 0; /* counted again by each pass over what is left */
         pthread_mutex_lock(&rb->lock);
         for (rb_request *q = rb->pending_head, *next; q; q = next) {
             next = q->pnext;
@@ -817,12 +851,13 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
             bool busy = dq->cmd_busy[q->rec_slot];
             uint64_t v = dq->cmd_value[q->rec_slot];
             pthread_mutex_unlock(&dq->pool_lock);
-            if (busy || (v && v <= q->rec_after)) { /* still being recorded (or begun again: later) */
-                recording++;
+            if ((busy && v == q->rec_prev) || (v && v <= q->rec_after)) { /* still being recorded */
+                if (pass == 0) q->left++;
+                if (q->left > 1) stuck++; /* left by an earlier call too */
                 continue;
             }
             if (n == STEP) {
-                more = true;
+                more = 1;
                 break;
             }
             pending_remove(rb, q);
@@ -839,6 +874,7 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
                 continue;
             }
             q->ticket = (sedx_ticket){v, q->rec_queue, ctx->id};
+            q->found = true;
             tks[n++] = q->ticket;
             if (!q->handle && !q->callback) reap_insert(rb, q); /* cancelled while pending */
             given++;
@@ -850,8 +886,11 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
         SEDX_LOG_ERROR_TAG(TAG, "sedx_download_async_submitted_all: %u recorded readback "
                   "request(s) (%u not cancelled) were in a command buffer that was discarded or failed to submit: "
                   "dropped, their handles are stale", dropped, dropped_handles);
-    if (recording)
-        SEDX_LOG_WARN_TAG(TAG, "sedx_download_async_submitted_all: %u recorded readback request(s) are in command "
-                          "buffers not submitted yet (still being recorded): they wait for a later call", recording);
+    /* one in a command buffer another thread is recording now is normal; one that was there at
+     * an earlier call too (a frame ago) is probably never submitted */
+    if (stuck)
+        SEDX_LOG_WARN_TAG(TAG, "sedx_download_async_submitted_all: %u recorded readback request(s) are still in "
+                          "command buffers not submitted since an earlier call (sedx_frame_end): submit them, or "
+                          "cancel the requests and discard", stuck);
     return given;
 }

@@ -646,8 +646,11 @@ static void test_record(void **state)
              r[0].handle == copy.handle && mis_all(dst, 0x5E, sizeof dst));
     MIS_RC("sedx_download_wait", "recorded, not submitted (it would wait for the caller)", SEDX_ERROR_BUSY,
            "not given its submission yet", sedx_download_wait(ctx, &r[0], UINT64_MAX));
-    MIS_VAL(L, "a command buffer still being recorded (left waiting)", 0,
-            LOG_WARN("in command buffers not submitted yet"), sedx_download_async_submitted_all(ctx));
+    MIS_VAL(L, "(valid) a command buffer still being recorded (left waiting)", 0, LOG_NONE,
+            sedx_download_async_submitted_all(ctx));
+    MIS_VAL(L, "a command buffer still being recorded at a second call (left waiting)", 0,
+            LOG_WARN("3 recorded readback request(s) are still in command buffers not submitted since an earlier call"),
+            sedx_download_async_submitted_all(ctx));
     MIS_TRUE(L, "a command buffer still being recorded", "the requests still wait", rb_stats(ctx).unsubmitted == 3);
     MIS_RC("sedx_download_cancel", "(valid) recorded, not submitted", SEDX_SUCCESS, LOG_NONE,
            sedx_download_cancel(ctx, &r[2]));
@@ -736,14 +739,22 @@ static void test_record(void **state)
     assert_int_equal(sedx_download_async_record(ctx, &fc, &b, 500, 100, &fr_req), SEDX_SUCCESS);
     assert_int_equal(sedx_download_async_record(ctx, &late, &b, 700, 100, &late_req), SEDX_SUCCESS);
     assert_int_equal(sedx_cmd_submit(ctx, &fc, NULL, &tk), SEDX_SUCCESS);
-    MIS_RC("sedx_frame_end", "a readback in a command buffer not submitted yet (left waiting)", SEDX_SUCCESS,
-           LOG_WARN("1 recorded readback request(s) are in command buffers not submitted yet"),
-           sedx_frame_end(ctx, fr, tk));
+    MIS_RC("sedx_frame_end", "(valid) a readback in a command buffer not submitted yet (left waiting)", SEDX_SUCCESS,
+           LOG_NONE, sedx_frame_end(ctx, fr, tk));
     MIS_TRUE("sedx_frame_end", "a readback in a command buffer not submitted yet",
              "the frame's request has its submission, the other waits",
              rb_stats(ctx).unsubmitted == 1 && take_is(ctx, &fr_req, ref + 500));
+    assert_int_equal(sedx_frame_begin(ctx, &fr), SEDX_SUCCESS);
+    MIS_RC("sedx_frame_end", "a readback still in a command buffer not submitted a frame later", SEDX_SUCCESS,
+           LOG_WARN("1 recorded readback request(s) are still in command buffers not submitted since an earlier call"),
+           sedx_frame_end(ctx, fr, (sedx_ticket){0, 0, 0}));
+    MIS_RC(S, "its command buffer not submitted yet", SEDX_ERROR_INVALID_ARGUMENT,
+           "its command buffer has not been submitted yet", sedx_download_async_submitted(ctx, &late_req, 1, tk));
     assert_int_equal(sedx_cmd_submit(ctx, &late, NULL, &tk), SEDX_SUCCESS);
-    MIS_RC(S, "(valid) the late one's own submission", SEDX_SUCCESS, LOG_NONE,
+    MIS_VAL(L, "(valid) the late one's command buffer submitted", 1, LOG_NONE, sedx_download_async_submitted_all(ctx));
+    MIS_RC(S, "(valid) its own submission after _submitted_all found it (another thread's frame end)", SEDX_SUCCESS,
+           LOG_NONE, sedx_download_async_submitted(ctx, &late_req, 1, tk));
+    MIS_RC(S, "then once more (submitted twice)", SEDX_ERROR_INVALID_ARGUMENT, "was given its submission already",
            sedx_download_async_submitted(ctx, &late_req, 1, tk));
     MIS_TRUE(S, "(valid) the late one", "gives its bytes", take_is(ctx, &late_req, ref + 700) && ring_empty(ctx));
 

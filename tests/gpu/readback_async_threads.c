@@ -3,7 +3,11 @@
  * keeps several requests in flight and takes them in random order; a quarter of its requests
  * are handed to a consumer thread that takes them (made on one thread, taken on another); some
  * requests have callbacks, run by whichever thread pumps first; one thread only polls and
- * pumps. Every result is compared with the bytes the buffer held when it was requested. */
+ * pumps. Some requests are recorded into the worker's own command buffer after a
+ * vkCmdUpdateBuffer of fresh bytes (sedx_download_async_record), then given their submission
+ * with sedx_download_async_submitted or found by sedx_download_async_submitted_all while other
+ * threads record theirs. Every result is compared with the bytes the buffer held when it was
+ * requested. */
 #include "test_util.h"
 
 #include <pthread.h>
@@ -62,6 +66,14 @@ static void *worker(void *arg)
         bad("create");
         return NULL;
     }
+    sedx_buffer pb; /* written by the worker's own commands, read back by recorded requests */
+    if (sedx_buffer_create(g_ctx, SIZE, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST, SEDX_MEMORY_GPU,
+                           "thread recorded readback", &pb) != SEDX_SUCCESS) {
+        bad("create");
+        return NULL;
+    }
+    uint8_t pshadow[SIZE];
+    memset(pshadow, 0, sizeof pshadow);
     uint8_t now[SIZE];
     handed *mine[DEPTH];
     int live = 0, iters = tu_long_mode() ? 2000 : 150;
@@ -73,6 +85,34 @@ static void *worker(void *arg)
         handed *h = malloc(sizeof *h);
         memcpy(h->expect, now + off, n);
         int kind = (int)(tu_rand(&rng) % 8);
+        if (kind == 3 || kind == 4) { /* recorded into this thread's command buffer, after its own write */
+            sedx_cmd cmd;
+            if (sedx_cmd_begin(g_ctx, SEDX_QUEUE_GRAPHICS, &cmd) != SEDX_SUCCESS) {
+                bad("cmd_begin");
+                free(h);
+                continue;
+            }
+            uint64_t wsize = 4 * (1 + tu_rand(&rng) % 128), woff = 4 * (tu_rand(&rng) % ((SIZE - wsize) / 4 + 1));
+            for (uint64_t i = 0; i < wsize; ++i) pshadow[woff + i] = now[i];
+            vkCmdUpdateBuffer(cmd.cmd, sedx_buffer_vk(&pb), woff, wsize, now);
+            memcpy(h->expect, pshadow + off, n);
+            if (sedx_download_async_record(g_ctx, &cmd, &pb, off, n, &h->req) != SEDX_SUCCESS) bad("record");
+            sedx_ticket tk;
+            if (sedx_cmd_submit(g_ctx, &cmd, NULL, &tk) != SEDX_SUCCESS) bad("submit");
+            if (kind == 3) {
+                if (sedx_download_async_submitted(g_ctx, &h->req, 1, tk) != SEDX_SUCCESS) bad("submitted");
+            } else {
+                sedx_download_async_submitted_all(g_ctx); /* finds it (and maybe other threads') */
+                if (sedx_download_async_get_stats(g_ctx, &(sedx_download_async_stats){0}) != SEDX_SUCCESS) bad("stats");
+            }
+            mine[live++] = h;
+            if (live == DEPTH) {
+                int k = (int)(tu_rand(&rng) % DEPTH);
+                take(mine[k]);
+                mine[k] = mine[--live];
+            }
+            continue;
+        }
         if (kind == 0) { /* callback */
             h->req.size = n;
             sedx_download_async_info info = {&b, off, n, on_bytes, h};
@@ -101,6 +141,7 @@ static void *worker(void *arg)
         }
     }
     while (live) take(mine[--live]);
+    sedx_buffer_release(&pb);
     sedx_buffer_release(&b); /* requests of the consumer may still be in flight */
     return NULL;
 }
