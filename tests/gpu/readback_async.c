@@ -421,7 +421,8 @@ static void test_misuse(void **state)
     EXPECT(sedx_download_async(ctx, &gone, 0, 4, &req), SEDX_ERROR_INVALID_HANDLE, "already released");
     EXPECT(sedx_download_async(ctx, &stale, 0, 4, &req), SEDX_ERROR_INVALID_HANDLE, "invalid handle");
     /* batch: NULL infos; out NULL without callback; all or nothing */
-    EXPECT(sedx_download_async_batch(ctx, NULL, 2, &req), SEDX_ERROR_INVALID_ARGUMENT, "infos is NULL");
+    sedx_download_request pair[2]; /* out has count entries: a refusal zeroes them all */
+    EXPECT(sedx_download_async_batch(ctx, NULL, 2, pair), SEDX_ERROR_INVALID_ARGUMENT, "infos is NULL");
     sedx_download_async_info infos[3] = {{&b, 0, 16, NULL, NULL}, {&b, 16, 16, NULL, NULL}, {&b, 1 << 20, 1, NULL, NULL}};
     EXPECT(sedx_download_async_batch(ctx, infos, 1, NULL), SEDX_ERROR_INVALID_ARGUMENT, "no callback");
     sedx_download_request three[3];
