@@ -416,11 +416,12 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
     uint64_t ring_max = SEDX__MAX(t->up.size, t->info.staging_max);
     for (uint32_t i = 0; i < count; ++i) {
         make_plan(ctx, t, &g[i], &bl[i], &plans[i]);
-        if (plans[i].rp + plans[i].align + RING_ALIGN > ring_max) {
+        uint64_t row = plans[i].rp;
+        if (row + plans[i].align + RING_ALIGN > ring_max) {
             sedx__free(plans);
             return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "sedx_upload_image: image '%s': one block row of region %u "
                              "takes %llu bytes, more than the staging ring can hold (%llu bytes, staging_max): nothing "
-                             "written", img->name, i, (unsigned long long)plans[i].rp, (unsigned long long)ring_max);
+                             "written", img->name, i, (unsigned long long)row, (unsigned long long)ring_max);
         }
         uint64_t n = count_pieces(&plans[i]);
         pieces += n;
