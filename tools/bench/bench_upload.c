@@ -1,29 +1,52 @@
 /*
- * sedx-bench upload: transfers against limits measured in the same run.
- *   1. N MiB (default 256) from pageable user memory to a device-local buffer (sedx_upload +
- *      flush), and from data already in a sedx staging buffer (sedx_copy); limits: memcpy of the
- *      same bytes, one raw vkCmdCopyBuffer from a host-visible buffer.
- *   2. 16,384 uploads of 4 KiB to scattered offsets; baselines: the seed's pattern (staging
- *      buffer + map + memcpy + unmap + blocking CopyBuffer per upload), one vkCmdCopyBuffer with
- *      16,384 regions, memcpy of the same bytes.
- *   3. N MiB device-to-device: sedx_copy vs one raw vkCmdCopyBuffer.
- *   4. N MiB readback: sedx_download vs memcpy.
- * Options: --size MiB, --count N (scatter uploads), --runs R, --json, --out FILE.
+ * sedx-bench upload: every sedx transfer figure against the limit of the same machine, measured
+ * in the same run (docs/benchmarks.md has the keys, docs/transfer.md what each path is held to).
+ *
+ * Limits (no sedx transfer path in between; bench_limits.c):
+ *   - host memcpy of --size MiB, pageable to pageable, on 1, 2, 4, 8 and 16 threads;
+ *   - raw vkCmdCopyBuffer host -> device and device -> host between buffers made with plain
+ *     vkCreateBuffer + vkAllocateMemory, on the main queue and on the transfer-only queue;
+ *   - device -> device: vkCmdCopyBuffer, and a plain compute-shader copy
+ *     (tools/bench/shaders/bench_copy.comp) at several workgroup counts, at --size and --large;
+ *   - one thread memcpy of the scattered 4 KiB pieces.
+ * sedx figures: pageable upload, copy from a sedx staging buffer, 4 KiB scatter (batched and one
+ * call per region), device to device at --size and --large, readback.
+ * Every measurement runs once per round, rounds alternate the order (forward, backward), after
+ * one warm-up round; the median of the rounds is reported.
  */
-#include "bench.h"
+#include "bench_limits.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BMIN(a, b) ((a) < (b) ? (a) : (b))
+#define BMAX(a, b) ((a) > (b) ? (a) : (b))
+#define MAX_RUNS 64
+#define MAX_GROUP_VARIANTS 4
+#define PIECE 4096u
 
-typedef struct bctx {
+static const int memcpy_threads[] = {1, 2, 4, 8, 16};
+enum { N_THREADS = sizeof memcpy_threads / sizeof memcpy_threads[0] };
+
+typedef struct st {
     sedx_context *ctx;
-    int runs;
-    FILE *log;
-    cJSON *json;
-} bctx;
+    bool cpu_device;
+    uint64_t size, large;       /* bytes */
+    uint32_t count;             /* scattered uploads */
+    uint32_t rep[2];            /* device copies back to back: at size, at large */
+    uint8_t *user, *back, *tmp; /* pageable, size bytes each */
+    sedx_buffer dev, dev2, staging, big1, big2;
+    bench_raw_buffer h_up, h_down, d_raw; /* raw: host (upload), host (readback), device */
+    bench_compute_copy cc;
+    uint32_t groups[2][MAX_GROUP_VARIANTS];
+    int n_groups[2];
+    uint32_t *slots;
+    sedx_upload_region *ups;
+    VkBufferCopy *regions;
+    int fails;
+} st;
 
 static double now_s(void) { return (double)sedx_time_ns() * 1e-9; }
 
@@ -45,341 +68,711 @@ static int check(bool ok, const char *what)
     return ok ? 0 : 1;
 }
 
-static void report(bctx *b, const char *name, double gbps, double limit_gbps, const char *limit_name)
+static double rate(uint64_t bytes, double seconds) { return seconds > 0 ? (double)bytes / seconds / 1e9 : -1; }
+
+/* ------------------------------------------------------------------ the measurements (GB/s) */
+
+static double m_memcpy(st *s, int threads) { return rate(s->size, bench_parallel_memcpy(s->tmp, s->user, s->size, threads)); }
+
+static double m_raw_h2d(st *s, int queue)
 {
-    fprintf(b->log, "  %-44s %9.2f GB/s", name, gbps);
-    if (limit_gbps > 0) fprintf(b->log, "   %6.2fx %s (%.2f GB/s)", gbps / limit_gbps, limit_name, limit_gbps);
-    fprintf(b->log, "\n");
-    cJSON *o = cJSON_AddObjectToObject(b->json, name);
-    cJSON_AddNumberToObject(o, "GBps", gbps);
-    if (limit_gbps > 0) {
-        cJSON_AddNumberToObject(o, "limit_GBps", limit_gbps);
-        cJSON_AddStringToObject(o, "limit", limit_name);
-        cJSON_AddNumberToObject(o, "ratio", gbps / limit_gbps);
+    return rate(s->size, bench_raw_copy(s->ctx, (sedx_queue)queue, s->h_up.buffer, s->d_raw.buffer, s->size, 1, 0, NULL));
+}
+
+static double m_raw_d2h(st *s, int queue)
+{
+    return rate(s->size, bench_raw_copy(s->ctx, (sedx_queue)queue, s->d_raw.buffer, s->h_down.buffer, s->size, 1, 0, NULL));
+}
+
+static double m_upload(st *s, int unused)
+{
+    (void)unused;
+    double t0 = now_s();
+    sedx_result r = sedx_upload(s->ctx, &s->dev, 0, s->size, s->user);
+    if (r == SEDX_SUCCESS) r = sedx_upload_flush(s->ctx);
+    return r == SEDX_SUCCESS ? rate(s->size, now_s() - t0) : -1;
+}
+
+static double m_staging_copy(st *s, int unused)
+{
+    (void)unused;
+    double t0 = now_s();
+    sedx_result r = sedx_gpu_copy(s->ctx, &s->staging, 0, &s->dev2, 0, s->size, NULL);
+    return r == SEDX_SUCCESS ? rate(s->size, now_s() - t0) : -1;
+}
+
+static double m_scatter_memcpy(st *s, int unused)
+{
+    (void)unused;
+    double t0 = now_s();
+    for (uint32_t k = 0; k < s->count; ++k)
+        memcpy(s->tmp + (uint64_t)s->slots[k] * PIECE, s->user + (uint64_t)k * PIECE, PIECE);
+    return rate((uint64_t)s->count * PIECE, now_s() - t0);
+}
+
+static double m_scatter_calls(st *s, int unused)
+{
+    (void)unused;
+    sedx_result r = SEDX_SUCCESS;
+    double t0 = now_s();
+    for (uint32_t k = 0; k < s->count && r == SEDX_SUCCESS; ++k)
+        r = sedx_upload(s->ctx, &s->dev, (uint64_t)s->slots[k] * PIECE, PIECE, s->user + (uint64_t)k * PIECE);
+    if (r == SEDX_SUCCESS) r = sedx_upload_flush(s->ctx);
+    return r == SEDX_SUCCESS ? rate((uint64_t)s->count * PIECE, now_s() - t0) : -1;
+}
+
+static double m_scatter_batch(st *s, int unused)
+{
+    (void)unused;
+    double t0 = now_s();
+    sedx_result r = sedx_upload_batch(s->ctx, s->ups, s->count);
+    if (r == SEDX_SUCCESS) r = sedx_upload_flush(s->ctx);
+    return r == SEDX_SUCCESS ? rate((uint64_t)s->count * PIECE, now_s() - t0) : -1;
+}
+
+/* baseline: memcpy into a raw host-visible buffer, then one vkCmdCopyBuffer with `count` regions */
+static double m_copy_regions(st *s, int unused)
+{
+    (void)unused;
+    uint64_t bytes = (uint64_t)s->count * PIECE;
+    double t0 = now_s();
+    memcpy(s->h_up.mapped, s->user, bytes);
+    double t = bench_raw_copy(s->ctx, SEDX_QUEUE_GRAPHICS, s->h_up.buffer, s->d_raw.buffer, 0, 1, s->count, s->regions);
+    return t < 0 ? -1 : rate(bytes, now_s() - t0);
+}
+
+static void d2d_pair(st *s, int which, sedx_buffer **a, sedx_buffer **b, uint64_t *n)
+{
+    *a = which ? &s->big1 : &s->dev;
+    *b = which ? &s->big2 : &s->dev2;
+    *n = which ? s->large : s->size;
+}
+
+static double m_d2d_command(st *s, int which)
+{
+    sedx_buffer *a, *b;
+    uint64_t n;
+    d2d_pair(s, which, &a, &b, &n);
+    uint32_t k = s->rep[which];
+    return rate(n * k, bench_raw_copy(s->ctx, SEDX_QUEUE_GRAPHICS, sedx_buffer_vk(a), sedx_buffer_vk(b), n, k, 0, NULL));
+}
+
+static double m_d2d_compute(st *s, int arg)
+{
+    int which = arg / MAX_GROUP_VARIANTS, variant = arg % MAX_GROUP_VARIANTS;
+    sedx_buffer *a, *b;
+    uint64_t n;
+    d2d_pair(s, which, &a, &b, &n);
+    uint32_t k = s->rep[which];
+    return rate(n * k, bench_compute_copy_run(s->ctx, &s->cc, sedx_buffer_address(a), sedx_buffer_address(b), n,
+                                              s->groups[which][variant], k));
+}
+
+static double m_d2d_sedx(st *s, int which)
+{
+    sedx_buffer *a, *b;
+    uint64_t n;
+    d2d_pair(s, which, &a, &b, &n);
+    uint32_t k = s->rep[which];
+    sedx_result r = SEDX_SUCCESS;
+    sedx_ticket tk = {0};
+    double t0 = now_s();
+    for (uint32_t i = 0; i < k && r == SEDX_SUCCESS; ++i) r = sedx_gpu_copy(s->ctx, a, 0, b, 0, n, &tk);
+    if (r == SEDX_SUCCESS) r = sedx_ticket_wait(s->ctx, tk, UINT64_MAX);
+    return r == SEDX_SUCCESS ? rate(n * k, now_s() - t0) : -1;
+}
+
+static double m_readback(st *s, int unused)
+{
+    (void)unused;
+    double t0 = now_s();
+    sedx_result r = sedx_download(s->ctx, &s->dev, 0, s->size, s->back);
+    return r == SEDX_SUCCESS ? rate(s->size, now_s() - t0) : -1;
+}
+
+/* ------------------------------------------------------------------ rounds */
+
+typedef struct item {
+    char name[48];
+    double (*fn)(st *, int);
+    int arg;
+    double v[MAX_RUNS];
+    double median;
+} item;
+
+#define MAX_ITEMS 48
+typedef struct items {
+    item it[MAX_ITEMS];
+    int n;
+} items;
+
+static item *add(items *L, double (*fn)(st *, int), int arg, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static item *add(items *L, double (*fn)(st *, int), int arg, const char *fmt, ...)
+{
+    item *i = &L->it[L->n++];
+    memset(i, 0, sizeof *i);
+    i->fn = fn;
+    i->arg = arg;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(i->name, sizeof i->name, fmt, ap);
+    va_end(ap);
+    return i;
+}
+
+static void run_rounds(st *s, items *L, int runs, FILE *log)
+{
+    double t_start = now_s();
+    for (int round = -1; round < runs; ++round) { /* round -1: warm-up, not kept */
+        bool backward = round >= 0 && (round & 1);
+        for (int j = 0; j < L->n; ++j) {
+            item *i = &L->it[backward ? L->n - 1 - j : j];
+            double g = i->fn(s, i->arg);
+            if (g < 0) {
+                s->fails += check(false, i->name);
+                g = 0;
+            }
+            if (round >= 0) i->v[round] = g;
+        }
+        fprintf(log, "  round %d%s done (%.1f s)\n", round + 1, round < 0 ? " (warm-up)" : backward ? " (backward)" : "",
+                now_s() - t_start);
+    }
+    for (int j = 0; j < L->n; ++j) {
+        double tmpv[MAX_RUNS];
+        memcpy(tmpv, L->it[j].v, sizeof(double) * (size_t)runs);
+        L->it[j].median = bench_median(tmpv, runs);
     }
 }
 
-/* Raw vkCmdCopyBuffer of size bytes, submitted and waited; returns seconds. */
-static double raw_copy(bctx *b, VkBuffer src, VkBuffer dst, uint64_t size, uint32_t regions, const VkBufferCopy *r)
+/* ------------------------------------------------------------------ checks (after the rounds) */
+
+static void clear_buffer(st *s, VkBuffer b, uint64_t size)
 {
     sedx_cmd cmd;
-    if (sedx_cmd_begin(b->ctx, SEDX_QUEUE_GRAPHICS, &cmd) != SEDX_SUCCESS) return -1;
-    VkBufferCopy whole = {0, 0, size};
-    double t0 = now_s();
-    vkCmdCopyBuffer(cmd.cmd, src, dst, regions ? regions : 1, regions ? r : &whole);
+    if (sedx_cmd_begin(s->ctx, SEDX_QUEUE_GRAPHICS, &cmd) != SEDX_SUCCESS) return;
+    vkCmdFillBuffer(cmd.cmd, b, 0, size, 0);
     sedx_ticket t;
-    if (sedx_cmd_submit(b->ctx, &cmd, NULL, &t) != SEDX_SUCCESS) return -1;
-    sedx_ticket_wait(b->ctx, t, UINT64_MAX);
-    return now_s() - t0;
+    if (sedx_cmd_submit(s->ctx, &cmd, NULL, &t) == SEDX_SUCCESS) sedx_ticket_wait(s->ctx, t, UINT64_MAX);
 }
+
+/* buf[0, n) equals user repeated (n may exceed size: the pattern the large buffers were filled with) */
+static bool equals_user(st *s, sedx_buffer *buf, uint64_t n)
+{
+    for (uint64_t off = 0; off < n; off += s->size) {
+        uint64_t c = BMIN(s->size, n - off);
+        memset(s->back, 0xA5, c);
+        if (sedx_download(s->ctx, buf, off, c, s->back) != SEDX_SUCCESS || memcmp(s->back, s->user, c) != 0) return false;
+    }
+    return true;
+}
+
+static bool scatter_ok(st *s)
+{
+    if (sedx_download(s->ctx, &s->dev, 0, s->size, s->back) != SEDX_SUCCESS) return false;
+    for (uint32_t k = 0; k < s->count; ++k)
+        if (memcmp(s->back + (uint64_t)s->slots[k] * PIECE, s->user + (uint64_t)k * PIECE, PIECE) != 0) return false;
+    return true;
+}
+
+static void checks(st *s)
+{
+    VkDevice vd = sedx_context_device(s->ctx);
+    /* raw paths: user -> host buffer -> device -> host buffer */
+    memcpy(s->h_up.mapped, s->user, s->size);
+    if (!(s->h_up.flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
+        VkMappedMemoryRange mr = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, s->h_up.memory, 0, VK_WHOLE_SIZE};
+        vkFlushMappedMemoryRanges(vd, 1, &mr);
+    }
+    memset(s->h_down.mapped, 0, s->size);
+    bool ok = m_raw_h2d(s, SEDX_QUEUE_GRAPHICS) > 0 && m_raw_d2h(s, SEDX_QUEUE_GRAPHICS) > 0;
+    if (!(s->h_down.flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
+        VkMappedMemoryRange mr = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, s->h_down.memory, 0, VK_WHOLE_SIZE};
+        vkInvalidateMappedMemoryRanges(vd, 1, &mr);
+    }
+    s->fails += check(ok && memcmp(s->h_down.mapped, s->user, s->size) == 0, "raw host->device->host copies equal");
+    /* sedx paths */
+    s->fails += check(m_upload(s, 0) > 0 && equals_user(s, &s->dev, s->size), "uploaded bytes read back equal");
+    memset(s->back, 0, s->size);
+    s->fails += check(m_readback(s, 0) > 0 && memcmp(s->back, s->user, s->size) == 0, "sedx_download equal");
+    clear_buffer(s, sedx_buffer_vk(&s->dev2), s->size);
+    s->fails += check(m_staging_copy(s, 0) > 0 && equals_user(s, &s->dev2, s->size), "copy from staging equal");
+    for (int which = 0; which < 2; ++which) {
+        if (which && !s->large) break;
+        sedx_buffer *a, *b;
+        uint64_t n;
+        d2d_pair(s, which, &a, &b, &n);
+        clear_buffer(s, sedx_buffer_vk(b), n);
+        s->fails += check(m_d2d_sedx(s, which) > 0 && equals_user(s, b, n), "sedx_gpu_copy equal");
+        for (int v = 0; v < s->n_groups[which]; v += BMAX(1, s->n_groups[which] - 1)) { /* first and last */
+            clear_buffer(s, sedx_buffer_vk(b), n);
+            s->fails += check(m_d2d_compute(s, which * MAX_GROUP_VARIANTS + v) > 0 && equals_user(s, b, n),
+                              "compute copy (bench_copy.comp) equal");
+        }
+    }
+    clear_buffer(s, sedx_buffer_vk(&s->dev), s->size);
+    s->fails += check(m_scatter_batch(s, 0) > 0 && scatter_ok(s), "batched scatter uploads read back equal");
+    clear_buffer(s, sedx_buffer_vk(&s->dev), s->size);
+    s->fails += check(m_scatter_calls(s, 0) > 0 && scatter_ok(s), "per-call scatter uploads read back equal");
+}
+
+/* ------------------------------------------------------------------ reporting */
+
+typedef struct limit {
+    const char *key; /* key in "limits" */
+    double gbps;
+} limit;
+
+static void figure(cJSON *figs, FILE *log, const char *key, const char *what, const item *it, int runs, limit lim,
+                   double target, limit tlim)
+{
+    double g = it->median;
+    fprintf(log, "  %-18s %-50s %9.2f GB/s  %5.2fx %s", key, what, g, lim.gbps > 0 ? g / lim.gbps : 0, lim.key);
+    bool met = tlim.gbps > 0 && g / tlim.gbps >= target;
+    if (strcmp(tlim.key, lim.key) == 0)
+        fprintf(log, "   target >= %.2fx: %s\n", target, met ? "met" : "NOT met");
+    else
+        fprintf(log, "   target >= %.2fx %s: %.2fx, %s\n", target, tlim.key, tlim.gbps > 0 ? g / tlim.gbps : 0,
+                met ? "met" : "NOT met");
+    cJSON *o = cJSON_AddObjectToObject(figs, key);
+    cJSON_AddStringToObject(o, "what", what);
+    cJSON_AddNumberToObject(o, "GBps", g);
+    cJSON *a = cJSON_AddArrayToObject(o, "runs_GBps");
+    for (int i = 0; i < runs; ++i) cJSON_AddItemToArray(a, cJSON_CreateNumber(it->v[i]));
+    cJSON_AddStringToObject(o, "limit", lim.key);
+    cJSON_AddNumberToObject(o, "limit_GBps", lim.gbps);
+    cJSON_AddNumberToObject(o, "ratio", lim.gbps > 0 ? g / lim.gbps : 0);
+    cJSON *t = cJSON_AddObjectToObject(o, "target");
+    cJSON_AddNumberToObject(t, "min_ratio", target);
+    cJSON_AddStringToObject(t, "against", tlim.key);
+    cJSON_AddNumberToObject(t, "against_GBps", tlim.gbps);
+    cJSON_AddNumberToObject(t, "ratio", tlim.gbps > 0 ? g / tlim.gbps : 0);
+    cJSON_AddBoolToObject(t, "met", met);
+}
+
+static void usage_upload(void)
+{
+    fprintf(stderr,
+            "usage: sedx-bench upload [--size MiB] [--large MiB] [--count N] [--runs R] [--quick] [--json] [--out FILE]\n"
+            "  --size MiB   pageable upload, staging copy, readback and device copy (default 256)\n"
+            "  --large MiB  the second device-to-device size (default 1024; 0 skips it; needs 2x in device memory)\n"
+            "  --count N    scattered 4 KiB uploads (default 16384)\n"
+            "  --runs R     rounds after one warm-up; medians are reported (default 5, at most 64)\n"
+            "  --quick      --size 64 --large 256 --count 4096 --runs 3 (each only when not given)\n"
+            "Every sedx figure is printed with its ratio to a limit measured in the same run\n"
+            "(docs/benchmarks.md: the keys; docs/transfer.md: what each path is measured against).\n");
+}
+
+static void add_machine_line(cJSON *root, FILE *log)
+{
+    char cpu[256];
+    cJSON *m = bench_add_machine(root, cpu, sizeof cpu);
+    cJSON *n = cJSON_GetObjectItem(m, "online_cpus"), *c = cJSON_GetObjectItem(m, "compiler");
+    fprintf(log, "machine: %s, %d online CPUs, %s, %s%s\n", cpu, n ? (int)n->valuedouble : 0,
+            c && cJSON_IsString(c) ? c->valuestring : "unknown compiler",
+            cJSON_IsTrue(cJSON_GetObjectItem(m, "optimized")) ? "optimized" : "NOT optimized",
+            cJSON_IsTrue(cJSON_GetObjectItem(m, "ndebug")) ? ", NDEBUG" : "");
+}
+
+static void import_cost(st *s, FILE *log, cJSON *base, int R, double up); /* below */
 
 int bench_upload(const bench_args *args)
 {
-    const char *sz = bench_flag_value(args, "--size");
-    const char *cnt = bench_flag_value(args, "--count");
-    uint64_t size = (uint64_t)(sz ? atoll(sz) : 256) << 20;
-    uint32_t count = cnt ? (uint32_t)atoi(cnt) : 16384;
-    bctx b = {0};
-    b.runs = args->runs;
-    b.log = args->json ? stderr : stdout;
-    b.json = cJSON_CreateObject();
+    if (bench_has_flag(args, "--help") || bench_has_flag(args, "-h")) {
+        usage_upload();
+        return 0;
+    }
+    bool quick = bench_has_flag(args, "--quick");
+    const char *sz = bench_flag_value(args, "--size"), *lg = bench_flag_value(args, "--large"),
+               *cnt = bench_flag_value(args, "--count");
+    int R = args->runs;
+    if (quick && !bench_flag_value(args, "--runs")) R = 3;
+    if (R > MAX_RUNS) R = MAX_RUNS;
+    st s = {0};
+    s.size = (uint64_t)(sz ? atoll(sz) : quick ? 64 : 256) << 20;
+    s.large = (uint64_t)(lg ? atoll(lg) : quick ? 256 : 1024) << 20;
+    s.count = cnt ? (uint32_t)atoi(cnt) : quick ? 4096 : 16384;
+    if (s.size < (1u << 20) || s.count < 1) {
+        usage_upload();
+        return 2;
+    }
+    FILE *log = args->json ? stderr : stdout;
+    cJSON *root = cJSON_CreateObject();
     sedx_context_info ci = {0};
     ci.flags = SEDX_CONTEXT_NO_ENV_VALIDATION;
     ci.app_name = "sedx-bench";
-    if (sedx_context_create(&ci, &b.ctx) != SEDX_SUCCESS) {
+    if (sedx_context_create(&ci, &s.ctx) != SEDX_SUCCESS) {
         fprintf(stderr, "sedx-bench upload: no context\n");
         return 1;
     }
-    const VkPhysicalDeviceProperties *p = sedx_context_properties(b.ctx);
-    fprintf(b.log, "sedx-bench upload on %s (driver 0x%x), %llu MiB, %u scattered uploads, %d runs (median)\n",
-            p->deviceName, p->driverVersion, (unsigned long long)(size >> 20), count, b.runs);
-    cJSON_AddStringToObject(b.json, "device", p->deviceName);
-    cJSON_AddNumberToObject(b.json, "driver_version", p->driverVersion);
-    cJSON_AddNumberToObject(b.json, "size_bytes", (double)size);
-    cJSON_AddNumberToObject(b.json, "runs", b.runs);
-    int fails = 0;
+    const VkPhysicalDeviceProperties *p = sedx_context_properties(s.ctx);
+    s.cpu_device = p->deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+    /* device copies back to back, so the submission latency is amortised (a CPU device: 2 at
+     * --size, 1 at --large, which are already long enough there) */
+    s.rep[0] = s.cpu_device ? 2 : 8;
+    s.rep[1] = s.cpu_device ? 1 : 8;
+    bool xfer = sedx_context_has_transfer_queue(s.ctx);
 
-    uint8_t *user = malloc(size), *back = malloc(size), *tmp = malloc(size);
-    fill(user, size, 1);
-    memset(back, 0, size);
-    memset(tmp, 0, size);
-    sedx_buffer dev, dev2, staging;
-    sedx_result r = sedx_buffer_create(b.ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
-                                       SEDX_MEMORY_GPU, "bench device", &dev);
-    if (r == SEDX_SUCCESS)
-        r = sedx_buffer_create(b.ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST, SEDX_MEMORY_GPU,
-                               "bench device 2", &dev2);
-    if (r == SEDX_SUCCESS) r = sedx_staging_buffer_create(b.ctx, size, "bench staging", &staging);
-    if (r != SEDX_SUCCESS) {
-        fprintf(stderr, "sedx-bench upload: buffers: %s\n", sedx_result_name(r));
+    uint64_t slots_n = BMIN((uint64_t)s.count * 2, s.size / PIECE);
+    if (slots_n < s.count) s.count = (uint32_t)slots_n;
+    fprintf(log,
+            "sedx-bench upload on %s (driver 0x%x), %llu MiB, %u scattered 4 KiB uploads, device copies of %llu and "
+            "%llu MiB (x%u, x%u back to back), %d rounds after a warm-up (median; order reversed every other round)\n",
+            p->deviceName, p->driverVersion, (unsigned long long)(s.size >> 20), s.count,
+            (unsigned long long)(s.size >> 20), (unsigned long long)(s.large >> 20), s.rep[0], s.rep[1], R);
+    add_machine_line(root, log);
+    cJSON_AddStringToObject(root, "benchmark", "upload");
+    cJSON_AddNumberToObject(root, "schema", 2);
+    cJSON_AddStringToObject(root, "device", p->deviceName);
+    cJSON_AddNumberToObject(root, "driver_version", p->driverVersion);
+    cJSON_AddBoolToObject(root, "cpu_device", s.cpu_device);
+    cJSON_AddBoolToObject(root, "transfer_queue", xfer);
+    cJSON_AddNumberToObject(root, "size_bytes", (double)s.size);
+    cJSON_AddNumberToObject(root, "large_size_bytes", (double)s.large);
+    cJSON_AddNumberToObject(root, "scatter_count", s.count);
+    cJSON_AddNumberToObject(root, "scatter_piece_bytes", PIECE);
+    cJSON_AddNumberToObject(root, "device_copy_repeat", s.rep[0]);
+    cJSON_AddNumberToObject(root, "device_copy_repeat_large", s.rep[1]);
+    cJSON_AddNumberToObject(root, "runs", R);
+
+    /* ---- buffers */
+    s.user = malloc(s.size);
+    s.back = malloc(s.size);
+    s.tmp = malloc(s.size);
+    if (!s.user || !s.back || !s.tmp) {
+        fprintf(stderr, "sedx-bench upload: out of host memory\n");
         return 1;
     }
-    memcpy(staging.data, user, size);
-    double *v = calloc((size_t)b.runs * 8, sizeof *v);
-    int R = b.runs;
-
-    /* limits */
-    for (int i = 0; i < R; ++i) {
-        double t0 = now_s();
-        memcpy(tmp, user, size);
-        v[i] = (double)size / (now_s() - t0) / 1e9;
+    fill(s.user, s.size, 1);
+    memset(s.back, 0, s.size);
+    memset(s.tmp, 0, s.size); /* every page touched before anything is timed */
+    sedx_buffer_usage_flags du = SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST;
+    sedx_result r = sedx_buffer_create(s.ctx, s.size, du, SEDX_MEMORY_GPU, "bench device", &s.dev);
+    if (r == SEDX_SUCCESS) r = sedx_buffer_create(s.ctx, s.size, du, SEDX_MEMORY_GPU, "bench device 2", &s.dev2);
+    if (r == SEDX_SUCCESS) r = sedx_staging_buffer_create(s.ctx, s.size, "bench staging", &s.staging);
+    if (r == SEDX_SUCCESS && s.large) r = sedx_buffer_create(s.ctx, s.large, du, SEDX_MEMORY_GPU, "bench large", &s.big1);
+    if (r == SEDX_SUCCESS && s.large) r = sedx_buffer_create(s.ctx, s.large, du, SEDX_MEMORY_GPU, "bench large 2", &s.big2);
+    if (r != SEDX_SUCCESS) {
+        fprintf(stderr, "sedx-bench upload: sedx buffers: %s (--large 0 skips the large device copy)\n",
+                sedx_result_name(r));
+        return 1;
     }
-    double memcpy_gbps = bench_median(v, R);
-    for (int i = 0; i < R; ++i) v[i] = (double)size / raw_copy(&b, sedx_buffer_vk(&staging), sedx_buffer_vk(&dev), size, 0, NULL) / 1e9;
-    double dma_gbps = bench_median(v, R);
-    fprintf(b.log, "limits: memcpy %.2f GB/s, raw vkCmdCopyBuffer host->device %.2f GB/s\n", memcpy_gbps, dma_gbps);
-    cJSON_AddNumberToObject(b.json, "memcpy_GBps", memcpy_gbps);
-    cJSON_AddNumberToObject(b.json, "raw_copy_h2d_GBps", dma_gbps);
-
-    /* 1. pageable -> device, and staging -> device */
-    for (int i = 0; i < R; ++i) {
-        double t0 = now_s();
-        r = sedx_upload(b.ctx, &dev, 0, size, user);
-        if (r == SEDX_SUCCESS) r = sedx_upload_flush(b.ctx);
-        v[i] = (double)size / (now_s() - t0) / 1e9;
+    memcpy(s.staging.data, s.user, s.size);
+    VkBufferUsageFlags tu = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    if (bench_raw_buffer_create(s.ctx, s.size, tu, BENCH_RAW_HOST_UPLOAD, &s.h_up) ||
+        bench_raw_buffer_create(s.ctx, s.size, tu, BENCH_RAW_HOST_READBACK, &s.h_down) ||
+        bench_raw_buffer_create(s.ctx, s.size, tu, BENCH_RAW_DEVICE, &s.d_raw)) {
+        fprintf(stderr, "sedx-bench upload: raw Vulkan buffers could not be created\n");
+        return 1;
     }
-    double up = bench_median(v, R);
-    fails += check(r == SEDX_SUCCESS, "upload");
-    fails += check(sedx_download(b.ctx, &dev, 0, size, back) == SEDX_SUCCESS && memcmp(back, user, size) == 0,
-                   "uploaded bytes read back equal");
-    report(&b, "1. upload from pageable memory", up, memcpy_gbps, "memcpy");
-    for (int i = 0; i < R; ++i) {
-        double t0 = now_s();
-        r = sedx_gpu_copy(b.ctx, &staging, 0, &dev2, 0, size, NULL);
-        v[i] = (double)size / (now_s() - t0) / 1e9;
+    memcpy(s.h_up.mapped, s.user, s.size);
+    memset(s.h_down.mapped, 0, s.size);
+    bool have_cc = bench_compute_copy_create(s.ctx, &s.cc) == 0 && sedx_buffer_address(&s.dev) &&
+                   sedx_buffer_address(&s.dev2) && (!s.large || (sedx_buffer_address(&s.big1) && sedx_buffer_address(&s.big2)));
+    for (int which = 0; which < 2 && have_cc; ++which) {
+        uint64_t n = which ? s.large : s.size;
+        if (!n) break;
+        uint32_t full = bench_compute_copy_full_groups(&s.cc, n);
+        const uint32_t cand[MAX_GROUP_VARIANTS] = {full, 65535, 16384, 4096};
+        for (int c = 0; c < MAX_GROUP_VARIANTS; ++c) {
+            bool dup = cand[c] > full;
+            for (int d = 0; d < s.n_groups[which]; ++d) dup |= s.groups[which][d] == cand[c];
+            if (!dup) s.groups[which][s.n_groups[which]++] = cand[c];
+        }
     }
-    report(&b, "1b. copy from sedx staging", bench_median(v, R), dma_gbps, "raw vkCmdCopyBuffer");
+    /* sources hold the pattern: device buffers by sedx_upload (not timed), the large one repeats user */
+    r = sedx_upload(s.ctx, &s.dev, 0, s.size, s.user);
+    for (uint64_t off = 0; r == SEDX_SUCCESS && off < s.large; off += s.size)
+        r = sedx_upload(s.ctx, &s.big1, off, BMIN(s.size, s.large - off), s.user);
+    if (r == SEDX_SUCCESS) r = sedx_upload_flush(s.ctx);
+    s.fails += check(r == SEDX_SUCCESS, "initial uploads");
 
-    /* 2. scattered small uploads */
-    const uint64_t piece = 4096;
-    uint64_t slots_n = BMIN((uint64_t)count * 2, size / piece);
-    if (slots_n < count) count = (uint32_t)slots_n;
-    uint32_t *slots = malloc(slots_n * sizeof *slots);
-    for (uint32_t i = 0; i < slots_n; ++i) slots[i] = i;
+    /* scattered pieces: count distinct 4 KiB slots, shuffled */
+    s.slots = malloc(slots_n * sizeof *s.slots);
+    for (uint32_t i = 0; i < slots_n; ++i) s.slots[i] = i;
     uint64_t x = 7;
     for (uint64_t i = slots_n - 1; i > 0; --i) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         uint64_t j = (x >> 33) % (i + 1);
-        uint32_t t = slots[i];
-        slots[i] = slots[j];
-        slots[j] = t;
+        uint32_t t = s.slots[i];
+        s.slots[i] = s.slots[j];
+        s.slots[j] = t;
     }
-    uint64_t scatter_bytes = (uint64_t)count * piece;
-    for (int i = 0; i < R; ++i) {
-        double t0 = now_s();
-        for (uint32_t k = 0; k < count; ++k) memcpy(tmp + (uint64_t)slots[k] * piece, user + (uint64_t)k * piece, piece);
-        v[i] = (double)scatter_bytes / (now_s() - t0) / 1e9;
+    s.ups = malloc(s.count * sizeof *s.ups);
+    s.regions = malloc(s.count * sizeof *s.regions);
+    for (uint32_t k = 0; k < s.count; ++k) {
+        s.ups[k] = (sedx_upload_region){&s.dev, (uint64_t)s.slots[k] * PIECE, PIECE, s.user + (uint64_t)k * PIECE};
+        s.regions[k] = (VkBufferCopy){(uint64_t)k * PIECE, (uint64_t)s.slots[k] * PIECE, PIECE};
     }
-    double scatter_memcpy = bench_median(v, R);
-    double loop_s = 0;
-    for (int i = 0; i < R; ++i) {
-        double t0 = now_s();
-        for (uint32_t k = 0; k < count && r == SEDX_SUCCESS; ++k)
-            r = sedx_upload(b.ctx, &dev, (uint64_t)slots[k] * piece, piece, user + (uint64_t)k * piece);
-        double t1 = now_s();
-        if (r == SEDX_SUCCESS) r = sedx_upload_flush(b.ctx);
-        v[i] = (double)scatter_bytes / (now_s() - t0) / 1e9;
-        loop_s += t1 - t0;
-        if (i == R - 1) {
-            sedx_transfer_stats ts;
-            sedx_transfer_get_stats(b.ctx, &ts);
-            fprintf(b.log, "     (last run: %.2f ms in sedx_upload calls, %.2f ms submit+wait; ring waits so far %llu)\n",
-                    (t1 - t0) * 1e3, (now_s() - t1) * 1e3, (unsigned long long)ts.ring_waits);
+
+    /* ---- the measurements, in round order (each limit next to the sedx figures held to it) */
+    items L = {0};
+    item *mc[N_THREADS];
+    for (int t = 0; t < N_THREADS; ++t) mc[t] = add(&L, m_memcpy, memcpy_threads[t], "memcpy %d threads", memcpy_threads[t]);
+    item *h2d[2] = {add(&L, m_raw_h2d, SEDX_QUEUE_GRAPHICS, "raw H2D main queue"),
+                    xfer ? add(&L, m_raw_h2d, SEDX_QUEUE_TRANSFER, "raw H2D transfer queue") : NULL};
+    item *up = add(&L, m_upload, 0, "upload_pageable");
+    item *stc = add(&L, m_staging_copy, 0, "copy_from_staging");
+    item *scm = add(&L, m_scatter_memcpy, 0, "memcpy 1 thread scattered");
+    item *scc = add(&L, m_scatter_calls, 0, "scatter_per_call");
+    item *scb = add(&L, m_scatter_batch, 0, "scatter_batch");
+    item *reg = add(&L, m_copy_regions, 0, "copy regions baseline");
+    item *dcmd[2] = {0}, *dsedx[2] = {0}, *dcc[2][MAX_GROUP_VARIANTS] = {{0}};
+    for (int which = 0; which < 2; ++which) {
+        if (which && !s.large) break;
+        dcmd[which] = add(&L, m_d2d_command, which, "d2d copy command %d", which);
+        for (int v = 0; v < s.n_groups[which]; ++v)
+            dcc[which][v] = add(&L, m_d2d_compute, which * MAX_GROUP_VARIANTS + v, "d2d compute %d/%u", which,
+                                s.groups[which][v]);
+        dsedx[which] = add(&L, m_d2d_sedx, which, which ? "d2d_large" : "d2d");
+    }
+    item *d2h[2] = {add(&L, m_raw_d2h, SEDX_QUEUE_GRAPHICS, "raw D2H main queue"),
+                    xfer ? add(&L, m_raw_d2h, SEDX_QUEUE_TRANSFER, "raw D2H transfer queue") : NULL};
+    item *rb = add(&L, m_readback, 0, "readback");
+    run_rounds(&s, &L, R, log);
+    checks(&s);
+
+    /* ---- limits */
+    cJSON *lj = cJSON_AddObjectToObject(root, "limits");
+    cJSON *mj = cJSON_AddObjectToObject(lj, "memcpy_GBps");
+    double mc_best = 0;
+    int mc_best_t = 1;
+    char line[512];
+    int ln = snprintf(line, sizeof line, "  host memcpy, pageable -> pageable, %llu MiB, 1/2/4/8/16 threads:",
+                      (unsigned long long)(s.size >> 20));
+    for (int t = 0; t < N_THREADS; ++t) {
+        char k[8];
+        snprintf(k, sizeof k, "%d", memcpy_threads[t]);
+        cJSON_AddNumberToObject(mj, k, mc[t]->median);
+        ln += snprintf(line + ln, sizeof line - (size_t)ln, "%s %.2f", t ? " /" : "", mc[t]->median);
+        if (mc[t]->median > mc_best) {
+            mc_best = mc[t]->median;
+            mc_best_t = memcpy_threads[t];
         }
     }
-    (void)loop_s;
-    double scatter_calls = bench_median(v, R);
-    /* the batched form (the seed's pending-upload list): the same uploads, one call */
-    sedx_upload_region *ups = malloc(count * sizeof *ups);
-    for (uint32_t k = 0; k < count; ++k)
-        ups[k] = (sedx_upload_region){&dev, (uint64_t)slots[k] * piece, piece, user + (uint64_t)k * piece};
-    for (int i = 0; i < R; ++i) {
-        double t0 = now_s();
-        r = sedx_upload_batch(b.ctx, ups, count);
-        if (r == SEDX_SUCCESS) r = sedx_upload_flush(b.ctx);
-        v[i] = (double)scatter_bytes / (now_s() - t0) / 1e9;
+    cJSON_AddNumberToObject(lj, "memcpy_best_GBps", mc_best);
+    cJSON_AddNumberToObject(lj, "memcpy_best_threads", mc_best_t);
+    double h2d_q[2] = {h2d[0]->median, h2d[1] ? h2d[1]->median : 0}, d2h_q[2] = {d2h[0]->median, d2h[1] ? d2h[1]->median : 0};
+    double raw_h2d = BMAX(h2d_q[0], h2d_q[1]), raw_d2h = BMAX(d2h_q[0], d2h_q[1]);
+    cJSON *q = cJSON_AddObjectToObject(lj, "raw_h2d_by_queue_GBps");
+    cJSON_AddNumberToObject(q, "main", h2d_q[0]);
+    if (xfer) cJSON_AddNumberToObject(q, "transfer", h2d_q[1]);
+    cJSON_AddNumberToObject(lj, "raw_h2d_GBps", raw_h2d);
+    q = cJSON_AddObjectToObject(lj, "raw_d2h_by_queue_GBps");
+    cJSON_AddNumberToObject(q, "main", d2h_q[0]);
+    if (xfer) cJSON_AddNumberToObject(q, "transfer", d2h_q[1]);
+    cJSON_AddNumberToObject(lj, "raw_d2h_GBps", raw_d2h);
+    limit host_h2d = {"host_h2d_GBps", BMIN(mc_best, raw_h2d)}, host_d2h = {"host_d2h_GBps", BMIN(mc_best, raw_d2h)};
+    limit l_raw_h2d = {"raw_h2d_GBps", raw_h2d}, l_raw_d2h = {"raw_d2h_GBps", raw_d2h};
+    limit l_scm = {"memcpy_1t_scatter_GBps", scm->median};
+    cJSON_AddNumberToObject(lj, host_h2d.key, host_h2d.gbps);
+    cJSON_AddNumberToObject(lj, host_d2h.key, host_d2h.gbps);
+    cJSON_AddNumberToObject(lj, l_scm.key, l_scm.gbps);
+    fprintf(log, "limits (measured in this run, no sedx transfer path):\n%s GB/s; best %.2f (%d threads)\n", line, mc_best,
+            mc_best_t);
+    fprintf(log, "  raw vkCmdCopyBuffer host -> device: main queue %.2f GB/s%s", h2d_q[0], xfer ? "" : "\n");
+    if (xfer) fprintf(log, ", transfer queue %.2f GB/s\n", h2d_q[1]);
+    fprintf(log, "  raw vkCmdCopyBuffer device -> host: main queue %.2f GB/s%s", d2h_q[0], xfer ? "" : "\n");
+    if (xfer) fprintf(log, ", transfer queue %.2f GB/s\n", d2h_q[1]);
+    fprintf(log, "  host_h2d = min(best memcpy, raw H2D) %.2f GB/s; host_d2h = min(best memcpy, raw D2H) %.2f GB/s\n",
+            host_h2d.gbps, host_d2h.gbps);
+    fprintf(log, "  memcpy, 1 thread, %u x 4 KiB to scattered offsets: %.2f GB/s\n", s.count, l_scm.gbps);
+    cJSON *rm = cJSON_AddObjectToObject(lj, "raw_memory");
+    const bench_raw_buffer *rbs[3] = {&s.h_up, &s.h_down, &s.d_raw};
+    const char *rnames[3] = {"host_upload", "host_readback", "device"};
+    fprintf(log, "  raw buffers' memory types:");
+    for (int i = 0; i < 3; ++i) {
+        char f[96];
+        bench_memory_flags_string(rbs[i]->flags, f, sizeof f);
+        cJSON *o = cJSON_AddObjectToObject(rm, rnames[i]);
+        cJSON_AddNumberToObject(o, "type", rbs[i]->memory_type);
+        cJSON_AddStringToObject(o, "flags", f);
+        fprintf(log, "%s %s %u (%s)", i ? "," : "", rnames[i], rbs[i]->memory_type, f);
     }
-    double scatter = bench_median(v, R);
-    fails += check(r == SEDX_SUCCESS, "batched scatter uploads");
-    free(ups);
-    fails += check(r == SEDX_SUCCESS, "scatter uploads");
-    fails += check(sedx_download(b.ctx, &dev, 0, size, back) == SEDX_SUCCESS, "scatter readback");
-    for (uint32_t k = 0; k < count; ++k)
-        if (memcmp(back + (uint64_t)slots[k] * piece, user + (uint64_t)k * piece, piece) != 0) {
-            fails += check(false, "scattered bytes read back equal");
-            break;
+    fprintf(log, "\n");
+    limit d2d_lim[2] = {{"d2d_best_GBps", 0}, {"d2d_large_best_GBps", 0}};
+    for (int which = 0; which < 2; ++which) {
+        if (!dcmd[which]) break;
+        const char *pre = which ? "d2d_large_" : "d2d_";
+        char k[64];
+        double cc_best = 0;
+        uint32_t cc_groups = 0;
+        snprintf(k, sizeof k, "%scompute_by_groups_GBps", pre);
+        cJSON *g = cJSON_AddObjectToObject(lj, k);
+        ln = snprintf(line, sizeof line, "  device -> device %llu MiB: vkCmdCopyBuffer %.2f GB/s; compute copy",
+                      (unsigned long long)((which ? s.large : s.size) >> 20), dcmd[which]->median);
+        for (int v = 0; v < s.n_groups[which]; ++v) {
+            char gk[16];
+            snprintf(gk, sizeof gk, "%u", s.groups[which][v]);
+            cJSON_AddNumberToObject(g, gk, dcc[which][v]->median);
+            ln += snprintf(line + ln, sizeof line - (size_t)ln, "%s %u groups %.2f", v ? "," : "", s.groups[which][v],
+                           dcc[which][v]->median);
+            if (dcc[which][v]->median > cc_best) {
+                cc_best = dcc[which][v]->median;
+                cc_groups = s.groups[which][v];
+            }
         }
-    /* baseline: one vkCmdCopyBuffer with `count` regions (memcpy into staging included) */
-    VkBufferCopy *regions = malloc(count * sizeof *regions);
-    for (uint32_t k = 0; k < count; ++k) regions[k] = (VkBufferCopy){(uint64_t)k * piece, (uint64_t)slots[k] * piece, piece};
-    for (int i = 0; i < R; ++i) {
-        double t0 = now_s();
-        memcpy(staging.data, user, scatter_bytes);
-        raw_copy(&b, sedx_buffer_vk(&staging), sedx_buffer_vk(&dev), 0, count, regions);
-        v[i] = (double)scatter_bytes / (now_s() - t0) / 1e9;
+        if (!s.n_groups[which]) ln += snprintf(line + ln, sizeof line - (size_t)ln, " not available (no buffer device address)");
+        snprintf(k, sizeof k, "%scopy_command_GBps", pre);
+        cJSON_AddNumberToObject(lj, k, dcmd[which]->median);
+        snprintf(k, sizeof k, "%scompute_GBps", pre);
+        cJSON_AddNumberToObject(lj, k, cc_best);
+        snprintf(k, sizeof k, "%scompute_groups", pre);
+        cJSON_AddNumberToObject(lj, k, cc_groups);
+        bool compute_wins = cc_best > dcmd[which]->median;
+        d2d_lim[which].gbps = BMAX(cc_best, dcmd[which]->median);
+        cJSON_AddNumberToObject(lj, d2d_lim[which].key, d2d_lim[which].gbps);
+        snprintf(k, sizeof k, "%sbest_method", pre);
+        cJSON_AddStringToObject(lj, k, compute_wins ? "compute" : "copy_command");
+        fprintf(log, "%s GB/s; best %.2f GB/s (%s)\n", line, d2d_lim[which].gbps,
+                compute_wins ? "compute" : "vkCmdCopyBuffer");
     }
-    double regions_gbps = bench_median(v, R);
-    /* baseline: the seed's pattern, per upload (one run, at most 2,048 uploads: it is slow) */
-    uint32_t seed_n = BMIN(count, 2048u);
+
+    /* ---- sedx against its limits */
+    fprintf(log, "sedx against its limit (ratio = sedx / limit; targets are for a discrete GPU):\n");
+    cJSON *figs = cJSON_AddObjectToObject(root, "figures");
+    figure(figs, log, "upload_pageable", "sedx_upload + flush from pageable memory", up, R, host_h2d, 0.8, host_h2d);
+    figure(figs, log, "copy_from_staging", "sedx_gpu_copy, sedx staging buffer -> device", stc, R, l_raw_h2d, 0.98, l_raw_h2d);
+    figure(figs, log, "scatter_batch", "4 KiB scattered, one sedx_upload_batch + flush", scb, R, host_h2d, 0.5, host_h2d);
+    figure(figs, log, "scatter_per_call", "4 KiB scattered, one sedx_upload each + flush", scc, R, host_h2d, 1.0, l_scm);
+    if (dsedx[0]) figure(figs, log, "d2d", "sedx_gpu_copy device -> device (--size)", dsedx[0], R, d2d_lim[0], 0.97, d2d_lim[0]);
+    if (dsedx[1]) figure(figs, log, "d2d_large", "sedx_gpu_copy device -> device (--large)", dsedx[1], R, d2d_lim[1], 0.97, d2d_lim[1]);
+    figure(figs, log, "readback", "sedx_download into pageable memory", rb, R, host_d2h, 0.95, l_raw_d2h);
+
+    /* ---- baselines that are not limits: the seed's pattern, one copy command with every region */
+    cJSON *base = cJSON_AddObjectToObject(root, "baselines");
+    uint32_t seed_n = BMIN(s.count, 2048u);
     double t0 = now_s();
     for (uint32_t k = 0; k < seed_n; ++k) {
-        sedx_buffer st;
-        if (sedx_buffer_create(b.ctx, piece, SEDX_BUFFER_USAGE_TRANSFER_SRC, SEDX_MEMORY_CPU, "seed staging", &st))
-            break;
+        sedx_buffer sb;
+        if (sedx_buffer_create(s.ctx, PIECE, SEDX_BUFFER_USAGE_TRANSFER_SRC, SEDX_MEMORY_CPU, "seed staging", &sb)) break;
         void *m;
-        sedx_buffer_map(&st, &m);
-        memcpy(m, user + (uint64_t)k * piece, piece);
-        sedx_buffer_unmap(&st);
-        sedx_copy_buffer_offsets(b.ctx, sedx_buffer_vk(&st), 0, sedx_buffer_vk(&dev), (uint64_t)slots[k] * piece, piece);
-        sedx_buffer_release(&st);
+        sedx_buffer_map(&sb, &m);
+        memcpy(m, s.user + (uint64_t)k * PIECE, PIECE);
+        sedx_buffer_unmap(&sb);
+        sedx_copy_buffer_offsets(s.ctx, sedx_buffer_vk(&sb), 0, sedx_buffer_vk(&s.dev), (uint64_t)s.slots[k] * PIECE, PIECE);
+        sedx_buffer_release(&sb);
     }
-    double seed_gbps = (double)seed_n * (double)piece / (now_s() - t0) / 1e9;
-    report(&b, "2. scattered 4 KiB uploads (sedx_upload_batch)", scatter, scatter_memcpy, "memcpy of the same bytes");
-    report(&b, "2b. the same, one sedx_upload per region", scatter_calls, scatter_memcpy, "memcpy of the same bytes");
-    fprintf(b.log, "     vs the seed's pattern %.3f GB/s: %.1fx; vs one vkCmdCopyBuffer with %u regions %.2f GB/s: %.2fx\n",
-            seed_gbps, scatter / seed_gbps, count, regions_gbps, scatter / regions_gbps);
-    cJSON_AddNumberToObject(b.json, "seed_pattern_GBps", seed_gbps);
-    cJSON_AddNumberToObject(b.json, "copy_regions_GBps", regions_gbps);
-    cJSON_AddNumberToObject(b.json, "scatter_vs_seed", scatter / seed_gbps);
-    cJSON_AddNumberToObject(b.json, "scatter_vs_regions", scatter / regions_gbps);
+    double seed_gbps = rate((uint64_t)seed_n * PIECE, now_s() - t0);
+    fprintf(log, "baselines (not limits): the seed's pattern (staging buffer + map + memcpy + unmap + blocking copy per "
+                 "4 KiB, %u uploads) %.3f GB/s: scatter_batch %.1fx; one vkCmdCopyBuffer with %u regions %.2f GB/s: "
+                 "scatter_batch %.2fx\n",
+            seed_n, seed_gbps, scb->median / seed_gbps, s.count, reg->median, scb->median / reg->median);
+    cJSON_AddNumberToObject(base, "seed_pattern_GBps", seed_gbps);
+    cJSON_AddNumberToObject(base, "copy_regions_GBps", reg->median);
+    cJSON_AddNumberToObject(base, "scatter_batch_vs_seed", scb->median / seed_gbps);
+    cJSON_AddNumberToObject(base, "scatter_batch_vs_copy_regions", scb->median / reg->median);
+    import_cost(&s, log, base, R, up->median);
 
-    /* 3. device to device: K copies back to back, so the submit latency is amortised */
-    enum { K = 8 };
-    for (int i = 0; i < R; ++i) {
-        sedx_cmd cmd;
-        if (sedx_cmd_begin(b.ctx, SEDX_QUEUE_GRAPHICS, &cmd) != SEDX_SUCCESS) break;
-        VkBufferCopy whole = {0, 0, size};
-        double t1 = now_s();
-        for (int k = 0; k < K; ++k) {
-            if (k) {
-                VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-                mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-                mb.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-                vkCmdPipelineBarrier(cmd.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb,
-                                     0, NULL, 0, NULL);
-            }
-            vkCmdCopyBuffer(cmd.cmd, sedx_buffer_vk(&dev), sedx_buffer_vk(&dev2), 1, &whole);
-        }
-        sedx_ticket tk;
-        sedx_cmd_submit(b.ctx, &cmd, NULL, &tk);
-        sedx_ticket_wait(b.ctx, tk, UINT64_MAX);
-        v[i] = (double)size * K / (now_s() - t1) / 1e9;
-    }
-    double raw_d2d = bench_median(v, R);
-    for (int i = 0; i < R; ++i) {
-        double t1 = now_s();
-        sedx_ticket tk = {0};
-        for (int k = 0; k < K && r == SEDX_SUCCESS; ++k) r = sedx_gpu_copy(b.ctx, &dev, 0, &dev2, 0, size, &tk);
-        sedx_ticket_wait(b.ctx, tk, UINT64_MAX);
-        v[i] = (double)size * K / (now_s() - t1) / 1e9;
-    }
-    report(&b, "3. device-to-device sedx_gpu_copy", bench_median(v, R), raw_d2d, "raw vkCmdCopyBuffer");
-    fails += check(r == SEDX_SUCCESS, "device copy");
-    memset(tmp, 0, size);
-    fails += check(sedx_download(b.ctx, &dev2, 0, size, tmp) == SEDX_SUCCESS && memcmp(tmp, back, size) == 0,
-                   "device copy read back equal");
-
-    /* 4. readback */
-    for (int i = 0; i < R; ++i) {
-        double t1 = now_s();
-        r = sedx_download(b.ctx, &dev, 0, size, back);
-        v[i] = (double)size / (now_s() - t1) / 1e9;
-    }
-    report(&b, "4. readback sedx_download", bench_median(v, R), memcpy_gbps, "memcpy");
-
-    /* 5. what importing user memory (VK_EXT_external_memory_host) would cost: pin + DMA + unpin,
-     * against sedx_upload of the same bytes (the decision in docs/transfer.md rests on this) */
-    if (sedx_context_features(b.ctx) & SEDX_FEATURE_EXTERNAL_MEMORY_HOST) {
-        VkDevice vd = sedx_context_device(b.ctx);
-        PFN_vkGetMemoryHostPointerPropertiesEXT get_props =
-            (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(vd, "vkGetMemoryHostPointerPropertiesEXT");
-        VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {
-            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
-        VkPhysicalDeviceProperties2 p2 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &hp};
-        vkGetPhysicalDeviceProperties2(sedx_context_physical_device(b.ctx), &p2);
-        size_t align = (size_t)BMIN(hp.minImportedHostPointerAlignment, 1u << 21);
-        if (align < 4096) align = 4096;
-        void *pinned_src = NULL;
-        if (get_props && posix_memalign(&pinned_src, align, size) == 0) {
-            memcpy(pinned_src, user, size); /* pages touched: what a user buffer would be */
-            double pin = 0, dma = 0, unpin = 0;
-            int ok_runs = 0;
-            for (int i = 0; i < R; ++i) {
-                double ta = now_s();
-                VkMemoryHostPointerPropertiesEXT mp = {VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
-                if (get_props(vd, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, pinned_src, &mp) != VK_SUCCESS)
-                    break;
-                VkExternalMemoryBufferCreateInfo eb = {VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO};
-                eb.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
-                VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, &eb};
-                bci.size = size;
-                bci.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
-                VkBuffer ib;
-                if (vkCreateBuffer(vd, &bci, NULL, &ib) != VK_SUCCESS) break;
-                VkMemoryRequirements mr;
-                vkGetBufferMemoryRequirements(vd, ib, &mr);
-                uint32_t bits = mp.memoryTypeBits & mr.memoryTypeBits, type = 0;
-                while (bits && !(bits & (1u << type))) type++;
-                VkImportMemoryHostPointerInfoEXT imp = {VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT};
-                imp.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
-                imp.pHostPointer = pinned_src;
-                VkMemoryAllocateInfo ai = {VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, &imp};
-                ai.allocationSize = size;
-                ai.memoryTypeIndex = type;
-                VkDeviceMemory im;
-                if (!bits || vkAllocateMemory(vd, &ai, NULL, &im) != VK_SUCCESS) {
-                    vkDestroyBuffer(vd, ib, NULL);
-                    break;
-                }
-                vkBindBufferMemory(vd, ib, im, 0);
-                double t1 = now_s();
-                raw_copy(&b, ib, sedx_buffer_vk(&dev), size, 0, NULL);
-                double t2 = now_s();
-                vkDestroyBuffer(vd, ib, NULL);
-                vkFreeMemory(vd, im, NULL);
-                double t3 = now_s();
-                pin += t1 - ta;
-                dma += t2 - t1;
-                unpin += t3 - t2;
-                ok_runs++;
-            }
-            if (ok_runs) {
-                double total = (pin + dma + unpin) / ok_runs;
-                fprintf(b.log, "  5. import (pin %.2f ms + DMA %.2f ms + unpin %.2f ms per %llu MiB) %9.2f GB/s   vs sedx_upload %.2f GB/s\n",
-                        pin / ok_runs * 1e3, dma / ok_runs * 1e3, unpin / ok_runs * 1e3,
-                        (unsigned long long)(size >> 20), (double)size / total / 1e9, up);
-                cJSON *o = cJSON_AddObjectToObject(b.json, "5. import user memory");
-                cJSON_AddNumberToObject(o, "pin_ms", pin / ok_runs * 1e3);
-                cJSON_AddNumberToObject(o, "dma_ms", dma / ok_runs * 1e3);
-                cJSON_AddNumberToObject(o, "unpin_ms", unpin / ok_runs * 1e3);
-                cJSON_AddNumberToObject(o, "GBps", (double)size / total / 1e9);
-            } else {
-                fprintf(b.log, "  5. import: the driver refused to import this memory\n");
-            }
-            free(pinned_src);
-        }
-    }
-
-    sedx_transfer_stats s;
-    sedx_transfer_get_stats(b.ctx, &s);
-    fprintf(b.log, "transfer: ring %llu MiB, %u memcpy threads, transfer queue %s, %llu batches, %llu scatter dispatches, "
-                   "%llu compute copies, direct %llu MiB, staged %llu MiB\n",
-            (unsigned long long)(s.staging_size >> 20), s.memcpy_threads, s.transfer_queue ? "yes" : "no",
-            (unsigned long long)s.batches, (unsigned long long)s.scatter_dispatches,
-            (unsigned long long)s.compute_copies, (unsigned long long)(s.direct_bytes >> 20),
-            (unsigned long long)(s.staged_bytes >> 20));
-    cJSON_AddNumberToObject(b.json, "checks_failed", fails);
-    if ((args->json || args->out) && bench_emit_json(args, b.json)) fails++;
-    cJSON_Delete(b.json);
-    sedx_buffer_release(&dev);
-    sedx_buffer_release(&dev2);
-    sedx_buffer_release(&staging);
-    sedx_context_destroy(b.ctx);
-    free(user);
-    free(back);
-    free(tmp);
-    free(v);
-    free(slots);
-    free(regions);
+    sedx_transfer_stats ts;
+    sedx_transfer_get_stats(s.ctx, &ts);
+    fprintf(log, "transfer: ring %llu MiB, %u memcpy threads, transfer queue %s, %llu batches, %llu scatter dispatches, "
+                 "%llu compute copies, direct %llu MiB, staged %llu MiB\n",
+            (unsigned long long)(ts.staging_size >> 20), ts.memcpy_threads, ts.transfer_queue ? "yes" : "no",
+            (unsigned long long)ts.batches, (unsigned long long)ts.scatter_dispatches,
+            (unsigned long long)ts.compute_copies, (unsigned long long)(ts.direct_bytes >> 20),
+            (unsigned long long)(ts.staged_bytes >> 20));
+    cJSON *tj = cJSON_AddObjectToObject(root, "transfer");
+    cJSON_AddNumberToObject(tj, "staging_size_bytes", (double)ts.staging_size);
+    cJSON_AddNumberToObject(tj, "memcpy_threads", ts.memcpy_threads);
+    cJSON_AddBoolToObject(tj, "transfer_queue", ts.transfer_queue);
+    cJSON_AddNumberToObject(tj, "compute_copies", (double)ts.compute_copies);
+    cJSON_AddNumberToObject(tj, "scatter_dispatches", (double)ts.scatter_dispatches);
+    cJSON_AddNumberToObject(tj, "direct_bytes", (double)ts.direct_bytes);
+    cJSON_AddNumberToObject(tj, "staged_bytes", (double)ts.staged_bytes);
+    if (s.fails) fprintf(log, "%d checks FAILED\n", s.fails);
+    cJSON_AddNumberToObject(root, "checks_failed", s.fails);
+    int fails = s.fails;
+    if ((args->json || args->out) && bench_emit_json(args, root)) fails++;
+    cJSON_Delete(root);
+    bench_compute_copy_destroy(s.ctx, &s.cc);
+    bench_raw_buffer_destroy(s.ctx, &s.h_up);
+    bench_raw_buffer_destroy(s.ctx, &s.h_down);
+    bench_raw_buffer_destroy(s.ctx, &s.d_raw);
+    sedx_buffer_release(&s.dev);
+    sedx_buffer_release(&s.dev2);
+    sedx_buffer_release(&s.staging);
+    sedx_buffer_release(&s.big1);
+    sedx_buffer_release(&s.big2);
+    sedx_context_destroy(s.ctx);
+    free(s.user);
+    free(s.back);
+    free(s.tmp);
+    free(s.slots);
+    free(s.ups);
+    free(s.regions);
     return fails ? 1 : 0;
+}
+
+/* What importing user memory (VK_EXT_external_memory_host) would cost: pin + DMA + unpin, against
+ * sedx_upload of the same bytes (the decision in docs/transfer.md rests on this). */
+static void import_cost(st *s, FILE *log, cJSON *base, int R, double up)
+{
+    if (!(sedx_context_features(s->ctx) & SEDX_FEATURE_EXTERNAL_MEMORY_HOST)) return;
+    VkDevice vd = sedx_context_device(s->ctx);
+    PFN_vkGetMemoryHostPointerPropertiesEXT get_props =
+        (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(vd, "vkGetMemoryHostPointerPropertiesEXT");
+    VkPhysicalDeviceExternalMemoryHostPropertiesEXT hp = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+    VkPhysicalDeviceProperties2 p2 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &hp};
+    vkGetPhysicalDeviceProperties2(sedx_context_physical_device(s->ctx), &p2);
+    size_t align = (size_t)BMIN(hp.minImportedHostPointerAlignment, 1u << 21);
+    if (align < 4096) align = 4096;
+    void *pinned_src = NULL;
+    uint64_t size = s->size;
+    if (!get_props || posix_memalign(&pinned_src, align, size) != 0) return;
+    memcpy(pinned_src, s->user, size); /* pages touched: what a user buffer would be */
+    double pin = 0, dma = 0, unpin = 0;
+    int ok_runs = 0;
+    for (int i = 0; i < R; ++i) {
+        double ta = now_s();
+        VkMemoryHostPointerPropertiesEXT mp = {VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+        if (get_props(vd, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, pinned_src, &mp) != VK_SUCCESS) break;
+        VkExternalMemoryBufferCreateInfo eb = {VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO};
+        eb.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+        VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, &eb};
+        bci.size = size;
+        bci.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+        VkBuffer ib;
+        if (vkCreateBuffer(vd, &bci, NULL, &ib) != VK_SUCCESS) break;
+        VkMemoryRequirements mr;
+        vkGetBufferMemoryRequirements(vd, ib, &mr);
+        uint32_t bits = mp.memoryTypeBits & mr.memoryTypeBits, type = 0;
+        while (bits && !(bits & (1u << type))) type++;
+        VkImportMemoryHostPointerInfoEXT imp = {VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT};
+        imp.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+        imp.pHostPointer = pinned_src;
+        VkMemoryAllocateInfo ai = {VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, &imp};
+        ai.allocationSize = size;
+        ai.memoryTypeIndex = type;
+        VkDeviceMemory im;
+        if (!bits || vkAllocateMemory(vd, &ai, NULL, &im) != VK_SUCCESS) {
+            vkDestroyBuffer(vd, ib, NULL);
+            break;
+        }
+        vkBindBufferMemory(vd, ib, im, 0);
+        double t1 = now_s();
+        bench_raw_copy(s->ctx, SEDX_QUEUE_GRAPHICS, ib, sedx_buffer_vk(&s->dev), size, 1, 0, NULL);
+        double t2 = now_s();
+        vkDestroyBuffer(vd, ib, NULL);
+        vkFreeMemory(vd, im, NULL);
+        double t3 = now_s();
+        pin += t1 - ta;
+        dma += t2 - t1;
+        unpin += t3 - t2;
+        ok_runs++;
+    }
+    if (ok_runs) {
+        double total = (pin + dma + unpin) / ok_runs;
+        fprintf(log, "  import of user memory (pin %.2f ms + DMA %.2f ms + unpin %.2f ms per %llu MiB) %.2f GB/s   vs "
+                     "upload_pageable %.2f GB/s\n",
+                pin / ok_runs * 1e3, dma / ok_runs * 1e3, unpin / ok_runs * 1e3, (unsigned long long)(size >> 20),
+                (double)size / total / 1e9, up);
+        cJSON *o = cJSON_AddObjectToObject(base, "import");
+        cJSON_AddNumberToObject(o, "pin_ms", pin / ok_runs * 1e3);
+        cJSON_AddNumberToObject(o, "dma_ms", dma / ok_runs * 1e3);
+        cJSON_AddNumberToObject(o, "unpin_ms", unpin / ok_runs * 1e3);
+        cJSON_AddNumberToObject(o, "GBps", (double)size / total / 1e9);
+    } else {
+        fprintf(log, "  import of user memory: the driver refused to import this memory\n");
+    }
+    free(pinned_src);
 }
