@@ -90,11 +90,14 @@ typedef struct sedx_image {
 
 /* Creates the image, its memory (device-local; dedicated where the driver prefers or requires
  * it) and its default view. Refused before any Vulkan call (logged): NULL arguments, unknown
- * type or flag bits, a zero width/height/depth where the type needs one, a cube that is not
- * square or whose layers are not a multiple of 6, mip_levels above the chain's length (all
- * SEDX_ERROR_INVALID_ARGUMENT, sizes SEDX_ERROR_INVALID_SIZE); a format/usage/type/samples
- * combination the device does not support, or an extent, level or layer count beyond its
- * limits (vkGetPhysicalDeviceImageFormatProperties): SEDX_ERROR_FEATURE_NOT_PRESENT. */
+ * type or flag bits, a format that is not a VkFormat of core Vulkan 1.3, a zero
+ * width/height/depth where the type needs one, a cube that is not square or whose layers are
+ * not a multiple of 6, mip_levels above the chain's length (all SEDX_ERROR_INVALID_ARGUMENT,
+ * sizes SEDX_ERROR_INVALID_SIZE); usage bits other than the core ones, or a transient
+ * attachment with other than attachment usages: SEDX_ERROR_INVALID_USAGE; a
+ * format/usage/type/samples combination the device does not support, or an extent, level or
+ * layer count or size beyond its limits (vkGetPhysicalDeviceImageFormatProperties, its
+ * maxResourceSize): SEDX_ERROR_FEATURE_NOT_PRESENT. */
 SEDX_API sedx_result sedx_image_create(sedx_context *ctx, const sedx_image_info *info, sedx_image *out);
 /* A new reference to the same image ({0} when img is not valid). */
 SEDX_API sedx_image sedx_image_retain(const sedx_image *img);
@@ -105,7 +108,9 @@ SEDX_API uint32_t sedx_image_ref_count(const sedx_image *img); /* 0 when not val
 SEDX_API const char *sedx_image_name(const sedx_image *img);   /* "" when unnamed or not valid */
 /* The layout sedx's recorded work leaves the image in (VK_IMAGE_LAYOUT_UNDEFINED when not valid). */
 SEDX_API VkImageLayout sedx_image_layout(const sedx_image *img);
-/* The application moved the image to layout in its own work (after sedx's last use). */
+/* The application moved the image to layout in its own work (after sedx's last use). A layout
+ * the image's usage and aspects do not allow, PREINITIALIZED, the presentation layouts, the
+ * separate depth/stencil ones or a value outside VkImageLayout: SEDX_ERROR_INVALID_ARGUMENT. */
 SEDX_API sedx_result sedx_image_set_layout(const sedx_image *img, VkImageLayout layout);
 /* The application's own submission with ticket uses the image: its destruction waits for it. */
 SEDX_API sedx_result sedx_image_mark_used(const sedx_image *img, sedx_ticket ticket);

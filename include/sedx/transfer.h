@@ -352,7 +352,8 @@ typedef struct sedx_image_region {
 } sedx_image_region;
 
 typedef struct sedx_image_upload_info {
-    VkImageLayout final_layout; /* 0 (UNDEFINED) = SHADER_READ_ONLY_OPTIMAL (depth formats: DEPTH_STENCIL_READ_ONLY) */
+    VkImageLayout final_layout; /* 0 (UNDEFINED) = SHADER_READ_ONLY_OPTIMAL (depth images with DEPTH_STENCIL_ATTACHMENT
+                                 * usage: DEPTH_STENCIL_READ_ONLY; images without SAMPLED usage: GENERAL) */
     uint32_t flags;             /* sedx_upload_flag_bits (SEDX_UPLOAD_NO_WAIT) */
 } sedx_image_upload_info;
 

@@ -1338,9 +1338,9 @@ static void test_stats_json(void **state)
     sedx_context *ctx = img_context();
     const char *F = "sedx_stats_json";
     char *json = MIS_SENTINEL_PTR;
-    MIS_RC(F, "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "sedx_stats_json", sedx_stats_json(NULL, &json));
+    MIS_RC(F, "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "sedx_stats_json: ctx is NULL", sedx_stats_json(NULL, &json));
     MIS_TRUE(F, "NULL ctx", "*out_json untouched", json == MIS_SENTINEL_PTR);
-    MIS_RC(F, "NULL out_json", SEDX_ERROR_INVALID_ARGUMENT, "sedx_stats_json", sedx_stats_json(ctx, NULL));
+    MIS_RC(F, "NULL out_json", SEDX_ERROR_INVALID_ARGUMENT, "sedx_stats_json: out_json is NULL", sedx_stats_json(ctx, NULL));
     victim v;
     victim_make(ctx, &v, "misuse stats");
     json = NULL;
