@@ -39,6 +39,8 @@ typedef struct st {
     uint8_t *user, *back, *tmp; /* pageable, size bytes each */
     sedx_buffer dev, dev2, staging, big1, big2;
     bench_raw_buffer h_up, h_down, d_raw; /* raw: host (upload), host (readback), device */
+    uint32_t raw_type[3];                 /* their memory types and flags, kept for the report */
+    VkMemoryPropertyFlags raw_flags[3];
     bench_compute_copy cc;
     uint32_t groups[2][MAX_GROUP_VARIANTS];
     int n_groups[2];
@@ -234,9 +236,8 @@ static void run_rounds(st *s, items *L, int runs, FILE *log)
             }
             if (round >= 0) i->v[round] = g;
         }
-        fprintf(log, "  round %d%s done (%.1f s)\n", round + 1, round < 0 ? " (warm-up)" : backward ? " (backward)" : "",
-                now_s() - t_start);
     }
+    fprintf(log, "  warm-up + %d rounds: %.1f s\n", runs, now_s() - t_start);
     for (int j = 0; j < L->n; ++j) {
         double tmpv[MAX_RUNS];
         memcpy(tmpv, L->it[j].v, sizeof(double) * (size_t)runs);
@@ -274,6 +275,20 @@ static bool scatter_ok(st *s)
     return true;
 }
 
+static void check_d2d(st *s, int which)
+{
+    sedx_buffer *a, *b;
+    uint64_t n;
+    d2d_pair(s, which, &a, &b, &n);
+    clear_buffer(s, sedx_buffer_vk(b), n);
+    s->fails += check(m_d2d_sedx(s, which) > 0 && equals_user(s, b, n), "sedx_gpu_copy equal");
+    for (int v = 0; v < s->n_groups[which]; v += BMAX(1, s->n_groups[which] - 1)) { /* first and last */
+        clear_buffer(s, sedx_buffer_vk(b), n);
+        s->fails += check(m_d2d_compute(s, which * MAX_GROUP_VARIANTS + v) > 0 && equals_user(s, b, n),
+                          "compute copy (bench_copy.comp) equal");
+    }
+}
+
 static void checks(st *s)
 {
     VkDevice vd = sedx_context_device(s->ctx);
@@ -296,19 +311,7 @@ static void checks(st *s)
     s->fails += check(m_readback(s, 0) > 0 && memcmp(s->back, s->user, s->size) == 0, "sedx_download equal");
     clear_buffer(s, sedx_buffer_vk(&s->dev2), s->size);
     s->fails += check(m_staging_copy(s, 0) > 0 && equals_user(s, &s->dev2, s->size), "copy from staging equal");
-    for (int which = 0; which < 2; ++which) {
-        if (which && !s->large) break;
-        sedx_buffer *a, *b;
-        uint64_t n;
-        d2d_pair(s, which, &a, &b, &n);
-        clear_buffer(s, sedx_buffer_vk(b), n);
-        s->fails += check(m_d2d_sedx(s, which) > 0 && equals_user(s, b, n), "sedx_gpu_copy equal");
-        for (int v = 0; v < s->n_groups[which]; v += BMAX(1, s->n_groups[which] - 1)) { /* first and last */
-            clear_buffer(s, sedx_buffer_vk(b), n);
-            s->fails += check(m_d2d_compute(s, which * MAX_GROUP_VARIANTS + v) > 0 && equals_user(s, b, n),
-                              "compute copy (bench_copy.comp) equal");
-        }
-    }
+    check_d2d(s, 0);
     clear_buffer(s, sedx_buffer_vk(&s->dev), s->size);
     s->fails += check(m_scatter_batch(s, 0) > 0 && scatter_ok(s), "batched scatter uploads read back equal");
     clear_buffer(s, sedx_buffer_vk(&s->dev), s->size);
@@ -349,6 +352,33 @@ static void figure(cJSON *figs, FILE *log, const char *key, const char *what, co
     cJSON_AddBoolToObject(t, "met", met);
 }
 
+/* The workgroup counts the compute copy is tried with: one invocation per 16 bytes (within the
+ * device's limit), 65,535, 16,384 and 4,096, each only when not above the first. */
+static void group_variants(st *s, int which)
+{
+    sedx_buffer *a, *b;
+    uint64_t n;
+    d2d_pair(s, which, &a, &b, &n);
+    s->n_groups[which] = 0;
+    if (!s->cc.pipeline || !sedx_buffer_address(a) || !sedx_buffer_address(b)) return;
+    uint32_t full = bench_compute_copy_full_groups(&s->cc, n);
+    const uint32_t cand[MAX_GROUP_VARIANTS] = {full, 65535, 16384, 4096};
+    for (int c = 0; c < MAX_GROUP_VARIANTS; ++c) {
+        bool dup = cand[c] > full;
+        for (int d = 0; d < s->n_groups[which]; ++d) dup |= s->groups[which][d] == cand[c];
+        if (!dup) s->groups[which][s->n_groups[which]++] = cand[c];
+    }
+}
+
+/* The device-copy measurements of one size: copy command, compute copy per group count, sedx. */
+static void d2d_item(items *L, st *s, int which, item **cmd, item **cc, item **sx)
+{
+    *cmd = add(L, m_d2d_command, which, "d2d copy command %d", which);
+    for (int v = 0; v < s->n_groups[which]; ++v)
+        cc[v] = add(L, m_d2d_compute, which * MAX_GROUP_VARIANTS + v, "d2d compute %d/%u", which, s->groups[which][v]);
+    *sx = add(L, m_d2d_sedx, which, which ? "d2d_large" : "d2d");
+}
+
 static void usage_upload(void)
 {
     fprintf(stderr,
@@ -373,7 +403,12 @@ static void add_machine_line(cJSON *root, FILE *log)
             cJSON_IsTrue(cJSON_GetObjectItem(m, "ndebug")) ? ", NDEBUG" : "");
 }
 
-static void import_cost(st *s, FILE *log, cJSON *base, int R, double up); /* below */
+typedef struct import_result {
+    bool available, refused;
+    double pin_ms, dma_ms, unpin_ms, gbps;
+} import_result;
+static import_result import_cost(st *s, int R); /* below */
+static void import_report(const import_result *m, FILE *log, cJSON *base, uint64_t size, double up);
 
 int bench_upload(const bench_args *args)
 {
@@ -427,7 +462,7 @@ int bench_upload(const bench_args *args)
     cJSON_AddBoolToObject(root, "cpu_device", s.cpu_device);
     cJSON_AddBoolToObject(root, "transfer_queue", xfer);
     cJSON_AddNumberToObject(root, "size_bytes", (double)s.size);
-    cJSON_AddNumberToObject(root, "large_size_bytes", (double)s.large);
+    cJSON_AddNumberToObject(root, "large_requested_bytes", (double)s.large);
     cJSON_AddNumberToObject(root, "scatter_count", s.count);
     cJSON_AddNumberToObject(root, "scatter_piece_bytes", PIECE);
     cJSON_AddNumberToObject(root, "device_copy_repeat", s.rep[0]);
@@ -449,11 +484,8 @@ int bench_upload(const bench_args *args)
     sedx_result r = sedx_buffer_create(s.ctx, s.size, du, SEDX_MEMORY_GPU, "bench device", &s.dev);
     if (r == SEDX_SUCCESS) r = sedx_buffer_create(s.ctx, s.size, du, SEDX_MEMORY_GPU, "bench device 2", &s.dev2);
     if (r == SEDX_SUCCESS) r = sedx_staging_buffer_create(s.ctx, s.size, "bench staging", &s.staging);
-    if (r == SEDX_SUCCESS && s.large) r = sedx_buffer_create(s.ctx, s.large, du, SEDX_MEMORY_GPU, "bench large", &s.big1);
-    if (r == SEDX_SUCCESS && s.large) r = sedx_buffer_create(s.ctx, s.large, du, SEDX_MEMORY_GPU, "bench large 2", &s.big2);
     if (r != SEDX_SUCCESS) {
-        fprintf(stderr, "sedx-bench upload: sedx buffers: %s (--large 0 skips the large device copy)\n",
-                sedx_result_name(r));
+        fprintf(stderr, "sedx-bench upload: sedx buffers: %s\n", sedx_result_name(r));
         return 1;
     }
     memcpy(s.staging.data, s.user, s.size);
@@ -466,23 +498,15 @@ int bench_upload(const bench_args *args)
     }
     memcpy(s.h_up.mapped, s.user, s.size);
     memset(s.h_down.mapped, 0, s.size);
-    bool have_cc = bench_compute_copy_create(s.ctx, &s.cc) == 0 && sedx_buffer_address(&s.dev) &&
-                   sedx_buffer_address(&s.dev2) && (!s.large || (sedx_buffer_address(&s.big1) && sedx_buffer_address(&s.big2)));
-    for (int which = 0; which < 2 && have_cc; ++which) {
-        uint64_t n = which ? s.large : s.size;
-        if (!n) break;
-        uint32_t full = bench_compute_copy_full_groups(&s.cc, n);
-        const uint32_t cand[MAX_GROUP_VARIANTS] = {full, 65535, 16384, 4096};
-        for (int c = 0; c < MAX_GROUP_VARIANTS; ++c) {
-            bool dup = cand[c] > full;
-            for (int d = 0; d < s.n_groups[which]; ++d) dup |= s.groups[which][d] == cand[c];
-            if (!dup) s.groups[which][s.n_groups[which]++] = cand[c];
-        }
+    const bench_raw_buffer *rbs[3] = {&s.h_up, &s.h_down, &s.d_raw};
+    for (int i = 0; i < 3; ++i) {
+        s.raw_type[i] = rbs[i]->memory_type;
+        s.raw_flags[i] = rbs[i]->flags;
     }
-    /* sources hold the pattern: device buffers by sedx_upload (not timed), the large one repeats user */
+    bool have_cc = bench_compute_copy_create(s.ctx, &s.cc) == 0;
+    if (have_cc) group_variants(&s, 0);
+    /* the source of the device copies holds the pattern (sedx_upload, not timed) */
     r = sedx_upload(s.ctx, &s.dev, 0, s.size, s.user);
-    for (uint64_t off = 0; r == SEDX_SUCCESS && off < s.large; off += s.size)
-        r = sedx_upload(s.ctx, &s.big1, off, BMIN(s.size, s.large - off), s.user);
     if (r == SEDX_SUCCESS) r = sedx_upload_flush(s.ctx);
     s.fails += check(r == SEDX_SUCCESS, "initial uploads");
 
@@ -517,19 +541,70 @@ int bench_upload(const bench_args *args)
     item *scb = add(&L, m_scatter_batch, 0, "scatter_batch");
     item *reg = add(&L, m_copy_regions, 0, "copy regions baseline");
     item *dcmd[2] = {0}, *dsedx[2] = {0}, *dcc[2][MAX_GROUP_VARIANTS] = {{0}};
-    for (int which = 0; which < 2; ++which) {
-        if (which && !s.large) break;
-        dcmd[which] = add(&L, m_d2d_command, which, "d2d copy command %d", which);
-        for (int v = 0; v < s.n_groups[which]; ++v)
-            dcc[which][v] = add(&L, m_d2d_compute, which * MAX_GROUP_VARIANTS + v, "d2d compute %d/%u", which,
-                                s.groups[which][v]);
-        dsedx[which] = add(&L, m_d2d_sedx, which, which ? "d2d_large" : "d2d");
-    }
+    d2d_item(&L, &s, 0, &dcmd[0], dcc[0], &dsedx[0]);
     item *d2h[2] = {add(&L, m_raw_d2h, SEDX_QUEUE_GRAPHICS, "raw D2H main queue"),
                     xfer ? add(&L, m_raw_d2h, SEDX_QUEUE_TRANSFER, "raw D2H transfer queue") : NULL};
     item *rb = add(&L, m_readback, 0, "readback");
+    fprintf(log, "phase 1: everything at --size\n");
     run_rounds(&s, &L, R, log);
     checks(&s);
+
+    /* ---- baselines that are not limits: the seed's pattern, one copy command with every region */
+    uint32_t seed_n = BMIN(s.count, 2048u);
+    double t0 = now_s();
+    for (uint32_t k = 0; k < seed_n; ++k) {
+        sedx_buffer sb;
+        if (sedx_buffer_create(s.ctx, PIECE, SEDX_BUFFER_USAGE_TRANSFER_SRC, SEDX_MEMORY_CPU, "seed staging", &sb)) break;
+        void *m;
+        sedx_buffer_map(&sb, &m);
+        memcpy(m, s.user + (uint64_t)k * PIECE, PIECE);
+        sedx_buffer_unmap(&sb);
+        sedx_copy_buffer_offsets(s.ctx, sedx_buffer_vk(&sb), 0, sedx_buffer_vk(&s.dev), (uint64_t)s.slots[k] * PIECE, PIECE);
+        sedx_buffer_release(&sb);
+    }
+    double seed_gbps = rate((uint64_t)seed_n * PIECE, now_s() - t0);
+    import_result imp = import_cost(&s, R);
+
+    /* ---- phase 2: the device copies at --large, in rounds of their own, once the --size buffers
+     * are gone (a CPU device's heap may hold only two large buffers then). When 2 x --large does
+     * not fit sedx's budget it is halved until it does; s.large is what was measured. */
+    items L2 = {0};
+    bench_raw_buffer_destroy(s.ctx, &s.h_up);
+    bench_raw_buffer_destroy(s.ctx, &s.h_down);
+    bench_raw_buffer_destroy(s.ctx, &s.d_raw);
+    sedx_buffer_release(&s.dev2);
+    sedx_buffer_release(&s.staging);
+    sedx_context_wait_idle(s.ctx); /* the released buffers' memory goes back now */
+    uint64_t large_req = s.large;
+    while (s.large >= (1u << 20)) {
+        r = sedx_buffer_create(s.ctx, s.large, du, SEDX_MEMORY_GPU, "bench large", &s.big1);
+        if (r == SEDX_SUCCESS) r = sedx_buffer_create(s.ctx, s.large, du, SEDX_MEMORY_GPU, "bench large 2", &s.big2);
+        if (r == SEDX_SUCCESS) break;
+        sedx_buffer_release(&s.big1);
+        sedx_buffer_release(&s.big2);
+        sedx_context_wait_idle(s.ctx);
+        if (r != SEDX_ERROR_OUT_OF_DEVICE_MEMORY && r != SEDX_ERROR_OVER_BUDGET) {
+            s.large = 0;
+            break;
+        }
+        s.large /= 2;
+        fprintf(log, "  2 x %llu MiB do not fit (%s): trying 2 x %llu MiB\n", (unsigned long long)(s.large << 1 >> 20),
+                sedx_result_name(r), (unsigned long long)(s.large >> 20));
+    }
+    if (s.large < (1u << 20)) s.large = 0;
+    cJSON_AddNumberToObject(root, "large_size_bytes", (double)s.large);
+    if (s.large) {
+        for (uint64_t off = 0; r == SEDX_SUCCESS && off < s.large; off += s.size)
+            r = sedx_upload(s.ctx, &s.big1, off, BMIN(s.size, s.large - off), s.user);
+        if (r == SEDX_SUCCESS) r = sedx_upload_flush(s.ctx);
+        s.fails += check(r == SEDX_SUCCESS, "large initial upload");
+        group_variants(&s, 1);
+        d2d_item(&L2, &s, 1, &dcmd[1], dcc[1], &dsedx[1]);
+        fprintf(log, "phase 2: device copies at %llu MiB%s\n", (unsigned long long)(s.large >> 20),
+                s.large != large_req ? " (less than --large: see above)" : "");
+        run_rounds(&s, &L2, R, log);
+        check_d2d(&s, 1);
+    }
 
     /* ---- limits */
     cJSON *lj = cJSON_AddObjectToObject(root, "limits");
@@ -577,16 +652,15 @@ int bench_upload(const bench_args *args)
             host_h2d.gbps, host_d2h.gbps);
     fprintf(log, "  memcpy, 1 thread, %u x 4 KiB to scattered offsets: %.2f GB/s\n", s.count, l_scm.gbps);
     cJSON *rm = cJSON_AddObjectToObject(lj, "raw_memory");
-    const bench_raw_buffer *rbs[3] = {&s.h_up, &s.h_down, &s.d_raw};
     const char *rnames[3] = {"host_upload", "host_readback", "device"};
     fprintf(log, "  raw buffers' memory types:");
     for (int i = 0; i < 3; ++i) {
         char f[96];
-        bench_memory_flags_string(rbs[i]->flags, f, sizeof f);
+        bench_memory_flags_string(s.raw_flags[i], f, sizeof f);
         cJSON *o = cJSON_AddObjectToObject(rm, rnames[i]);
-        cJSON_AddNumberToObject(o, "type", rbs[i]->memory_type);
+        cJSON_AddNumberToObject(o, "type", s.raw_type[i]);
         cJSON_AddStringToObject(o, "flags", f);
-        fprintf(log, "%s %s %u (%s)", i ? "," : "", rnames[i], rbs[i]->memory_type, f);
+        fprintf(log, "%s %s %u (%s)", i ? "," : "", rnames[i], s.raw_type[i], f);
     }
     fprintf(log, "\n");
     limit d2d_lim[2] = {{"d2d_best_GBps", 0}, {"d2d_large_best_GBps", 0}};
@@ -640,19 +714,6 @@ int bench_upload(const bench_args *args)
 
     /* ---- baselines that are not limits: the seed's pattern, one copy command with every region */
     cJSON *base = cJSON_AddObjectToObject(root, "baselines");
-    uint32_t seed_n = BMIN(s.count, 2048u);
-    double t0 = now_s();
-    for (uint32_t k = 0; k < seed_n; ++k) {
-        sedx_buffer sb;
-        if (sedx_buffer_create(s.ctx, PIECE, SEDX_BUFFER_USAGE_TRANSFER_SRC, SEDX_MEMORY_CPU, "seed staging", &sb)) break;
-        void *m;
-        sedx_buffer_map(&sb, &m);
-        memcpy(m, s.user + (uint64_t)k * PIECE, PIECE);
-        sedx_buffer_unmap(&sb);
-        sedx_copy_buffer_offsets(s.ctx, sedx_buffer_vk(&sb), 0, sedx_buffer_vk(&s.dev), (uint64_t)s.slots[k] * PIECE, PIECE);
-        sedx_buffer_release(&sb);
-    }
-    double seed_gbps = rate((uint64_t)seed_n * PIECE, now_s() - t0);
     fprintf(log, "baselines (not limits): the seed's pattern (staging buffer + map + memcpy + unmap + blocking copy per "
                  "4 KiB, %u uploads) %.3f GB/s: scatter_batch %.1fx; one vkCmdCopyBuffer with %u regions %.2f GB/s: "
                  "scatter_batch %.2fx\n",
@@ -661,7 +722,7 @@ int bench_upload(const bench_args *args)
     cJSON_AddNumberToObject(base, "copy_regions_GBps", reg->median);
     cJSON_AddNumberToObject(base, "scatter_batch_vs_seed", scb->median / seed_gbps);
     cJSON_AddNumberToObject(base, "scatter_batch_vs_copy_regions", scb->median / reg->median);
-    import_cost(&s, log, base, R, up->median);
+    import_report(&imp, log, base, s.size, up->median);
 
     sedx_transfer_stats ts;
     sedx_transfer_get_stats(s.ctx, &ts);
@@ -705,9 +766,10 @@ int bench_upload(const bench_args *args)
 
 /* What importing user memory (VK_EXT_external_memory_host) would cost: pin + DMA + unpin, against
  * sedx_upload of the same bytes (the decision in docs/transfer.md rests on this). */
-static void import_cost(st *s, FILE *log, cJSON *base, int R, double up)
+static import_result import_cost(st *s, int R)
 {
-    if (!(sedx_context_features(s->ctx) & SEDX_FEATURE_EXTERNAL_MEMORY_HOST)) return;
+    import_result res = {0};
+    if (!(sedx_context_features(s->ctx) & SEDX_FEATURE_EXTERNAL_MEMORY_HOST)) return res;
     VkDevice vd = sedx_context_device(s->ctx);
     PFN_vkGetMemoryHostPointerPropertiesEXT get_props =
         (PFN_vkGetMemoryHostPointerPropertiesEXT)vkGetDeviceProcAddr(vd, "vkGetMemoryHostPointerPropertiesEXT");
@@ -718,7 +780,8 @@ static void import_cost(st *s, FILE *log, cJSON *base, int R, double up)
     if (align < 4096) align = 4096;
     void *pinned_src = NULL;
     uint64_t size = s->size;
-    if (!get_props || posix_memalign(&pinned_src, align, size) != 0) return;
+    if (!get_props || posix_memalign(&pinned_src, align, size) != 0) return res;
+    res.available = true;
     memcpy(pinned_src, s->user, size); /* pages touched: what a user buffer would be */
     double pin = 0, dma = 0, unpin = 0;
     int ok_runs = 0;
@@ -761,18 +824,30 @@ static void import_cost(st *s, FILE *log, cJSON *base, int R, double up)
         ok_runs++;
     }
     if (ok_runs) {
-        double total = (pin + dma + unpin) / ok_runs;
-        fprintf(log, "  import of user memory (pin %.2f ms + DMA %.2f ms + unpin %.2f ms per %llu MiB) %.2f GB/s   vs "
-                     "upload_pageable %.2f GB/s\n",
-                pin / ok_runs * 1e3, dma / ok_runs * 1e3, unpin / ok_runs * 1e3, (unsigned long long)(size >> 20),
-                (double)size / total / 1e9, up);
-        cJSON *o = cJSON_AddObjectToObject(base, "import");
-        cJSON_AddNumberToObject(o, "pin_ms", pin / ok_runs * 1e3);
-        cJSON_AddNumberToObject(o, "dma_ms", dma / ok_runs * 1e3);
-        cJSON_AddNumberToObject(o, "unpin_ms", unpin / ok_runs * 1e3);
-        cJSON_AddNumberToObject(o, "GBps", (double)size / total / 1e9);
+        res.pin_ms = pin / ok_runs * 1e3;
+        res.dma_ms = dma / ok_runs * 1e3;
+        res.unpin_ms = unpin / ok_runs * 1e3;
+        res.gbps = (double)size / ((pin + dma + unpin) / ok_runs) / 1e9;
     } else {
-        fprintf(log, "  import of user memory: the driver refused to import this memory\n");
+        res.refused = true;
     }
     free(pinned_src);
+    return res;
+}
+
+static void import_report(const import_result *m, FILE *log, cJSON *base, uint64_t size, double up)
+{
+    if (!m->available) return;
+    if (m->refused) {
+        fprintf(log, "  import of user memory: the driver refused to import this memory\n");
+        return;
+    }
+    fprintf(log, "  import of user memory (pin %.2f ms + DMA %.2f ms + unpin %.2f ms per %llu MiB) %.2f GB/s   vs "
+                 "upload_pageable %.2f GB/s\n",
+            m->pin_ms, m->dma_ms, m->unpin_ms, (unsigned long long)(size >> 20), m->gbps, up);
+    cJSON *o = cJSON_AddObjectToObject(base, "import");
+    cJSON_AddNumberToObject(o, "pin_ms", m->pin_ms);
+    cJSON_AddNumberToObject(o, "dma_ms", m->dma_ms);
+    cJSON_AddNumberToObject(o, "unpin_ms", m->unpin_ms);
+    cJSON_AddNumberToObject(o, "GBps", m->gbps);
 }
