@@ -1,8 +1,10 @@
 /* A random sequence over the public buffer and transfer API (creation over every usage and memory
  * kind, host writes and reads, uploads single / NO_WAIT / batched, submits, flushes, downloads,
  * device copies with and without tickets, the seed's raw-handle copies, retain / release with
- * uploads in flight, stale copies, ticket waits and polls, bad calls), every readback compared
- * byte by byte with a CPU shadow copy (tests/common/shadow.c). The seed is tu_seed().
+ * uploads in flight, stale copies, ticket waits and polls, bad calls; frames in flight with
+ * transient memory copied into buffers in the frame, zero-copy staging reservations committed or
+ * cancelled among ordinary uploads, asynchronous readbacks taken out of order), every readback
+ * compared byte by byte with a CPU shadow copy (tests/common/shadow.c). The seed is tu_seed().
  *
  * Modes (one ctest entry each; argv[1] or SEDX_SEQ_MODE):
  *   default    transfer defaults (lavapipe: everything host-visible, so mostly the direct path)

@@ -2,7 +2,9 @@
  * owns its buffers and its shadow copy (tests/common/shadow.c) and runs its own seeded sequence
  * (seed tu_seed() + thread); all of them also read a few shared read-only buffers (download,
  * copy from, raw copy from, read the mapping, upload from the mapping, retain and release a
- * reference of their own). The staging ring is small and may grow, so that uploads of different
+ * reference of their own). Every thread also reserves, commits and cancels zero-copy staging and
+ * makes asynchronous readbacks (callbacks may run on any thread); thread 0 alone runs frames.
+ * The staging ring is small and may grow, so that uploads of different
  * threads contend for it. Modes (argv[1]): default (lavapipe: mostly direct writes) and
  * no_direct (SEDX_TRANSFER_NO_DIRECT: every upload through the shared ring and batch).
  * Runs under ThreadSanitizer in `make test` (ctest -R thread).
