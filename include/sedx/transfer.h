@@ -267,9 +267,11 @@ SEDX_API sedx_result sedx_download_async(sedx_context *ctx, const sedx_buffer *s
  * out: count entries (callback entries are zeroed); NULL only if every info has a callback. */
 SEDX_API sedx_result sedx_download_async_batch(sedx_context *ctx, const sedx_download_async_info *infos,
                                                uint32_t count, sedx_download_request *out);
-/* SEDX_SUCCESS once the bytes are ready, SEDX_NOT_READY before; never blocks. */
+/* SEDX_SUCCESS once the bytes are ready, SEDX_NOT_READY before (also while a recorded request
+ * has not been given its submission); never blocks. */
 SEDX_API sedx_result sedx_download_poll(sedx_context *ctx, const sedx_download_request *req);
-/* Waits up to timeout_ns (UINT64_MAX: forever): SEDX_SUCCESS or SEDX_TIMEOUT. */
+/* Waits up to timeout_ns (UINT64_MAX: forever): SEDX_SUCCESS or SEDX_TIMEOUT. A recorded request
+ * not given its submission yet: SEDX_ERROR_BUSY (logged), not waited for. */
 SEDX_API sedx_result sedx_download_wait(sedx_context *ctx, const sedx_download_request *req, uint64_t timeout_ns);
 /* Copies the req->size bytes into dst and frees the request's ring space; *req becomes spent.
  * Never blocks: SEDX_NOT_READY (request kept) before the GPU is done. dst NULL:
