@@ -48,6 +48,17 @@ static bool known_format(VkFormat f)
            (v >= 1000066000u && v <= 1000066013u);   /* 1.3: ASTC HDR (SFLOAT) */
 }
 
+/* Formats whose image views need a sampler Y'CbCr conversion (4:2:2, 4:2:0, multi-planar),
+ * which sedx does not create: the default view of such an image would be invalid. */
+static bool needs_ycbcr(VkFormat f)
+{
+    uint32_t v = (uint32_t)f;
+    if (v >= 1000330000u && v <= 1000330003u) return true;
+    if (v < 1000156000u || v > 1000156033u) return false;
+    uint32_t k = v - 1000156000u; /* the R10X6 / R12X4 single-component and packed formats need none */
+    return !(k >= 7 && k <= 9) && !(k >= 17 && k <= 19);
+}
+
 #define CORE_USAGE                                                                                                 \
     (VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT | VK_IMAGE_USAGE_SAMPLED_BIT |                \
      VK_IMAGE_USAGE_STORAGE_BIT | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | \
@@ -71,6 +82,10 @@ static sedx_result normalise(const sedx_image_info *in, sedx_image_info *n)
     if (!known_format(in->format))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_image_create: image '%s': format %d is not a VkFormat "
                          "of core Vulkan 1.3 (sedx enables no format extension)", nm, (int)in->format);
+    if (needs_ycbcr(in->format) && !(in->flags & SEDX_IMAGE_NO_VIEW))
+        return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG, "sedx_image_create: image '%s': format %d needs a sampler "
+                         "Y'CbCr conversion for its view, which sedx does not create: ask for SEDX_IMAGE_NO_VIEW and "
+                         "make the view yourself", nm, (int)in->format);
     if (in->usage & ~(VkImageUsageFlags)CORE_USAGE)
         return SEDX__ERR(SEDX_ERROR_INVALID_USAGE, TAG, "sedx_image_create: image '%s': unknown usage bits 0x%x (sedx "
                          "enables no extension that adds image usages)", nm, in->usage & ~(VkImageUsageFlags)CORE_USAGE);

@@ -365,7 +365,11 @@ static sedx_result upload_region(sedx_context *ctx, struct sedx__transfer *t, se
             off = *cursor;
         } else {
             uint64_t pad = (16 % p->align) ? p->align - 1 : 0;
-            if ((r = sedx__ring_alloc(ctx, t, &t->up, bytes + pad, true, false, &off)) != SEDX_SUCCESS) break;
+            if ((r = sedx__ring_alloc(ctx, t, &t->up, bytes + pad, true, false, &off)) != SEDX_SUCCESS) {
+                r = SEDX__ERR(r, TAG, "sedx_upload_image: image '%s': %llu bytes of staging for mip %u: %s", img->name,
+                              (unsigned long long)(bytes + pad), p->g->mip_level, sedx_result_name(r));
+                break;
+            }
         }
         off = div_up(off, p->align) * p->align; /* any alignment (3-byte texels too) */
         if (cursor) *cursor = off + bytes;
@@ -437,6 +441,9 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
                       (unsigned long long)total);
     } else if (r == SEDX_SUCCESS && no_wait) {
         r = sedx__ring_alloc(ctx, t, &t->up, total, false, true, &base);
+        if (r != SEDX_SUCCESS)
+            r = SEDX__ERR(r, TAG, "sedx_upload_image: image '%s': the staging ring cannot take its %llu bytes now and "
+                          "NO_WAIT was asked (nothing written)", img->name, (unsigned long long)total);
     }
     bool main = !t->use_transfer_queue || !transfer_queue_ok(ctx, t, img);
     if (r == SEDX_SUCCESS) {
