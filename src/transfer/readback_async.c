@@ -776,8 +776,8 @@ sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download
         }
         if (!q->pending && q->found && q->ticket.queue == ticket.queue && ticket.value > q->rec_after) {
             /* another thread's sedx_download_async_submitted_all (sedx_frame_end) was first: it
-             * read the submission off the command buffer; nothing to change */
-            q->found = false;
+             * read the submission off the command buffer; accepted once, nothing to change */
+            q->mark = true;
             continue;
         }
         if (!q->pending) {
@@ -815,8 +815,11 @@ sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download
             rb_request *q = qs[i];
             srcs[i] = NULL;
             tks[i] = ticket;
-            if (!q->mark) continue; /* given by _submitted_all already */
             q->mark = false;
+            if (!q->pending) { /* given by _submitted_all already */
+                q->found = false;
+                continue;
+            }
             q->ticket = ticket;
             pending_remove(rb, q);
             srcs[i] = q->src;
