@@ -31,7 +31,8 @@ static void add_readback(cJSON *root, const sedx_download_async_stats *s)
 {
     cJSON *o = cJSON_AddObjectToObject(root, "readback_async");
     NUM(o, *s, requests); NUM(o, *s, bytes); NUM(o, *s, callbacks); NUM(o, *s, full_errors);
-    NUM(o, *s, ring_size); NUM(o, *s, ring_used); NUM(o, *s, outstanding);
+    NUM(o, *s, ring_size); NUM(o, *s, ring_used); NUM(o, *s, outstanding); NUM(o, *s, unsubmitted);
+    NUM(o, *s, recorded);
 }
 
 static void add_frames(cJSON *root, const sedx_frame_stats *s)
