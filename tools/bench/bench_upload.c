@@ -298,13 +298,24 @@ static void checks(st *s)
         VkMappedMemoryRange mr = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, s->h_up.memory, 0, VK_WHOLE_SIZE};
         vkFlushMappedMemoryRanges(vd, 1, &mr);
     }
-    memset(s->h_down.mapped, 0, s->size);
-    bool ok = m_raw_h2d(s, SEDX_QUEUE_GRAPHICS) > 0 && m_raw_d2h(s, SEDX_QUEUE_GRAPHICS) > 0;
-    if (!(s->h_down.flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
-        VkMappedMemoryRange mr = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, s->h_down.memory, 0, VK_WHOLE_SIZE};
-        vkInvalidateMappedMemoryRanges(vd, 1, &mr);
+    int queues = sedx_context_has_transfer_queue(s->ctx) ? 2 : 1;
+    for (int q = 0; q < queues; ++q) { /* the main queue, then the transfer-only queue where there is one */
+        sedx_queue kind = q ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+        clear_buffer(s, s->d_raw.buffer, s->size);
+        memset(s->h_down.mapped, 0, s->size);
+        if (!(s->h_down.flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
+            VkMappedMemoryRange mr = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, s->h_down.memory, 0, VK_WHOLE_SIZE};
+            vkFlushMappedMemoryRanges(vd, 1, &mr);
+        }
+        bool ok = m_raw_h2d(s, kind) > 0 && m_raw_d2h(s, kind) > 0;
+        if (!(s->h_down.flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
+            VkMappedMemoryRange mr = {VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, s->h_down.memory, 0, VK_WHOLE_SIZE};
+            vkInvalidateMappedMemoryRanges(vd, 1, &mr);
+        }
+        s->fails += check(ok && memcmp(s->h_down.mapped, s->user, s->size) == 0,
+                          q ? "raw host->device->host copies equal (transfer queue)"
+                            : "raw host->device->host copies equal (main queue)");
     }
-    s->fails += check(ok && memcmp(s->h_down.mapped, s->user, s->size) == 0, "raw host->device->host copies equal");
     /* sedx paths */
     s->fails += check(m_upload(s, 0) > 0 && equals_user(s, &s->dev, s->size), "uploaded bytes read back equal");
     memset(s->back, 0, s->size);
