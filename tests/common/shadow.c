@@ -1320,8 +1320,10 @@ static void op_download(shadow_seq *s)
     uint8_t *d = s->dst;
     poison(d, n + 2 * GUARD);
     if (!expect_rc(s, "sedx_download", sedx_download(s->cfg.ctx, &r->b, off, n, d + GUARD), SEDX_SUCCESS, NULL)) return;
-    b->in_batch = false;
-    b->busy.value = 0;
+    if (n) { /* a download of 0 bytes submits the open batch but waits for nothing */
+        b->in_batch = false;
+        b->busy.value = 0;
+    }
     if (poison_changed(d, 0, GUARD) >= 0 || poison_changed(d, GUARD + n, GUARD) >= 0)
         fail(s, "sedx_download wrote outside its destination", "download of B%u [%llu,+%llu)", b->serial,
              (unsigned long long)off, (unsigned long long)n);
@@ -1346,8 +1348,10 @@ static void op_download_to_mapping(shadow_seq *s)
     sh_write(s, c, x, map, n);
     sedx_result res = sedx_download(s->cfg.ctx, &r->b, off, n, map);
     if (expect_rc(s, "sedx_download (into another buffer's mapping)", res, SEDX_SUCCESS, NULL)) {
-        b->in_batch = false;
-        b->busy.value = 0;
+        if (n) { /* 0 bytes: the open batch is submitted, nothing waited for */
+            b->in_batch = false;
+            b->busy.value = 0;
+        }
         /* the bytes the download returned, checked against b's model, then c's model follows */
         check_bytes(s, b, off, map, n, "sedx_download into a mapping");
         sh_copy(s, c, x, b->bytes + off, NULL, n);
@@ -1472,6 +1476,7 @@ static void op_download_batch(shadow_seq *s, bool bad)
     }
     if (!ok) return;
     for (uint32_t i = 0; i < k; ++i) {
+        if (!reg[i].size) continue; /* a region of 0 bytes waits for nothing */
         mb[i]->in_batch = false;
         mb[i]->busy.value = 0;
     }
