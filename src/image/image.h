@@ -33,8 +33,12 @@ struct sedx_image_resource {
 
 /* Validates img and returns its resource, or NULL (logging `what` with the reason). */
 sedx_image_resource *sedx__image_get(const sedx_image *img, const char *what);
-/* The live sedx image of ctx whose VkImage is image, with a reference (sedx__image_unref it). */
+/* The live sedx image whose VkImage is image, with a reference (sedx__image_unref it): of ctx,
+ * or of another live context (the caller checks res->ctx and refuses it), NULL when no live
+ * sedx image has that handle. */
 sedx_image_resource *sedx__image_lookup_vk(sedx_context *ctx, VkImage image);
+/* A layout sedx may name in a barrier of res: one its usage and aspects allow (lifetime.c). */
+bool sedx__image_layout_ok(const sedx_image_resource *res, VkImageLayout layout);
 void sedx__image_ref(sedx_image_resource *res);
 void sedx__image_unref(sedx_image_resource *res);
 void sedx__image_mark_use(sedx_image_resource *res, sedx_queue queue, uint64_t value);

@@ -251,8 +251,9 @@ VkImageLayout sedx_image_layout(const sedx_image *img)
  * (the validation layer checks a barrier's oldLayout against them), of core Vulkan or of a
  * feature sedx enabled. Not PREINITIALIZED (linear images only), not the presentation layouts
  * (a sedx image is never a swapchain image), not the separate depth/stencil layouts (sedx does
- * not enable separateDepthStencilLayouts). src/transfer/image_copy.c has the same rule. */
-static bool layout_ok(const sedx_image_resource *res, VkImageLayout l)
+ * not enable separateDepthStencilLayouts). The transfer layer's image calls use it for the layouts
+ * they are given. */
+bool sedx__image_layout_ok(const sedx_image_resource *res, VkImageLayout l)
 {
     VkImageUsageFlags u = res->usage;
     const VkImageUsageFlags ds = VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT;
@@ -281,7 +282,7 @@ sedx_result sedx_image_set_layout(const sedx_image *img, VkImageLayout layout)
 {
     sedx_image_resource *res = sedx__image_get(img, "sedx_image_set_layout");
     if (!res) return SEDX_ERROR_INVALID_HANDLE;
-    if (!layout_ok(res, layout))
+    if (!sedx__image_layout_ok(res, layout))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_image_set_layout: image '%s': layout %d is not one "
                          "sedx can start from for it (usage 0x%x, aspects 0x%x; not PREINITIALIZED, the presentation "
                          "layouts, the separate depth/stencil ones or a value outside VkImageLayout)", res->name,

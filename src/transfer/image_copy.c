@@ -123,32 +123,6 @@ static sedx_result check_image_copy(const sedx_buffer_resource *buf, const sedx_
     return r;
 }
 
-/* A layout a barrier of this sedx image may name: the rule of sedx_image_set_layout
- * (src/image/lifetime.c): allowed by its usage and aspects, of core Vulkan or synchronization2. */
-static bool layout_ok(const sedx_image_resource *res, VkImageLayout l)
-{
-    VkImageUsageFlags u = res->usage;
-    const VkImageUsageFlags ds = VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT;
-    bool depth = (res->aspects & (VK_IMAGE_ASPECT_DEPTH_BIT | VK_IMAGE_ASPECT_STENCIL_BIT)) != 0;
-    bool sync2 = (res->ctx->features & SEDX_FEATURE_SYNCHRONIZATION2) != 0;
-    switch (l) {
-    case VK_IMAGE_LAYOUT_UNDEFINED:
-    case VK_IMAGE_LAYOUT_GENERAL: return true;
-    case VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL: return (u & VK_IMAGE_USAGE_TRANSFER_SRC_BIT) != 0;
-    case VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL: return (u & VK_IMAGE_USAGE_TRANSFER_DST_BIT) != 0;
-    case VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL:
-        return (u & (VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT)) != 0;
-    case VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL: return (u & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) != 0;
-    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL:
-    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL: /* VUID-VkImageMemoryBarrier-oldLayout-01210 */
-    case VK_IMAGE_LAYOUT_DEPTH_READ_ONLY_STENCIL_ATTACHMENT_OPTIMAL:
-    case VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_STENCIL_READ_ONLY_OPTIMAL: return depth && (u & ds);
-    case VK_IMAGE_LAYOUT_READ_ONLY_OPTIMAL:
-        return sync2 && (u & (ds | VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT));
-    case VK_IMAGE_LAYOUT_ATTACHMENT_OPTIMAL: return sync2 && (u & (ds | VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT));
-    default: return false;
-    }
-}
 
 /* What only a sedx image can be checked for (its description is its truth by now). */
 static sedx_result check_sedx_image(sedx_context *ctx, const sedx_image_resource *img, const sedx_buffer_image_copy *rg)
@@ -165,11 +139,11 @@ static sedx_result check_sedx_image(sedx_context *ctx, const sedx_image_resource
     if ((rg->aspect & (rg->aspect - 1)) || !(rg->aspect & img->aspects))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: aspect 0x%x is not one aspect of image '%s' (0x%x)",
                          what, rg->aspect, img->name, img->aspects);
-    if (rg->current_layout != VK_IMAGE_LAYOUT_UNDEFINED && !layout_ok(img, rg->current_layout))
+    if (rg->current_layout != VK_IMAGE_LAYOUT_UNDEFINED && !sedx__image_layout_ok(img, rg->current_layout))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: image '%s': current layout %d is not one its usage "
                          "0x%x allows", what, img->name, (int)rg->current_layout, img->usage);
     VkImageLayout final = rg->final_layout ? rg->final_layout : VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
-    if (!layout_ok(img, final))
+    if (!sedx__image_layout_ok(img, final))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: image '%s': final layout %d is not one its usage 0x%x "
                          "allows sedx to leave it in", what, img->name, (int)final, img->usage);
     return SEDX_SUCCESS;

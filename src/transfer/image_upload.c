@@ -100,23 +100,6 @@ sedx_result sedx__check_image_region(const sedx_image_resource *img, const sedx_
     return SEDX_SUCCESS;
 }
 
-static bool layout_allowed(const sedx_image_resource *img, VkImageLayout l)
-{
-    VkImageUsageFlags u = img->usage;
-    switch (l) {
-    case VK_IMAGE_LAYOUT_GENERAL:
-    case VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL:
-    case VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL: return true;
-    case VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL:
-        return (u & (VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_INPUT_ATTACHMENT_BIT)) != 0;
-    case VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL: return (u & VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT) != 0;
-    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL: return (u & VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT) != 0;
-    case VK_IMAGE_LAYOUT_DEPTH_STENCIL_READ_ONLY_OPTIMAL: /* VUID-VkImageMemoryBarrier-oldLayout-01210 */
-        return (img->aspects & VK_IMAGE_ASPECT_DEPTH_BIT) && (u & VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT);
-    default: return false;
-    }
-}
-
 /* Depth images that are depth attachments too: DEPTH_STENCIL_READ_ONLY_OPTIMAL; a depth image
  * that is only sampled cannot be in that layout (VUID-VkImageMemoryBarrier-oldLayout-01210:
  * DEPTH_STENCIL_ATTACHMENT usage), it is sampled in SHADER_READ_ONLY_OPTIMAL. */
@@ -392,7 +375,7 @@ static sedx_result check_upload(sedx_image_resource *img, const sedx_image_regio
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: unknown flags 0x%x", what,
                          info->flags & ~(uint32_t)SEDX_UPLOAD_FLAGS_ALL);
     *final = info && info->final_layout ? info->final_layout : default_final(img);
-    if (!layout_allowed(img, *final))
+    if (*final == VK_IMAGE_LAYOUT_UNDEFINED || !sedx__image_layout_ok(img, *final))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: image '%s': final layout %d is not one its usage 0x%x "
                          "allows sedx to leave it in", what, img->name, (int)*final, img->usage);
     for (uint32_t i = 0; i < count; ++i) {
