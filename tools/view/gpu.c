@@ -13,7 +13,7 @@
 
 #define PIECE (8ull << 20)
 
-static int gfail(char *err, size_t errlen, int code, const char *fmt, ...)
+static VIEW_PRINTF(4, 5) int gfail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -55,7 +55,7 @@ struct view_renderer {
     float center[3], radius;
 };
 
-static int rfail(char *err, size_t errlen, int code, const char *fmt, ...)
+static VIEW_PRINTF(4, 5) int rfail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

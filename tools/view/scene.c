@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+static VIEW_PRINTF(4, 5) int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

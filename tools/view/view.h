@@ -7,6 +7,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#if defined(__GNUC__)
+#define VIEW_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define VIEW_PRINTF(f, a)
+#endif
+
 /* Exit codes (docs/viewer.md): each bad-input class has its own. */
 enum {
     VIEW_OK = 0,
