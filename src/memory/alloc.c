@@ -483,10 +483,10 @@ static sedx_result alloc_in_type(allocator *A, mtype *T, const alloc_request *q,
     bool prefer_dedicated = !must_dedicated && !no_dedicated &&
                             (q->prefers_dedicated || q->size > A->preferred_block[T->heap] / 2u);
     if (must_dedicated) return sedx__mem_alloc_dedicated(A, T, q, out, place);
-    sedx_result r;
+    sedx_result r, rd = SEDX_SUCCESS;
     if (prefer_dedicated) {
-        r = sedx__mem_alloc_dedicated(A, T, q, out, place);
-        if (!is_device_failure(r)) return r;
+        rd = sedx__mem_alloc_dedicated(A, T, q, out, place);
+        if (!is_device_failure(rd)) return rd;
     }
     pthread_mutex_lock(&T->lock);
     /* When dedicated was preferred and failed, only existing blocks are worth trying if the
@@ -494,6 +494,9 @@ static sedx_result alloc_in_type(allocator *A, mtype *T, const alloc_request *q,
     bool may_create = !prefer_dedicated || q->size <= A->preferred_block[T->heap];
     r = alloc_block(A, T, q, may_create, out, place);
     pthread_mutex_unlock(&T->lock);
+    /* both failed: the budget is the reason to report where it was one (the block attempt only
+     * looked at existing blocks and says "no room") */
+    if (prefer_dedicated && r != SEDX_SUCCESS && is_device_failure(r)) return rd == SEDX_ERROR_OVER_BUDGET ? rd : r;
     if (r == SEDX_SUCCESS || !is_device_failure(r) || prefer_dedicated || no_dedicated) return r;
     /* Last resort (as VMA): a dedicated allocation needs less memory than a new block. */
     sedx_result r2 = sedx__mem_alloc_dedicated(A, T, q, out, place);

@@ -79,6 +79,11 @@ static sedx_result devmem_reserve(allocator *A, mtype *T, const devmem_request *
                            (unsigned long long)q->size);
         return SEDX_ERROR_OUT_OF_DEVICE_MEMORY;
     }
+    if (q->size > A->heap_size[h]) { /* larger than the heap (or its heap_size_limit): never, budget or not */
+        SEDX_LOG_DEBUG_TAG(TAG, "heap %u: %llu bytes exceed the heap's %llu", h, (unsigned long long)q->size,
+                           (unsigned long long)A->heap_size[h]);
+        return SEDX_ERROR_OUT_OF_DEVICE_MEMORY;
+    }
     if (!q->allow_over_budget) {
         uint64_t usage, budget;
         sedx__mem_budget_get(A, h, false, &usage, &budget);

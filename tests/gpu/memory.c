@@ -295,6 +295,29 @@ static void test_dedicated_buffer_and_device_address(void **state)
     tu_context_destroy(ctx);
 }
 
+/* A request large enough to prefer a dedicated allocation, past the budget: OVER_BUDGET, as
+ * for small ones (it was OUT_OF_DEVICE_MEMORY: the block fallback's error replaced the
+ * dedicated attempt's, found by sedx-bench upload's budget halving). */
+static void test_budget_large_request(void **state)
+{
+    (void)state;
+    uint64_t limits[VK_MAX_MEMORY_HEAPS];
+    for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; ++i) limits[i] = 64 * MiB;
+    sedx_allocator_info opt = {0};
+    opt.heap_size_limit = limits;
+    sedx_context *ctx = tu_context_flags(0, &opt);
+    sedx_allocation_info ai = {0};
+    ai.usage = SEDX_MEMORY_USAGE_GPU_ONLY;
+    sedx_allocation a;
+    VkMemoryRequirements q = reqs(60 * MiB, 256, UINT32_MAX); /* under the limit, over the 80 % budget */
+    tu_log_capture();
+    assert_int_equal(sedx_memory_allocate(ctx, &ai, &q, &a), SEDX_ERROR_OVER_BUDGET);
+    q = reqs(40 * MiB, 256, UINT32_MAX); /* within it: fine */
+    assert_int_equal(sedx_memory_allocate(ctx, &ai, &q, &a), SEDX_SUCCESS);
+    assert_int_equal(sedx_memory_free(ctx, a), SEDX_SUCCESS);
+    tu_context_destroy(ctx);
+}
+
 /* heap_size_limit: the budget is 80 % of the limit (OVER_BUDGET), ALLOW_OVER_BUDGET goes on up
  * to the limit itself (then OUT_OF_DEVICE_MEMORY). */
 static void test_budget_and_heap_limit(void **state)
@@ -1250,6 +1273,7 @@ int main(void)
         cmocka_unit_test_setup(test_dedicated, setup),
         cmocka_unit_test_setup(test_dedicated_buffer_and_device_address, setup),
         cmocka_unit_test_setup(test_budget_and_heap_limit, setup),
+        cmocka_unit_test_setup(test_budget_large_request, setup),
         cmocka_unit_test_setup(test_block_reuse, setup),
         cmocka_unit_test_setup(test_no_spare_and_never_allocate, setup),
         cmocka_unit_test_setup(test_flush_rounding_noncoherent, setup),
