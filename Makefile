@@ -23,13 +23,12 @@ build: deps $(BUILD)/CMakeCache.txt
 
 # The device report (short), then sedx-view on the default model (OBJ/spider.obj from Debian's
 # assimp-testmodels: 19 meshes, 5 textures), 60 frames, two in flight: frame.png, stats.json,
-# trace.json and memory.json in $(BUILD)/sedx-view-out, and the memory map drawn from memory.json.
+# trace.json, memory.json and memory.png (the memory map) in $(BUILD)/sedx-view-out.
 # Any other model: $(BUILD)/tools/sedx-view --model FILE (docs/viewer.md).
 demo: build
 	$(BUILD)/tools/sedx-info | head -12
 	@echo
 	$(BUILD)/tools/sedx-view --out $(BUILD)/sedx-view-out
-	$(BUILD)/tools/sedx-report memory $(BUILD)/sedx-view-out/memory.json $(BUILD)/sedx-view-out/memory.png
 	@echo
 	@echo "The rendered frame: $(BUILD)/sedx-view-out/frame.png (memory map: $(BUILD)/sedx-view-out/memory.png)"
 

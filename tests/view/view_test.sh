@@ -18,8 +18,10 @@ render() { # MODEL OUTDIR extra args...
   local m; m=$(model "$1"); local dir=$2; shift 2
   "$VIEW" --quiet --validation --size 160x120 --frames 4 --out "$dir" "$@" "$m" > "$dir.stdout" 2> "$dir.stderr"
   local rc=$?
-  if [ $rc -ne 0 ]; then echo "sedx-view $m exited $rc:"; cat "$dir.stderr"; fi
-  return $rc
+  if [ $rc -ne 0 ]; then echo "sedx-view $m exited $rc:"; cat "$dir.stderr"; return $rc; fi
+  # a good run logs no error at all (a refused sedx call the viewer did not stop on included)
+  if grep -q "ERROR" "$dir.stderr"; then echo "sedx-view $m logged errors:"; cat "$dir.stderr"; return 1; fi
+  return 0
 }
 case $what in
   render)
@@ -43,6 +45,7 @@ case $what in
     m=$(model "$1")
     "$VIEW" --quiet --sync-validation --size 128x96 --frames 6 --frames-in-flight 2 --out "$out/s" "$m" \
       > "$out/s.stdout" 2> "$out/s.stderr" || { echo "sync validation run failed:"; cat "$out/s.stderr"; exit 1; }
+    if grep -q "ERROR" "$out/s.stderr"; then echo "errors logged:"; cat "$out/s.stderr"; exit 1; fi
     ;;
   bad)
     code=$1 text=$2; shift 2

@@ -8,10 +8,11 @@
  *                   object, the object ID under the pick pixel read back asynchronously
  *   StatsModule     frame times, sedx's share of them, the picked object
  * Then frame.png (the last frame, read with sedx_download_image), stats.json (sedx_stats_json
- * and the viewer's summary), trace.json (profiling scopes) and memory.json (the allocator's
- * dump; `sedx-report memory memory.json map.png` draws it).
+ * and the viewer's summary), trace.json (profiling scopes), memory.json (the allocator's dump)
+ * and memory.png (that dump drawn as a memory map, as `sedx-report memory` draws it).
  */
 #include "view.h"
+#include "memory_map.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -225,6 +226,13 @@ static int write_outputs(app *a, const view_bench *b)
     snprintf(path, sizeof path, "%s/memory.json", a->o.out_dir);
     if (rc == VIEW_OK && (sedx_memory_dump_json(a->ctx, &mem) != SEDX_SUCCESS || !write_text(path, mem)))
         rc = VIEW_EXIT_OUTPUT;
+    report_image map = {0};
+    char why[256];
+    snprintf(path, sizeof path, "%s/memory.png", a->o.out_dir); /* the memory map, as sedx-report draws it */
+    if (rc == VIEW_OK && (report_memory_map(mem, 1024, &map, why, sizeof why) != 0 ||
+                          report_write_png(&map, path, why, sizeof why) != 0))
+        rc = VIEW_EXIT_OUTPUT;
+    report_image_free(&map);
     sedx_memory_free_string(mem);
     if (rc != VIEW_OK && !a->err[0]) snprintf(a->err, sizeof a->err, "writing the outputs into '%s' failed", a->o.out_dir);
     return rc;
@@ -253,7 +261,7 @@ static void summary(const app *a, const view_bench *b)
            a->o.pick_x >= 0 ? a->o.pick_x : (int)a->o.width / 2, a->o.pick_y >= 0 ? a->o.pick_y : (int)a->o.height / 2,
            name ? "mesh '" : "", name ? name : "background", name ? "'" : "", (long long)a->picked,
            a->r ? view_renderer_pick_latency(a->r) : 0);
-    printf("  outputs: %s/frame.png, stats.json, trace.json, memory.json\n", a->o.out_dir);
+    printf("  outputs: %s/frame.png, stats.json, trace.json, memory.json, memory.png\n", a->o.out_dir);
 }
 
 static int run(app *a)

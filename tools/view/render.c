@@ -248,7 +248,7 @@ static void begin_targets(VkCommandBuffer cb, const view_renderer *r)
     barrier(cb, r->id.image, VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
             VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL, all, VK_ACCESS_MEMORY_WRITE_BIT, out, cw);
     barrier(cb, r->depth.image, VK_IMAGE_ASPECT_DEPTH_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
-            VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL, all, VK_ACCESS_MEMORY_WRITE_BIT, tests,
+            VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL, all, VK_ACCESS_MEMORY_WRITE_BIT, tests,
             VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT | VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_READ_BIT);
     VkRenderingAttachmentInfo ca[2] = {{VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO},
                                        {VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO}};
@@ -262,7 +262,7 @@ static void begin_targets(VkCommandBuffer cb, const view_renderer *r)
     ca[1].clearValue.color = (VkClearColorValue){.uint32 = {0, 0, 0, 0}};
     VkRenderingAttachmentInfo da = {VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO};
     da.imageView = r->depth.view;
-    da.imageLayout = VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL;
+    da.imageLayout = VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL;
     da.loadOp = VK_ATTACHMENT_LOAD_OP_CLEAR;
     da.storeOp = VK_ATTACHMENT_STORE_OP_DONT_CARE;
     da.clearValue.depthStencil.depth = 1.0f;
@@ -382,14 +382,15 @@ int view_renderer_frame(view_renderer *r, uint32_t index, view_frame_result *res
     if (sedx_cmd_submit(r->ctx, &cmd, NULL, &tk) != SEDX_SUCCESS) return VIEW_EXIT_GPU;
     ts = now_s();
     /* what the frame left behind, for sedx's destruction and readback ordering */
-    sedx_image_set_layout(&r->color, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
-    sedx_image_set_layout(&r->id, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
-    sedx_image_set_layout(&r->depth, VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL);
-    sedx_image_mark_used(&r->color, tk);
-    sedx_image_mark_used(&r->id, tk);
-    sedx_image_mark_used(&r->depth, tk);
-    sedx_buffer_mark_used(&r->pick, tk);
-    sr = sedx_frame_end(r->ctx, frame, tk);
+    sr = sedx_image_set_layout(&r->color, VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL);
+    if (sr == SEDX_SUCCESS) sr = sedx_image_set_layout(&r->id, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+    if (sr == SEDX_SUCCESS) sr = sedx_image_set_layout(&r->depth, VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL);
+    if (sr == SEDX_SUCCESS) sr = sedx_image_mark_used(&r->color, tk);
+    if (sr == SEDX_SUCCESS) sr = sedx_image_mark_used(&r->id, tk);
+    if (sr == SEDX_SUCCESS) sr = sedx_image_mark_used(&r->depth, tk);
+    if (sr == SEDX_SUCCESS) sr = sedx_buffer_mark_used(&r->pick, tk);
+    sedx_result er = sedx_frame_end(r->ctx, frame, tk); /* the frame ends in any case */
+    if (sr == SEDX_SUCCESS) sr = er;
     sedx_s += now_s() - ts;
     res->cpu_ms = (now_s() - t0) * 1e3;
     res->sedx_us = sedx_s * 1e6;
