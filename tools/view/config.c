@@ -19,7 +19,7 @@ static void usage(void)
             " [--allow-missing-textures] [--quiet] [FILE]\n"
             "  renders FILE (any format assimp reads; default " DEFAULT_MODEL ")\n"
             "  offscreen for N frames (default 60) and writes DIR/frame.png, DIR/stats.json, DIR/trace.json and\n"
-            "  DIR/memory.json (default DIR: sedx-view-out). Exit codes: docs/viewer.md.\n");
+            "  DIR/memory.json, DIR/memory.png (default DIR: sedx-view-out). Exit codes: docs/viewer.md.\n");
 }
 
 static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
