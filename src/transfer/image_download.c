@@ -47,8 +47,7 @@ static sedx_result download_piece(sedx_context *ctx, struct sedx__transfer *t, s
     c.imageExtent = (VkExtent3D){p->g.extent.width, (uint32_t)SEDX__MIN((uint64_t)p->g.extent.height - y0,
                                                                         pc->nr * p->bl.height),
                                  is3d ? (uint32_t)pc->ns : 1};
-    bool main = !t->use_transfer_queue || !img->concurrent || img->aspects != VK_IMAGE_ASPECT_COLOR_BIT ||
-                t->image_queue_ok != 1;
+    bool main = !t->use_transfer_queue || !sedx__image_on_transfer_queue(ctx, t, img);
     sedx_cmd cmd;
     sedx_result r = sedx_cmd_begin(ctx, main ? SEDX_QUEUE_GRAPHICS : SEDX_QUEUE_TRANSFER, &cmd);
     if (r != SEDX_SUCCESS) return r;
@@ -80,7 +79,6 @@ static sedx_result download_locked(sedx_context *ctx, struct sedx__transfer *t, 
     if (r == SEDX_SUCCESS) r = sedx__ring_ensure(ctx, t, &t->down);
     if (r == SEDX_SUCCESS) r = wait_image(ctx, img);
     if (r != SEDX_SUCCESS) return r;
-    if (t->image_queue_ok < 0) t->image_queue_ok = 0; /* not yet asked by an upload: stay on the main queue */
     VkImageLayout layout = (VkImageLayout)atomic_load(&img->layout);
     uint64_t cap = t->down.size, slice = p->hb * p->rp;
     if (p->rp > cap)

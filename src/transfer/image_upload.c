@@ -317,7 +317,7 @@ void sedx__batch_close_images(struct sedx__transfer *t, bool ok, sedx_ticket tic
 /* ---- the call ---------------------------------------------------------------------------- */
 
 /* Can the transfer-only family copy this image (texel granularity, a colour aspect)? */
-static bool transfer_queue_ok(sedx_context *ctx, struct sedx__transfer *t, const sedx_image_resource *img)
+bool sedx__image_on_transfer_queue(sedx_context *ctx, struct sedx__transfer *t, const sedx_image_resource *img)
 {
     if (t->image_queue_ok < 0) {
         uint32_t n = 0;
@@ -428,7 +428,7 @@ static sedx_result upload_locked(sedx_context *ctx, struct sedx__transfer *t, se
             r = SEDX__ERR(r, TAG, "sedx_upload_image: image '%s': the staging ring cannot take its %llu bytes now and "
                           "NO_WAIT was asked (nothing written)", img->name, (unsigned long long)total);
     }
-    bool main = !t->use_transfer_queue || !transfer_queue_ok(ctx, t, img);
+    bool main = !t->use_transfer_queue || !sedx__image_on_transfer_queue(ctx, t, img);
     if (r == SEDX_SUCCESS) {
         t->image_call++;
         t->stats.image_uploads++;

@@ -223,6 +223,10 @@ void sedx__batch_close_images(struct sedx__transfer *t, bool ok, sedx_ticket tic
 void sedx__image_barrier(VkCommandBuffer cb, const sedx_image_resource *img, uint32_t base_level, uint32_t levels,
                          VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
                          VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
+/* Whether img's copies may run on the transfer-only queue: the family copies at texel
+ * granularity (asked once), the image is shared with it (concurrent) and has a colour aspect
+ * only (depth/stencil copies need a graphics queue). */
+bool sedx__image_on_transfer_queue(sedx_context *ctx, struct sedx__transfer *t, const sedx_image_resource *img);
 /* The checks of one image region (with its defaults applied into *out). */
 sedx_result sedx__check_image_region(const sedx_image_resource *img, const sedx_image_region *in, bool upload,
                                      sedx_image_region *out, sedx__block *block, const char *what);
