@@ -146,6 +146,7 @@ sedx_result sedx__transfer_create(sedx_context *ctx, const sedx_transfer_info *i
     struct sedx__transfer *t = sedx__calloc(1, sizeof *t);
     if (!t) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory");
     pthread_mutex_init(&t->lock, NULL);
+    t->image_queue_ok = -1; /* asked on the first image copy (image_upload.c) */
     apply_info(ctx, t, info);
     sedx_result r = create_pipelines(ctx, t);
     if (r == SEDX_SUCCESS) r = sedx__readback_create(ctx, t);
