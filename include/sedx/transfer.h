@@ -395,6 +395,7 @@ typedef struct sedx_transfer_stats {
     uint64_t image_copy_regions;                    /* pieces recorded (vkCmdCopyBufferToImage regions) */
     uint64_t image_downloads, image_download_bytes;
     uint64_t mip_generations;
+    uint64_t image_transfer_queue_regions;          /* of image_copy_regions: run on the transfer-only queue */
 } sedx_transfer_stats;
 SEDX_API sedx_result sedx_transfer_get_stats(sedx_context *ctx, sedx_transfer_stats *out);
 

@@ -25,6 +25,7 @@ static void add_transfer(cJSON *root, const sedx_transfer_stats *s)
     cJSON_AddBoolToObject(o, "transfer_queue", s->transfer_queue);
     NUM(o, *s, image_uploads); NUM(o, *s, image_upload_bytes); NUM(o, *s, image_copy_regions);
     NUM(o, *s, image_downloads); NUM(o, *s, image_download_bytes); NUM(o, *s, mip_generations);
+    NUM(o, *s, image_transfer_queue_regions);
 }
 
 static void add_readback(cJSON *root, const sedx_download_async_stats *s)

@@ -303,6 +303,7 @@ void sedx__batch_record_images(struct sedx__transfer *t, VkCommandBuffer cb, VkB
 
 void sedx__batch_close_images(struct sedx__transfer *t, bool ok, sedx_ticket ticket)
 {
+    if (ok && ticket.queue == SEDX_QUEUE_TRANSFER) t->stats.image_transfer_queue_regions += t->piece_count;
     for (uint32_t i = 0; i < t->image_count; ++i) {
         sedx_image_resource *img = t->images[i].img;
         img->batch_id = 0;

@@ -177,6 +177,9 @@ static void test_formats(void **state)
         sedx_transfer_stats st;
         assert_int_equal(sedx_transfer_get_stats(ctx, &st), SEDX_SUCCESS);
         assert_true(st.image_uploads > 0 && st.image_downloads > 0 && st.image_copy_regions > 0);
+        /* colour images go to the transfer-only queue where there is one (and nowhere else) */
+        if (flags[i] == 0 && sedx_context_has_transfer_queue(ctx)) assert_true(st.image_transfer_queue_regions > 0);
+        else assert_int_equal(st.image_transfer_queue_regions, 0);
         assert_int_equal(sedx_image_count(ctx), 0);
         tu_context_destroy(ctx);
     }
