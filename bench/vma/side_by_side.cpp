@@ -1,6 +1,11 @@
 // sedx against AMD's Vulkan Memory Allocator, side by side in one process: Workloads A, A at
-// 50 % and B of docs/benchmarks.md, each run alternating between the two libraries
-// with the same loop code (a template over the two), median of 5 runs each.
+// 50 % and B of docs/benchmarks.md and the mixed-alignment workload M (below), each run
+// alternating between the two libraries with the same loop code (a template over the two),
+// median of 5 runs each.
+//
+//   side_by_side [runs] [--only=a60,a50,b,m]   the workloads (all by default)
+//   side_by_side 1 --only=b-sedx | b-vma      one run of Workload B with one library only
+//                                             (for callgrind: the other library's code stays cold)
 //
 // Not part of the build: VMA is not packaged in Debian 12. bench/vma/run.sh takes the copy of
 // vk_mem_alloc.h that Debian's chromium source package carries (third_party/
@@ -117,6 +122,20 @@ struct VmaBlock {
     }
 };
 
+// The loop alone: every allocation "succeeds" at once (Workload A at 50 % never fails, so the
+// PRNG stream and the live array are exactly those of a real run): what the loop costs by itself.
+struct NullBlock {
+    static const char *name() { return "loop only"; }
+    uint64_t next = 1;
+    bool alloc(uint64_t, uint64_t *h)
+    {
+        *h = next++;
+        return true;
+    }
+    void release(uint64_t h) { asm volatile("" ::"r"(h)); }
+    void frag(double *f, uint64_t *live_bytes) { *f = 0, *live_bytes = 0; }
+};
+
 struct ARun {
     double seconds, frag;
     uint32_t peak, failed;
@@ -167,6 +186,169 @@ static void workload_a(uint32_t percent, int runs)
     printf("  median: sedx %.0f ops/s, VMA %.0f ops/s: sedx/VMA = %.2fx\n", median(s), median(v), median(s) / median(v));
     printf("  peak live: sedx %u, VMA %u; failed allocations: sedx %u, VMA %u; end fragmentation: sedx %.4f, VMA %.4f\n",
            ls.peak, lv.peak, ls.failed, lv.failed, ls.frag, lv.frag);
+    if (percent == 50) {
+        std::vector<double> z;
+        for (int i = 0; i < runs; ++i) z.push_back(run_a<NullBlock>(percent, live).seconds);
+        double loop_ns = median(z) * 1e3; // per op: 1e6 ops
+        double s_ns = 1e9 / median(s), v_ns = 1e9 / median(v);
+        printf("  per op: sedx %.1f ns, VMA %.1f ns, the loop alone (PRNG, exp2, live array; no allocator) %.1f ns:\n"
+               "  allocator only: sedx %.1f ns, VMA %.1f ns (%.2fx); with this loop sedx/VMA cannot exceed %.2fx\n",
+               s_ns, v_ns, loop_ns, s_ns - loop_ns, v_ns - loop_ns, (v_ns - loop_ns) / (s_ns - loop_ns), v_ns / loop_ns);
+    }
+}
+
+// ---- Workload M: mixed alignments and sizes at a fixed fill of a fixed budget ----------------
+// Not in docs/benchmarks.md (defined here, the same for both libraries): one virtual block of
+// M_BUDGET bytes; sizes log-uniform on [1 B, 16 MiB] (floor(2^(24 u)), clamped), alignments
+// 16 B .. 4 KiB (16 << (next() % 9), each power of two equally likely). Each op: while the live
+// bytes are below the fill target, allocate (one size, one alignment drawn, in that order);
+// else free a random live allocation (next() % n, swap-remove). A failed allocation counts and
+// adds nothing, so the next op allocates again. Seed as in Workload A, M_OPS ops per fill.
+// Runs of the two libraries are the same trace up to the first failure, then a closed loop.
+static const uint64_t M_BUDGET = 1ull << 30;
+static const uint32_t M_OPS = 1000000u;
+
+static uint64_t m_draw_size(Rng &r)
+{
+    uint64_t v = (uint64_t)exp2(24.0 * r.u01());
+    if (v < 1) v = 1;
+    if (v > (16u << 20)) v = 16u << 20;
+    return v;
+}
+
+struct MRun {
+    double seconds;
+    uint64_t attempts, failed, failed_bytes, first_failed_op, live_bytes_at_failures;
+    uint32_t peak;
+};
+
+template <class Block> struct MBlock; // the block of budget M_BUDGET with a per-request alignment
+
+template <> struct MBlock<SedxBlock> {
+    sedx_virtual_block *b = nullptr;
+    MBlock()
+    {
+        sedx_virtual_block_info info = {M_BUDGET, 0};
+        if (sedx_virtual_block_create(&info, &b) != SEDX_SUCCESS) abort();
+    }
+    ~MBlock() { sedx_virtual_block_destroy(b); }
+    bool alloc(uint64_t size, uint64_t align, uint64_t *h)
+    {
+        return sedx_virtual_allocate(b, size, align, nullptr, h, nullptr) == SEDX_SUCCESS;
+    }
+    void release(uint64_t h) { sedx_virtual_free(b, h); }
+};
+
+template <> struct MBlock<VmaBlock> {
+    VmaVirtualBlock b = VK_NULL_HANDLE;
+    MBlock()
+    {
+        VmaVirtualBlockCreateInfo ci = {};
+        ci.size = M_BUDGET;
+        if (vmaCreateVirtualBlock(&ci, &b) != VK_SUCCESS) abort();
+    }
+    ~MBlock()
+    {
+        vmaClearVirtualBlock(b);
+        vmaDestroyVirtualBlock(b);
+    }
+    bool alloc(uint64_t size, uint64_t align, uint64_t *h)
+    {
+        VmaVirtualAllocationCreateInfo ci = {};
+        ci.size = size;
+        ci.alignment = align;
+        VmaVirtualAllocation a;
+        if (vmaVirtualAllocate(b, &ci, &a, nullptr) != VK_SUCCESS) return false;
+        *h = (uint64_t)(uintptr_t)a;
+        return true;
+    }
+    void release(uint64_t h) { vmaVirtualFree(b, (VmaVirtualAllocation)(uintptr_t)h); }
+};
+
+template <class Block>
+static MRun run_m(uint32_t fill_percent, uint64_t seed, std::vector<uint64_t> &live, std::vector<uint64_t> &sizes)
+{
+    MBlock<Block> blk;
+    Rng r;
+    r.s = seed;
+    const uint64_t target = M_BUDGET / 100u * fill_percent;
+    uint64_t live_bytes = 0;
+    uint32_t n = 0;
+    MRun out = {0, 0, 0, 0, UINT64_MAX, 0, 0};
+    double t0 = now_s();
+    for (uint32_t i = 0; i < M_OPS; ++i) {
+        if (live_bytes < target || n == 0) {
+            uint64_t size = m_draw_size(r), align = 16ull << (r.next() % 9u), h;
+            out.attempts++;
+            if (blk.alloc(size, align, &h)) {
+                live[n] = h;
+                sizes[n++] = size;
+                live_bytes += size;
+                if (n > out.peak) out.peak = n;
+            } else {
+                if (out.failed == 0) out.first_failed_op = i;
+                out.failed++;
+                out.failed_bytes += size;
+                out.live_bytes_at_failures += live_bytes;
+            }
+        } else {
+            uint32_t idx = (uint32_t)(r.next() % n);
+            blk.release(live[idx]);
+            live_bytes -= sizes[idx];
+            live[idx] = live[--n];
+            sizes[idx] = sizes[n];
+        }
+    }
+    out.seconds = now_s() - t0;
+    for (uint32_t i = 0; i < n; ++i) blk.release(live[i]);
+    return out;
+}
+
+// The failure counts of a closed loop move with its trace: besides the workload's seed, M_SEEDS
+// more seeds (one run each, not timed) show whether a difference is systematic.
+static const int M_SEEDS = 8;
+
+static void workload_m(int runs)
+{
+    std::vector<uint64_t> live(M_OPS), sizes(M_OPS);
+    for (uint32_t fill : {50u, 75u, 90u}) {
+        std::vector<double> s, v;
+        MRun ms = {}, mv = {};
+        for (int i = 0; i < runs; ++i) {
+            ms = run_m<SedxBlock>(fill, 0x9E3779B97F4A7C15ull, live, sizes);
+            mv = run_m<VmaBlock>(fill, 0x9E3779B97F4A7C15ull, live, sizes);
+            s.push_back(M_OPS / ms.seconds);
+            v.push_back(M_OPS / mv.seconds);
+        }
+        printf("  fill %u %%: attempts sedx %llu, VMA %llu; failed sedx %llu, VMA %llu", fill,
+               (unsigned long long)ms.attempts, (unsigned long long)mv.attempts, (unsigned long long)ms.failed,
+               (unsigned long long)mv.failed);
+        if (ms.failed || mv.failed)
+            printf(" (first at op %lld / %lld; mean live at a failure %.1f %% / %.1f %% of the budget; "
+                   "mean failed request %.2f / %.2f MiB)",
+                   ms.failed ? (long long)ms.first_failed_op : -1LL, mv.failed ? (long long)mv.first_failed_op : -1LL,
+                   ms.failed ? 100.0 * ms.live_bytes_at_failures / ms.failed / M_BUDGET : 0.0,
+                   mv.failed ? 100.0 * mv.live_bytes_at_failures / mv.failed / M_BUDGET : 0.0,
+                   ms.failed ? ms.failed_bytes / (double)ms.failed / 1048576.0 : 0.0,
+                   mv.failed ? mv.failed_bytes / (double)mv.failed / 1048576.0 : 0.0);
+        printf("\n    peak live sedx %u, VMA %u; ops/s median sedx %.0f, VMA %.0f (%.2fx)\n", ms.peak, mv.peak,
+               median(s), median(v), median(s) / median(v));
+        uint64_t fs = ms.failed, fv = mv.failed, as = ms.attempts, av = mv.attempts;
+        int fewer = 0, more = 0;
+        printf("    other seeds, failed sedx / VMA:");
+        for (int k = 1; k <= M_SEEDS; ++k) {
+            uint64_t seed = 0x9E3779B97F4A7C15ull * (uint64_t)(2 * k + 1);
+            MRun a = run_m<SedxBlock>(fill, seed, live, sizes), b = run_m<VmaBlock>(fill, seed, live, sizes);
+            printf(" %llu/%llu", (unsigned long long)a.failed, (unsigned long long)b.failed);
+            fs += a.failed, fv += b.failed, as += a.attempts, av += b.attempts;
+            fewer += a.failed < b.failed, more += a.failed > b.failed;
+        }
+        printf("\n    all %d seeds: failed sedx %llu of %llu attempts (%.3f %%), VMA %llu of %llu (%.3f %%); sedx fewer "
+               "in %d, more in %d\n",
+               M_SEEDS + 1, (unsigned long long)fs, (unsigned long long)as, as ? 100.0 * fs / as : 0.0,
+               (unsigned long long)fv, (unsigned long long)av, av ? 100.0 * fv / av : 0.0,
+               fewer + (ms.failed < mv.failed), more + (ms.failed > mv.failed));
+    }
 }
 
 // ---- Workload B: buffers on lavapipe ----------------------------------------------------------
@@ -299,17 +481,54 @@ static void workload_b(int runs)
     vkDestroyInstance(e.instance, nullptr);
 }
 
+static bool want(const char *only, const char *w)
+{
+    if (!only) return true;
+    size_t n = strlen(w);
+    for (const char *p = only; (p = strstr(p, w)) != nullptr; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == '\0' || p[n] == ',')) return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
-    int runs = argc > 1 ? atoi(argv[1]) : 5;
+    int runs = 5;
+    const char *only = nullptr;
+    for (int i = 1; i < argc; ++i) {
+        if (strncmp(argv[i], "--only=", 7) == 0)
+            only = argv[i] + 7;
+        else
+            runs = atoi(argv[i]);
+    }
     if (runs < 1 || runs > 50) runs = 5;
+    setvbuf(stdout, nullptr, _IOLBF, 0);
     sedx_set_log_level(SEDX_LOG_WARN);
+    if (only && (strcmp(only, "b-sedx") == 0 || strcmp(only, "b-vma") == 0)) {
+        Env e;
+        if (!env_create(&e)) return 1;
+        BRun r = strcmp(only, "b-sedx") == 0 ? run_b_sedx(e) : run_b_vma(e);
+        printf("%s: %.3f M buffers/s, %llu vkAllocateMemory\n", only, 1e-1 / r.seconds, (unsigned long long)r.vk_allocs);
+        vkDestroyDevice(e.device, nullptr);
+        vkDestroyInstance(e.instance, nullptr);
+        return 0;
+    }
     printf("sedx vs VMA (%s), side by side, %d runs each, alternating\n", VMA_LABEL, runs);
-    printf("\nWorkload A (60 %%): 1,000,000 ops, 1 GiB virtual block, alignment 256 (one run: VMA needs minutes)\n");
-    workload_a(60, 1);
-    printf("\nWorkload A at 50 %%\n");
-    workload_a(50, runs);
-    printf("\nWorkload B: 100 x 1,000 buffers of 64 KiB (STORAGE|TRANSFER_DST), create+destroy\n");
-    workload_b(runs);
+    if (want(only, "a60")) {
+        printf("\nWorkload A (60 %%): 1,000,000 ops, 1 GiB virtual block, alignment 256 (one run: VMA needs minutes)\n");
+        workload_a(60, 1);
+    }
+    if (want(only, "a50")) {
+        printf("\nWorkload A at 50 %%\n");
+        workload_a(50, runs);
+    }
+    if (want(only, "b")) {
+        printf("\nWorkload B: 100 x 1,000 buffers of 64 KiB (STORAGE|TRANSFER_DST), create+destroy\n");
+        workload_b(runs);
+    }
+    if (want(only, "m")) {
+        printf("\nWorkload M: 1 GiB virtual block, sizes 1 B .. 16 MiB log-uniform, alignments 16 B .. 4 KiB, "
+               "allocate while below the fill, else free; 1,000,000 ops per fill\n");
+        workload_m(runs);
+    }
     return 0;
 }

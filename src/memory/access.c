@@ -11,14 +11,14 @@ static sedx_result lock_rec(allocator *A, sedx_allocation alloc, const char *fn,
 {
     mtype *T = handle_type(A, alloc);
     if (T) {
-        pthread_mutex_lock(&T->lock);
+        tlock_lock(&T->lock);
         rec *R = handle_rec(T, alloc, NULL, NULL);
         if (R) {
             *outT = T;
             *outR = R;
             return SEDX_SUCCESS;
         }
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
     }
     return SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "%s: invalid, freed or foreign allocation handle 0x%llx", fn,
                      (unsigned long long)alloc.id);
@@ -49,7 +49,7 @@ sedx_result sedx_memory_get_details(sedx_context *ctx, sedx_allocation alloc, se
     d.name = rec_name(R);
     d.user_data = R->user_data;
     d.creation_index = R->creation_index;
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     *out = d;
     return SEDX_SUCCESS;
 }
@@ -59,10 +59,10 @@ uint64_t sedx__memory_device_memory_size(sedx_context *ctx, sedx_allocation allo
     allocator *A = get_allocator(ctx);
     mtype *T = A ? handle_type(A, alloc) : NULL;
     if (!T) return 0;
-    pthread_mutex_lock(&T->lock);
+    tlock_lock(&T->lock);
     rec *R = handle_rec(T, alloc, NULL, NULL);
     uint64_t s = R ? (R->block ? R->block->size : R->size) : 0;
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     return s;
 }
 
@@ -74,7 +74,7 @@ sedx_result sedx_memory_set_name(sedx_context *ctx, sedx_allocation alloc, const
     sedx_result r = lock_rec(A, alloc, "sedx_memory_set_name", &T, &R);
     if (r != SEDX_SUCCESS) return r;
     r = sedx__mem_rec_set_name(R, name);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     return r;
 }
 
@@ -86,7 +86,7 @@ sedx_result sedx_memory_set_user_data(sedx_context *ctx, sedx_allocation alloc, 
     sedx_result r = lock_rec(A, alloc, "sedx_memory_set_user_data", &T, &R);
     if (r != SEDX_SUCCESS) return r;
     R->user_data = user_data;
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     return SEDX_SUCCESS;
 }
 
@@ -95,10 +95,10 @@ sedx_result sedx__memory_placement(sedx_context *ctx, sedx_allocation alloc, sed
     NEED_ALLOCATOR(A, ctx, "sedx__memory_placement");
     mtype *T = handle_type(A, alloc);
     if (!T || !out) return SEDX_ERROR_INVALID_HANDLE;
-    pthread_mutex_lock(&T->lock);
+    tlock_lock(&T->lock);
     rec *R = handle_rec(T, alloc, NULL, NULL);
     if (R) fill_placement(T, R, out);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     return R ? SEDX_SUCCESS : SEDX_ERROR_INVALID_HANDLE;
 }
 
@@ -126,7 +126,7 @@ sedx_result sedx_memory_map(sedx_context *ctx, sedx_allocation alloc, void **out
     char name[128];
     if (!T->host_visible) {
         name_copy(name, sizeof name, R);
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
         return SEDX__ERR(SEDX_ERROR_NOT_HOST_VISIBLE, TAG, "map of allocation '%s': memory type %u is not host-visible",
                          name, T->index);
     }
@@ -145,7 +145,7 @@ sedx_result sedx_memory_map(sedx_context *ctx, sedx_allocation alloc, void **out
         if (R->map_count == UINT32_MAX) r = SEDX_ERROR_INVALID_ARGUMENT;
         else R->map_count++;
     }
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     if (r != SEDX_SUCCESS) return r;
     *out_ptr = p;
     return SEDX_SUCCESS;
@@ -161,14 +161,14 @@ sedx_result sedx_memory_unmap(sedx_context *ctx, sedx_allocation alloc)
     if (R->map_count == 0) {
         char name[128];
         name_copy(name, sizeof name, R);
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
         return SEDX__ERR(SEDX_ERROR_NOT_MAPPED, TAG, "unmap of allocation '%s' without a matching map", name);
     }
     if (--R->map_count == 0 && !R->block) {
         A->vk.UnmapMemory(A->device, R->memory);
         R->ded_mapped = NULL;
     }
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     return SEDX_SUCCESS;
 }
 
@@ -206,7 +206,7 @@ sedx_result sedx__memory_flush_range(sedx_context *ctx, sedx_allocation alloc, u
     sedx_result r = lock_rec(A, alloc, "sedx__memory_flush_range", &T, &R);
     if (r != SEDX_SUCCESS) return r;
     r = flush_range_locked(A, T, R, offset, size, out, out_needed);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     return r;
 }
 
@@ -225,7 +225,7 @@ static sedx_result flush_or_invalidate(sedx_context *ctx, sedx_allocation alloc,
     r = flush_range_locked(A, T, R, offset, size, &mr, &needed);
     uint64_t asize = R->size;
     if (r != SEDX_SUCCESS) name_copy(name, sizeof name, R);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     if (r != SEDX_SUCCESS)
         return SEDX__ERR(r, TAG, "%s of allocation '%s' (offset %llu, size %llu of %llu bytes): %s", fn, name,
                          (unsigned long long)offset, (unsigned long long)size, (unsigned long long)asize,

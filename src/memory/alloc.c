@@ -11,6 +11,25 @@
  */
 #include "memory/memory_private.h"
 
+#if defined(__linux__)
+/* The contended type lock: spin a little (the holder keeps it for a few hundred instructions),
+ * then mark it contended (2) and sleep until the unlock wakes one waiter. */
+void sedx__tlock_wait(type_lock *l)
+{
+    for (int i = 0; i < 64; ++i) {
+        uint32_t c = 0;
+        if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0u &&
+            atomic_compare_exchange_weak_explicit(&l->state, &c, 1u, memory_order_acquire, memory_order_relaxed))
+            return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    while (atomic_exchange_explicit(&l->state, 2u, memory_order_acquire) != 0u)
+        syscall(SYS_futex, (uint32_t *)&l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+#endif
+
 /* SWAR popcount: __builtin_popcount becomes a libgcc call without -mpopcnt. */
 static inline uint32_t popcount32(uint32_t x)
 {
@@ -33,32 +52,44 @@ static uint8_t kind_class(const allocator *A, uint32_t kind)
 /* ------------------------------------------------------------------------------------------
  * Records
  * ---------------------------------------------------------------------------------------- */
+/* Grows the record pages by one page (the free list was empty). */
+static sedx_result rec_grow(mtype *T)
+{
+    if (T->page_count >= REC_MAX_PAGES)
+        return SEDX__ERR(SEDX_ERROR_TOO_MANY_ALLOCATIONS, TAG, "memory type %u: more than %u live allocations", T->index,
+                         REC_MAX_PAGES * REC_PAGE_SIZE);
+    if (T->page_count == T->page_cap) {
+        uint32_t cap = T->page_cap ? T->page_cap * 2u : 8u;
+        rec **pages = sedx__realloc(T->pages, cap * sizeof *pages);
+        if (!pages) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (record pages)");
+        T->pages = pages;
+        T->page_cap = cap;
+    }
+    rec *page = sedx__calloc(REC_PAGE_SIZE, sizeof *page);
+    if (!page) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (records)");
+    uint32_t base = T->page_count * REC_PAGE_SIZE;
+    for (uint32_t i = 0; i < REC_PAGE_SIZE; ++i) page[i].next_free = (i + 1u < REC_PAGE_SIZE) ? base + i + 2u : 0u;
+    T->pages[T->page_count++] = page;
+    T->free_head = base + 1u;
+    return SEDX_SUCCESS;
+}
+
+/* A free record (not yet live) and its index; NULL with *r set when none can be made. */
+static inline rec *rec_take(mtype *T, uint32_t *out_index, sedx_result *r)
+{
+    if (!T->free_head && (*r = rec_grow(T)) != SEDX_SUCCESS) return NULL;
+    uint32_t index = T->free_head - 1u;
+    rec *R = rec_at(T, index);
+    T->free_head = R->next_free;
+    *out_index = index;
+    return R;
+}
+
 sedx_result sedx__mem_rec_take(mtype *T, uint32_t *out_index)
 {
-    if (!T->free_head) {
-        if (T->page_count >= REC_MAX_PAGES)
-            return SEDX__ERR(SEDX_ERROR_TOO_MANY_ALLOCATIONS, TAG,
-                             "memory type %u: more than %u live allocations", T->index,
-                             REC_MAX_PAGES * REC_PAGE_SIZE);
-        if (T->page_count == T->page_cap) {
-            uint32_t cap = T->page_cap ? T->page_cap * 2u : 8u;
-            rec **pages = sedx__realloc(T->pages, cap * sizeof *pages);
-            if (!pages) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (record pages)");
-            T->pages = pages;
-            T->page_cap = cap;
-        }
-        rec *page = sedx__calloc(REC_PAGE_SIZE, sizeof *page);
-        if (!page) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (records)");
-        uint32_t base = T->page_count * REC_PAGE_SIZE;
-        for (uint32_t i = 0; i < REC_PAGE_SIZE; ++i)
-            page[i].next_free = (i + 1u < REC_PAGE_SIZE) ? base + i + 2u : 0u;
-        T->pages[T->page_count++] = page;
-        T->free_head = base + 1u;
-    }
-    uint32_t index = T->free_head - 1u;
-    T->free_head = rec_at(T, index)->next_free;
-    *out_index = index;
-    return SEDX_SUCCESS;
+    sedx_result r = SEDX_SUCCESS;
+    rec_take(T, out_index, &r);
+    return r;
 }
 
 void sedx__mem_rec_untake(mtype *T, uint32_t index)
@@ -92,17 +123,17 @@ sedx_result sedx__mem_rec_set_name(rec *R, const char *name)
     return SEDX_SUCCESS;
 }
 
-/* With T locked: the record dies (odd -> even generation) and goes back on the free list. */
-static void rec_kill(mtype *T, rec *R, uint32_t index)
+/* With T locked: the record dies (odd -> even generation) and goes back on the free list. Its
+ * other fields stay as they were: nothing reads a dead record but its name and creation index
+ * (the double-free report), and every field is set again when it is taken and made live
+ * (alloc_block or the dedicated allocation, then rec_publish). */
+static inline void rec_kill(mtype *T, rec *R, uint32_t index)
 {
-    sedx__free(R->name_heap);
-    R->name_heap = NULL;
+    if (R->name_heap) {
+        sedx__free(R->name_heap);
+        R->name_heap = NULL;
+    }
     R->gen = (R->gen + 1u) & GEN_MASK; /* odd -> even: dead */
-    R->block = NULL;
-    R->memory = VK_NULL_HANDLE;
-    R->ded_mapped = NULL;
-    R->map_count = 0;
-    R->user_data = NULL;
     R->next_free = T->free_head;
     T->free_head = index + 1u;
 }
@@ -249,14 +280,14 @@ uint32_t sedx_memory_release_empty_blocks(sedx_context *ctx)
     uint32_t n = 0;
     for (uint32_t t = 0; t < A->type_count; ++t) {
         mtype *T = &A->types[t];
-        pthread_mutex_lock(&T->lock);
+        tlock_lock(&T->lock);
         for (uint32_t i = T->block_count; i-- > 0;) {
             if (T->blocks[i]->alloc_count == 0) {
                 sedx__mem_block_destroy(A, T, T->blocks[i]);
                 ++n;
             }
         }
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
     }
     return n;
 }
@@ -409,9 +440,8 @@ static sedx_result alloc_block(allocator *A, mtype *T, const alloc_request *q, b
     uint8_t klass = kind_class(A, q->kind);
 
     uint32_t index;
-    r = sedx__mem_rec_take(T, &index);
-    if (r != SEDX_SUCCESS) return r;
-    rec *R = rec_at(T, index);
+    rec *R = rec_take(T, &index, &r);
+    if (!R) return r;
     if (info->name && *info->name) {
         r = sedx__mem_rec_set_name(R, info->name);
         if (r != SEDX_SUCCESS) {
@@ -459,7 +489,7 @@ static sedx_result alloc_block(allocator *A, mtype *T, const alloc_request *q, b
     T->alloc_bytes += q->size;
     if (T->margins) sedx__mem_margin_write(A, T, R);
     if (T->fill) sedx__mem_fill_user_range(A, T, R, FILL_CREATED);
-    rec_publish(A, T, index, q, out);
+    rec_publish(A, T, R, index, q, out);
     if (place) fill_placement(T, R, place);
     return SEDX_SUCCESS;
 }
@@ -473,8 +503,8 @@ static bool is_device_failure(sedx_result r)
 }
 
 /* One memory type: dedicated or block, with the fallbacks between them. */
-static sedx_result alloc_in_type(allocator *A, mtype *T, const alloc_request *q, sedx_allocation *out,
-                                 sedx__placement *place)
+static inline __attribute__((always_inline)) sedx_result alloc_in_type(allocator *A, mtype *T, const alloc_request *q,
+                                                                       sedx_allocation *out, sedx__placement *place)
 {
     const sedx_allocation_info *info = q->info;
     bool must_dedicated = q->requires_dedicated || (info->flags & SEDX_ALLOCATION_DEDICATED) ||
@@ -488,12 +518,12 @@ static sedx_result alloc_in_type(allocator *A, mtype *T, const alloc_request *q,
         rd = sedx__mem_alloc_dedicated(A, T, q, out, place);
         if (!is_device_failure(rd)) return rd;
     }
-    pthread_mutex_lock(&T->lock);
+    tlock_lock(&T->lock);
     /* When dedicated was preferred and failed, only existing blocks are worth trying if the
      * request is larger than a block would be. */
     bool may_create = !prefer_dedicated || q->size <= A->preferred_block[T->heap];
     r = alloc_block(A, T, q, may_create, out, place);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     /* both failed: the budget is the reason to report where it was one (the block attempt only
      * looked at existing blocks and says "no room") */
     if (prefer_dedicated && r != SEDX_SUCCESS && is_device_failure(r)) return rd == SEDX_ERROR_OVER_BUDGET ? rd : r;
@@ -519,36 +549,59 @@ sedx_result sedx__mem_allocate(allocator *A, const alloc_request *q, sedx_alloca
                          info_name(info));
     uint32_t bits = q->type_bits;
     if (info->memory_type_bits) bits &= info->memory_type_bits;
-    uint32_t cand[32], n = 0;
     type_prefs p;
-    sedx_result r;
+    sedx_result r, first = SEDX_SUCCESS;
+    uint32_t first_type = 0, tried = 0;
     if (!(info->required_flags | info->preferred_flags | info->not_preferred_flags) &&
         (uint32_t)info->usage <= SEDX_MEMORY_USAGE_CUSTOM) {
+        /* The precomputed order of the usage, filtered by the bits as it goes: no candidate
+         * list to build when the first type takes the allocation. */
         const uint32_t m = (info->flags & SEDX_ALLOCATION_MAPPED) ? 1u : 0u;
         const uint8_t *order = A->order[info->usage][m];
-        for (uint32_t k = 0; k < A->order_n[info->usage][m]; ++k)
-            if (bits & (1u << order[k])) cand[n++] = order[k];
+        const uint32_t order_n = A->order_n[info->usage][m];
+        const uint32_t max_tries = (info->flags & SEDX_ALLOCATION_NO_FALLBACK) ? 1u : 32u;
+        for (uint32_t k = 0; k < order_n && tried < max_tries; ++k) {
+            const uint32_t t = order[k];
+            if (!(bits & (1u << t))) continue;
+            r = alloc_in_type(A, &A->types[t], q, out, place);
+            if (r == SEDX_SUCCESS) return SEDX_SUCCESS;
+            if (tried++ == 0) {
+                first = r;
+                first_type = t;
+            }
+            if (!is_device_failure(r)) break;
+        }
     } else {
         r = sedx__mem_usage_prefs(info, &p);
         if (r != SEDX_SUCCESS) return r;
-        n = sedx__mem_candidate_types(A, &p, bits, cand);
+        uint32_t cand[32];
+        uint32_t n = sedx__mem_candidate_types(A, &p, bits, cand);
+        if (n && (info->flags & SEDX_ALLOCATION_NO_FALLBACK)) n = 1;
+        for (uint32_t i = 0; i < n; ++i) {
+            r = alloc_in_type(A, &A->types[cand[i]], q, out, place);
+            if (r == SEDX_SUCCESS) return SEDX_SUCCESS;
+            if (tried++ == 0) {
+                first = r;
+                first_type = cand[0];
+            }
+            if (!is_device_failure(r)) break;
+        }
     }
-    if (n == 0) {
+    if (tried == 0) {
         if (sedx__mem_usage_prefs(info, &p) != SEDX_SUCCESS) p.required = info->required_flags;
         return SEDX__ERR(SEDX_ERROR_NO_MEMORY_TYPE, TAG,
                          "allocation '%s': no memory type among 0x%x has the required properties 0x%x",
                          info_name(info), bits, p.required);
     }
-    if (info->flags & SEDX_ALLOCATION_NO_FALLBACK) n = 1;
-    sedx_result first = SEDX_SUCCESS;
-    for (uint32_t i = 0; i < n; ++i) {
-        r = alloc_in_type(A, &A->types[cand[i]], q, out, place);
-        if (r == SEDX_SUCCESS) return SEDX_SUCCESS;
-        if (first == SEDX_SUCCESS) first = r;
-        if (!is_device_failure(r)) break;
+    /* The message names the number of candidates, as before: count them (cold path). */
+    uint32_t n = 0;
+    if (!(info->flags & SEDX_ALLOCATION_NO_FALLBACK)) {
+        uint32_t cand[32];
+        if (sedx__mem_usage_prefs(info, &p) == SEDX_SUCCESS) n = sedx__mem_candidate_types(A, &p, bits, cand);
     }
+    if (n == 0) n = 1;
     return SEDX__ERR(first, TAG, "allocation '%s' of %llu bytes (%s, memory type %u first of %u tried) failed: %s",
-                     info_name(info), (unsigned long long)q->size, sedx_memory_usage_name(info->usage), cand[0], n,
+                     info_name(info), (unsigned long long)q->size, sedx_memory_usage_name(info->usage), first_type, n,
                      sedx_result_name(first));
 }
 
@@ -564,11 +617,11 @@ static sedx_result free_refused(mtype *T, sedx_allocation alloc, bool double_fre
         rec *dead = rec_at(T, (uint32_t)(alloc.id & H_INDEX_MASK) - 1u);
         snprintf(name, sizeof name, "%s", dead->name);
         uint64_t ci = dead->creation_index;
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
         return SEDX__ERR(SEDX_ERROR_DOUBLE_FREE, TAG, "sedx_memory_free: double free of allocation '%s' (#%llu)",
                          name, (unsigned long long)ci);
     }
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     return SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "sedx_memory_free: invalid or stale allocation handle 0x%llx",
                      (unsigned long long)alloc.id);
 }
@@ -587,10 +640,9 @@ static void free_in_block(allocator *A, mtype *T, block *b, const rec *R)
     if (b->alloc_count == 0) block_became_empty(A, T, b);
 }
 
-sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
+/* sedx_memory_free after the allocator check (sedx_memory_destroy_buffer has made it already). */
+static inline __attribute__((always_inline)) sedx_result memory_free(allocator *A, sedx_allocation alloc)
 {
-    if (alloc.id == 0) return SEDX_SUCCESS;
-    NEED_ALLOCATOR(A, ctx, "sedx_memory_free");
     mtype *T = handle_type(A, alloc);
     if (!T)
         return SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "sedx_memory_free: invalid or foreign allocation handle 0x%llx",
@@ -598,7 +650,7 @@ sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
     char name[128];
     uint32_t index;
     bool double_free;
-    pthread_mutex_lock(&T->lock);
+    tlock_lock(&T->lock);
     rec *R = handle_rec(T, alloc, &index, &double_free);
     if (!R) return free_refused(T, alloc, double_free);
     sedx_result result = SEDX_SUCCESS;
@@ -622,7 +674,7 @@ sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
     T->alloc_count--;
     T->alloc_bytes -= R->size;
     rec_kill(T, R, index);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     if (ded) {
         if (ded_mapped) A->vk.UnmapMemory(A->device, ded);
         sedx__mem_devmem_free(A, T, ded, size);
@@ -634,6 +686,13 @@ sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
                            front_bad ? "before" : "after", name, (unsigned long long)ci, (unsigned long long)size,
                            (unsigned long long)off, T->index);
     return result;
+}
+
+sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
+{
+    if (alloc.id == 0) return SEDX_SUCCESS;
+    NEED_ALLOCATOR(A, ctx, "sedx_memory_free");
+    return memory_free(A, alloc);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -695,6 +754,63 @@ sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, c
     return SEDX_SUCCESS;
 }
 
+/* The cached requirements of buffers made from bi (see allocator.breq), or NULL: not cacheable
+ * (before Vulkan 1.3, a pNext chain, concurrent sharing), not cached yet, or the cache full. */
+static inline const struct breq *breq_find(allocator *A, const VkBufferCreateInfo *bi)
+{
+    if (!A->vk.GetDeviceBufferMemoryRequirements || bi->pNext || bi->sharingMode != VK_SHARING_MODE_EXCLUSIVE)
+        return NULL;
+    uint32_t n = atomic_load_explicit(&A->breq_count, memory_order_acquire);
+    for (uint32_t i = 0; i < n; ++i) {
+        const struct breq *e = &A->breq[i];
+        if (e->size == bi->size && e->usage == bi->usage && e->flags == bi->flags) return e;
+    }
+    return NULL;
+}
+
+/* After a cache miss, with the requirements the driver gave for a buffer made from bi: asks
+ * vkGetDeviceBufferMemoryRequirements for bi (a valid create info: vkCreateBuffer accepted it)
+ * and keeps the answer when it is the buffer's, as the specification says it is. */
+static void breq_add(allocator *A, const VkBufferCreateInfo *bi, const VkMemoryRequirements *got,
+                     const VkMemoryDedicatedRequirements *got_ded)
+{
+    if (!A->vk.GetDeviceBufferMemoryRequirements || bi->pNext || bi->sharingMode != VK_SHARING_MODE_EXCLUSIVE ||
+        atomic_load_explicit(&A->breq_count, memory_order_relaxed) >= BREQ_CACHE_SIZE)
+        return;
+    VkMemoryDedicatedRequirements ded = {VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS, NULL, VK_FALSE, VK_FALSE};
+    VkMemoryRequirements2 req2 = {VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2, &ded, {0, 0, 0}};
+    VkDeviceBufferMemoryRequirements di = {VK_STRUCTURE_TYPE_DEVICE_BUFFER_MEMORY_REQUIREMENTS, NULL, bi};
+    A->vk.GetDeviceBufferMemoryRequirements(A->device, &di, &req2);
+    const VkMemoryRequirements *r = &req2.memoryRequirements;
+    if (r->size != got->size || r->alignment != got->alignment || r->memoryTypeBits != got->memoryTypeBits ||
+        ded.requiresDedicatedAllocation != got_ded->requiresDedicatedAllocation ||
+        ded.prefersDedicatedAllocation != got_ded->prefersDedicatedAllocation) {
+        SEDX_LOG_DEBUG_TAG(TAG, "vkGetDeviceBufferMemoryRequirements differs from the buffer's requirements "
+                                "(size %llu, usage 0x%x): not cached",
+                           (unsigned long long)bi->size, (unsigned)bi->usage);
+        return;
+    }
+    tlock_lock(&A->breq_lock);
+    uint32_t n = atomic_load_explicit(&A->breq_count, memory_order_relaxed);
+    bool have = false;
+    for (uint32_t i = 0; i < n && !have; ++i)
+        have = A->breq[i].size == bi->size && A->breq[i].usage == bi->usage && A->breq[i].flags == bi->flags;
+    if (!have && n < BREQ_CACHE_SIZE) {
+        struct breq *e = &A->breq[n];
+        e->flags = bi->flags;
+        e->usage = bi->usage;
+        e->size = bi->size;
+        e->req = *r;
+        e->requires_dedicated = ded.requiresDedicatedAllocation != VK_FALSE;
+        e->prefers_dedicated = ded.prefersDedicatedAllocation != VK_FALSE;
+        atomic_store_explicit(&A->breq_count, n + 1u, memory_order_release);
+    }
+    tlock_unlock(&A->breq_lock);
+}
+
+/* vkCreateBuffer, then the allocation and the bind in line (what sedx__memory_alloc_bind_buffer
+ * does, without its second argument check), with the memory requirements from the cache when
+ * the create info has an entry. */
 sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInfo *buffer_info,
                                       const sedx_allocation_info *info, VkBuffer *out_buffer, sedx_allocation *out_alloc)
 {
@@ -704,11 +820,34 @@ sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInf
     sedx_result r = check_buffer_create_info(buffer_info);
     if (r == SEDX_SUCCESS) r = sedx__mem_check_info(info, "sedx_memory_create_buffer");
     if (r != SEDX_SUCCESS) return r;
+    if (!info) info = &sedx__mem_default_info;
     VkBuffer buffer;
     VkResult vr = A->vk.CreateBuffer(A->device, buffer_info, NULL, &buffer);
     if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreateBuffer");
+    alloc_request q;
+    const struct breq *c = breq_find(A, buffer_info);
+    if (c) {
+        request_init(&q, info, &c->req);
+        q.kind = SEDX_ALLOCATION_KIND_BUFFER;
+        q.requires_dedicated = c->requires_dedicated;
+        q.prefers_dedicated = c->prefers_dedicated;
+        q.dedicated_buffer = buffer;
+    } else {
+        VkMemoryRequirements2 req2;
+        VkMemoryDedicatedRequirements ded;
+        buffer_request(A, buffer, info, &q, &req2, &ded);
+        breq_add(A, buffer_info, &req2.memoryRequirements, &ded);
+    }
+    sedx__placement place;
     sedx_allocation a;
-    r = sedx__memory_alloc_bind_buffer(ctx, buffer, info, &a, NULL);
+    r = sedx__mem_allocate(A, &q, &a, &place);
+    if (r == SEDX_SUCCESS) {
+        vr = A->vk.BindBufferMemory(A->device, buffer, place.memory, place.offset);
+        if (vr != VK_SUCCESS) {
+            sedx_memory_free(ctx, a);
+            r = SEDX__VK(vr, "vkBindBufferMemory");
+        }
+    }
     if (r != SEDX_SUCCESS) {
         A->vk.DestroyBuffer(A->device, buffer, NULL);
         return r;
@@ -722,5 +861,5 @@ sedx_result sedx_memory_destroy_buffer(sedx_context *ctx, VkBuffer buffer, sedx_
 {
     NEED_ALLOCATOR(A, ctx, "sedx_memory_destroy_buffer");
     if (buffer) A->vk.DestroyBuffer(A->device, buffer, NULL);
-    return sedx_memory_free(ctx, alloc);
+    return alloc.id ? memory_free(A, alloc) : SEDX_SUCCESS;
 }

@@ -24,8 +24,9 @@ static uint32_t env_debug_flags(void)
 
 static void allocator_free(allocator *A, uint32_t types_initialised, bool budget_lock)
 {
-    for (uint32_t t = 0; t < types_initialised; ++t) pthread_mutex_destroy(&A->types[t].lock);
+    for (uint32_t t = 0; t < types_initialised; ++t) tlock_destroy(&A->types[t].lock);
     if (budget_lock) pthread_mutex_destroy(&A->budget_lock);
+    tlock_destroy(&A->breq_lock);
     sedx__free(A);
 }
 
@@ -56,6 +57,14 @@ static sedx_result load_functions(allocator *A, VkDevice device)
     LOAD(BindBufferMemory) LOAD(BindImageMemory) LOAD(GetBufferMemoryRequirements2) LOAD(GetImageMemoryRequirements2)
 #undef LOAD
     return SEDX_SUCCESS;
+}
+
+/* Vulkan 1.3's create-info requirements query, for sedx_memory_create_buffer's cache (alloc.c). */
+static void load_optional_functions(allocator *A, const sedx_context *ctx)
+{
+    if (ctx->api_version >= VK_API_VERSION_1_3 && ctx->props.apiVersion >= VK_API_VERSION_1_3)
+        A->vk.GetDeviceBufferMemoryRequirements = (PFN_vkGetDeviceBufferMemoryRequirements)vkGetDeviceProcAddr(
+            ctx->device, "vkGetDeviceBufferMemoryRequirements");
 }
 
 /* The options in effect: the caller's (checked), SEDX_ALLOC_DEBUG's flags, the defaults. */
@@ -119,7 +128,7 @@ static sedx_result init_types(allocator *A, const sedx_context *ctx, uint32_t *o
     uint32_t t = 0;
     for (; t < A->type_count; ++t) {
         mtype *T = &A->types[t];
-        if (pthread_mutex_init(&T->lock, NULL) != 0) {
+        if (tlock_init(&T->lock) != 0) {
             *out_initialised = t;
             return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "pthread_mutex_init failed");
         }
@@ -167,11 +176,13 @@ sedx_result sedx__allocator_create(sedx_context *ctx, const sedx_allocator_info 
     if (!A) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (allocator)");
     A->ctx = ctx;
     A->device = ctx->device;
+    tlock_init(&A->breq_lock);
     r = load_functions(A, ctx->device);
     if (r != SEDX_SUCCESS) {
         allocator_free(A, 0, false);
         return r;
     }
+    load_optional_functions(A, ctx);
     resolve_options(A, info);
     read_device(A, ctx);
     size_heaps(A, ctx, info);
@@ -235,10 +246,10 @@ void sedx__allocator_destroy(sedx_context *ctx)
     uint64_t leaks = 0, leak_bytes = 0;
     for (uint32_t t = 0; t < A->type_count; ++t) {
         mtype *T = &A->types[t];
-        pthread_mutex_lock(&T->lock);
+        tlock_lock(&T->lock);
         sedx__mem_leak_report_type(T, &leaks, &leak_bytes);
         type_release(A, T);
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
     }
     sedx__mem_leak_report_total(leaks, leak_bytes);
     SEDX_LOG_DEBUG_TAG(TAG, "allocator destroyed: %llu vkAllocateMemory calls, %llu vkFreeMemory calls",

@@ -76,7 +76,7 @@ sedx_result sedx_memory_check_corruption(sedx_context *ctx, uint32_t memory_type
         mtype *T = &A->types[t];
         if (!(memory_type_bits & (1u << t)) || !T->margins) continue;
         uint32_t nrep = 0;
-        pthread_mutex_lock(&T->lock);
+        tlock_lock(&T->lock);
         for (uint32_t p = 0; p < T->page_count; ++p) {
             for (uint32_t i = 0; i < REC_PAGE_SIZE; ++i) {
                 rec *R = &T->pages[p][i];
@@ -93,7 +93,7 @@ sedx_result sedx_memory_check_corruption(sedx_context *ctx, uint32_t memory_type
                 ++bad;
             }
         }
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
         for (uint32_t k = 0; k < nrep; ++k)
             SEDX_LOG_ERROR_TAG(TAG,
                                "memory corruption: the debug margin %s allocation '%s' (#%llu, %llu bytes at offset "

@@ -198,7 +198,7 @@ sedx_result sedx__mem_alloc_dedicated(allocator *A, mtype *T, const alloc_reques
     const sedx_allocation_info *info = q->info;
     if (info->flags & SEDX_ALLOCATION_NEVER_ALLOCATE) return SEDX_ERROR_OUT_OF_DEVICE_MEMORY;
     uint32_t index;
-    pthread_mutex_lock(&T->lock);
+    tlock_lock(&T->lock);
     sedx_result r = sedx__mem_rec_take(T, &index);
     rec *R = r == SEDX_SUCCESS ? rec_at(T, index) : NULL;
     if (R) {
@@ -208,7 +208,7 @@ sedx_result sedx__mem_alloc_dedicated(allocator *A, mtype *T, const alloc_reques
             if (r != SEDX_SUCCESS) sedx__mem_rec_untake(T, index);
         }
     }
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     if (r != SEDX_SUCCESS) return r;
 
     float prio = info->priority > 0.0f ? SEDX__MIN(info->priority, 1.0f) : 0.5f;
@@ -224,10 +224,10 @@ sedx_result sedx__mem_alloc_dedicated(allocator *A, mtype *T, const alloc_reques
             r = SEDX__VK(vr, "vkMapMemory");
         }
     }
-    pthread_mutex_lock(&T->lock);
+    tlock_lock(&T->lock);
     if (r != SEDX_SUCCESS) {
         sedx__mem_rec_discard(T, index);
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
         return r;
     }
     R->block = NULL;
@@ -242,9 +242,9 @@ sedx_result sedx__mem_alloc_dedicated(allocator *A, mtype *T, const alloc_reques
     T->alloc_bytes += q->size;
     T->dedicated_count++;
     T->dedicated_bytes += q->size;
-    rec_publish(A, T, index, q, out);
+    rec_publish(A, T, R, index, q, out);
     if (place) fill_placement(T, R, place);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
     if (A->ctx->set_object_name && info->name && *info->name)
         sedx_context_set_object_name(A->ctx, VK_OBJECT_TYPE_DEVICE_MEMORY, (uint64_t)memory, info->name);
     return SEDX_SUCCESS;

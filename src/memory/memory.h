@@ -24,6 +24,8 @@ typedef struct sedx__memory_vk {
     PFN_vkBindImageMemory BindImageMemory;
     PFN_vkGetBufferMemoryRequirements2 GetBufferMemoryRequirements2;
     PFN_vkGetImageMemoryRequirements2 GetImageMemoryRequirements2;
+    /* Vulkan 1.3 (NULL before): the requirements of a buffer create info, see breq in alloc.c */
+    PFN_vkGetDeviceBufferMemoryRequirements GetDeviceBufferMemoryRequirements;
 } sedx__memory_vk;
 
 /* NULL when the context has no allocator. */

@@ -78,9 +78,9 @@ static void collect_stats(allocator *A, sedx_memory_stats *out)
     out->memory_heap_count = A->heap_count;
     for (uint32_t t = 0; t < A->type_count; ++t) {
         mtype *T = &A->types[t];
-        pthread_mutex_lock(&T->lock);
+        tlock_lock(&T->lock);
         type_stat_locked(T, &out->memory_type[t]);
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
         stat_add(&out->memory_heap[T->heap], &out->memory_type[t]);
         stat_add(&out->total, &out->memory_type[t]);
     }
@@ -108,9 +108,9 @@ static void collect_budget(allocator *A, sedx_memory_budget *out, bool fresh)
     }
     for (uint32_t t = 0; t < A->type_count; ++t) {
         mtype *T = &A->types[t];
-        pthread_mutex_lock(&T->lock);
+        tlock_lock(&T->lock);
         out[T->heap].allocation_bytes += T->alloc_bytes;
-        pthread_mutex_unlock(&T->lock);
+        tlock_unlock(&T->lock);
     }
 }
 
@@ -258,7 +258,7 @@ static void json_header(allocator *A, sbuf *s)
 static void json_type(allocator *A, uint32_t t, sbuf *types, sedx_memory_stat *st)
 {
     mtype *T = &A->types[t];
-    pthread_mutex_lock(&T->lock);
+    tlock_lock(&T->lock);
     type_stat_locked(T, st);
     sb_printf(types, "%s{\"index\":%u,\"heap\":%u,\"flags\":", t ? "," : "", t, T->heap);
     sb_flags(types, T->flags);
@@ -290,7 +290,7 @@ static void json_type(allocator *A, uint32_t t, sbuf *types, sedx_memory_stat *s
         }
     }
     sb_put(types, "]}", 2);
-    pthread_mutex_unlock(&T->lock);
+    tlock_unlock(&T->lock);
 }
 
 static void json_heaps(allocator *A, sbuf *s, const sedx_memory_budget *budget, const sedx_memory_stats *st)
