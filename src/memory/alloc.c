@@ -392,7 +392,7 @@ static block *block_find(mtype *T, uint8_t klass, uint64_t vsize, uint64_t align
         block *c = T->blocks[i];
         if (c->alloc_count && c->klass != klass) continue;
         if (block_free(c) < vsize) continue;
-        if (sedx_virtual_allocate(c->vb, vsize, align, R, va, voff) == SEDX_SUCCESS) return c;
+        if (sedx__virtual_allocate_checked(c->vb, vsize, align, R, va, voff) == SEDX_SUCCESS) return c;
     }
     return NULL;
 }
@@ -416,7 +416,7 @@ static sedx_result block_new(allocator *A, mtype *T, const sedx_allocation_info 
         size = half;
     }
     if (b) {
-        r = sedx_virtual_allocate(b->vb, vsize, align, R, va, voff);
+        r = sedx__virtual_allocate_checked(b->vb, vsize, align, R, va, voff);
         if (r != SEDX_SUCCESS) { /* cannot happen: an empty block of >= vsize bytes at offset 0 */
             SEDX_LOG_ERROR_TAG(TAG, "internal: empty block of %llu bytes refused %llu bytes",
                                (unsigned long long)b->size, (unsigned long long)vsize);

@@ -398,6 +398,11 @@ extern const sedx_allocation_info sedx__mem_default_info;
 /* Refuses what sedx does not define (logged with fn), before any Vulkan call; NULL = defaults. */
 sedx_result sedx__mem_check_info(const sedx_allocation_info *info, const char *fn);
 
+/* tlsf.c: sedx_virtual_allocate for a TLSF block, without the argument checks (the caller has
+ * made them: size 1 .. 2^63, alignment a power of two, out pointers not NULL). */
+sedx_result sedx__virtual_allocate_checked(sedx_virtual_block *b, uint64_t size, uint64_t alignment, void *user_data,
+                                           sedx_virtual_alloc *out_alloc, uint64_t *out_offset);
+
 /* ------------------------------------------------------------------------------------------
  * devmem.c: device memory, budget, dedicated allocations
  * ---------------------------------------------------------------------------------------- */

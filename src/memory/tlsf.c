@@ -497,16 +497,12 @@ static TLSF_NOINLINE sedx_result linear_allocate(sedx_virtual_block *b, uint64_t
 }
 
 /* ---- allocate / free ----------------------------------------------------------------------- */
-sedx_result sedx_virtual_allocate(sedx_virtual_block *b, uint64_t size, uint64_t alignment, void *user_data,
-                                  sedx_virtual_alloc *out_alloc, uint64_t *out_offset)
+/* The TLSF allocation itself; the arguments are checked (see below). */
+static inline __attribute__((always_inline)) sedx_result tlsf_allocate(sedx_virtual_block *b, uint64_t size,
+                                                                        uint64_t alignment, void *user_data,
+                                                                        sedx_virtual_alloc *out_alloc,
+                                                                        uint64_t *out_offset)
 {
-    if (alignment == 0) alignment = 1;
-    /* size - 1 >= 2^63 covers size 0 and size > 2^63; with alignment <= 2^63 as well, no
-     * sum below can wrap around. */
-    if (TLSF_UNLIKELY(!b || !out_alloc || size - 1u >= SEDX_VIRTUAL_MAX_SIZE || (alignment & (alignment - 1u))))
-        return bad_request(b, out_alloc, size, alignment);
-    if (b->linear) return linear_allocate(b, size, alignment, user_data, out_alloc, out_offset);
-
     uint64_t mask = alignment - 1u;
     tlsf_node *f = tlsf_find(b, size, mask);
     if (TLSF_UNLIKELY(!f)) return out_of_space(b, size, alignment);
@@ -554,6 +550,29 @@ sedx_result sedx_virtual_allocate(sedx_virtual_block *b, uint64_t size, uint64_t
     *out_alloc = make_handle(a);
     if (out_offset) *out_offset = a->offset;
     return SEDX_SUCCESS;
+}
+
+sedx_result sedx_virtual_allocate(sedx_virtual_block *b, uint64_t size, uint64_t alignment, void *user_data,
+                                  sedx_virtual_alloc *out_alloc, uint64_t *out_offset)
+{
+    if (alignment == 0) alignment = 1;
+    /* size - 1 >= 2^63 covers size 0 and size > 2^63; with alignment <= 2^63 as well, no
+     * sum below can wrap around. */
+    if (TLSF_UNLIKELY(!b || !out_alloc || size - 1u >= SEDX_VIRTUAL_MAX_SIZE || (alignment & (alignment - 1u))))
+        return bad_request(b, out_alloc, size, alignment);
+    if (b->linear) return linear_allocate(b, size, alignment, user_data, out_alloc, out_offset);
+    return tlsf_allocate(b, size, alignment, user_data, out_alloc, out_offset);
+}
+
+/* The GPU allocator's entry (src/memory/alloc.c): its blocks are TLSF blocks and it has checked
+ * what sedx_virtual_allocate checks (size 1 .. 2^63, alignment a power of two, out_alloc and
+ * out_offset not NULL), so its calls go straight to the allocation. */
+sedx_result sedx__virtual_allocate_checked(sedx_virtual_block *b, uint64_t size, uint64_t alignment, void *user_data,
+                                           sedx_virtual_alloc *out_alloc, uint64_t *out_offset);
+sedx_result sedx__virtual_allocate_checked(sedx_virtual_block *b, uint64_t size, uint64_t alignment, void *user_data,
+                                           sedx_virtual_alloc *out_alloc, uint64_t *out_offset)
+{
+    return tlsf_allocate(b, size, alignment, user_data, out_alloc, out_offset);
 }
 
 sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
