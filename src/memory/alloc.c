@@ -385,8 +385,8 @@ static sedx_result block_layout(const allocator *A, const mtype *T, const alloc_
 
 /* The first existing block (fullest first) of the granularity class with room for vsize bytes,
  * the virtual allocation made in it; NULL if none. */
-static block *block_find(mtype *T, uint8_t klass, uint64_t vsize, uint64_t align, rec *R, sedx_virtual_alloc *va,
-                         uint64_t *voff)
+static inline __attribute__((always_inline)) block *block_find(mtype *T, uint8_t klass, uint64_t vsize, uint64_t align,
+                                                               rec *R, sedx_virtual_alloc *va, uint64_t *voff)
 {
     for (uint32_t i = 0; i < T->block_count; ++i) {
         block *c = T->blocks[i];
@@ -628,7 +628,7 @@ static sedx_result free_refused(mtype *T, sedx_allocation alloc, bool double_fre
 
 /* With T locked: R's range goes back to its block b (filled first when FILL is on), and b
  * takes its place in the order, or goes when the spare-block policy says so. */
-static void free_in_block(allocator *A, mtype *T, block *b, const rec *R)
+static inline __attribute__((always_inline)) void free_in_block(allocator *A, mtype *T, block *b, const rec *R)
 {
     if (T->fill) sedx__mem_fill_user_range(A, T, R, FILL_DESTROYED);
     sedx_result vr = sedx_virtual_free(b->vb, R->valloc);
@@ -704,7 +704,7 @@ sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
  * ---------------------------------------------------------------------------------------- */
 const sedx_allocation_info sedx__mem_default_info;
 
-sedx_result sedx__mem_check_info(const sedx_allocation_info *info, const char *fn)
+static inline __attribute__((always_inline)) sedx_result check_info(const sedx_allocation_info *info, const char *fn)
 {
     if (!info) return SEDX_SUCCESS;
     if (info->flags & ~SEDX_ALLOCATION_FLAGS_ALL)
@@ -718,6 +718,8 @@ sedx_result sedx__mem_check_info(const sedx_allocation_info *info, const char *f
                          info_name(info), (unsigned)info->kind);
     return SEDX_SUCCESS;
 }
+
+sedx_result sedx__mem_check_info(const sedx_allocation_info *info, const char *fn) { return check_info(info, fn); }
 
 /* What vkCreateBuffer would flag as invalid usage (VUID-VkBufferCreateInfo-size-00912, -usage-requiredbitmask). */
 static sedx_result check_buffer_create_info(const VkBufferCreateInfo *bi)
@@ -768,6 +770,31 @@ static inline const struct breq *breq_find(allocator *A, const VkBufferCreateInf
     return NULL;
 }
 
+/* Where sedx__mem_allocate would put a request with e's requirements and an allocation info
+ * without flags, explicit property flags, type bits or name, for each usage: the first type of
+ * the usage's order among e's memoryTypeBits, taken when the allocation there is a plain block
+ * allocation: the requirements pass sedx__mem_allocate's checks, no dedicated rule applies
+ * (required, preferred, ALWAYS_DEDICATED, larger than half a block) and the type has no debug
+ * margins or fill. The choice depends on nothing that changes after the allocator is made. */
+static void breq_fast_types(const allocator *A, struct breq *e)
+{
+    const VkMemoryRequirements *r = &e->req;
+    bool plain = r->size != 0 && r->size <= SEDX_VIRTUAL_MAX_SIZE && sedx__is_pow2(r->alignment ? r->alignment : 1u) &&
+                 !e->requires_dedicated && !e->prefers_dedicated &&
+                 !(A->info.flags & SEDX_ALLOCATOR_DEBUG_ALWAYS_DEDICATED);
+    e->fast_align = 1;
+    for (uint32_t u = 0; u <= SEDX_MEMORY_USAGE_CUSTOM; ++u) {
+        e->fast_type[u] = 0xFF;
+        for (uint32_t k = 0; k < A->order_n[u][0] && plain; ++k) {
+            const uint32_t t = A->order[u][0][k];
+            if (!(r->memoryTypeBits & (1u << t))) continue;
+            const mtype *T = &A->types[t];
+            if (!T->margins && !T->fill && r->size <= A->preferred_block[T->heap] / 2u) e->fast_type[u] = (uint8_t)t;
+            break;
+        }
+    }
+}
+
 /* After a cache miss, with the requirements the driver gave for a buffer made from bi: asks
  * vkGetDeviceBufferMemoryRequirements for bi (a valid create info: vkCreateBuffer accepted it)
  * and keeps the answer when it is the buffer's, as the specification says it is. */
@@ -803,9 +830,67 @@ static void breq_add(allocator *A, const VkBufferCreateInfo *bi, const VkMemoryR
         e->req = *r;
         e->requires_dedicated = ded.requiresDedicatedAllocation != VK_FALSE;
         e->prefers_dedicated = ded.prefersDedicatedAllocation != VK_FALSE;
+        breq_fast_types(A, e);
         atomic_store_explicit(&A->breq_count, n + 1u, memory_order_release);
     }
     tlock_unlock(&A->breq_lock);
+}
+
+/* sedx_memory_create_buffer's fast path: what sedx__mem_allocate does for a cached create info
+ * whose fast_type applies (see breq_fast_types) and an allocation info without flags, explicit
+ * property flags, type bits or name, when an existing block has room. Returns false, having
+ * changed nothing, in every other case: the caller then takes the general path. */
+static inline bool alloc_fast(allocator *A, const struct breq *c, const sedx_allocation_info *info,
+                              sedx_allocation *out, VkDeviceMemory *out_memory, uint64_t *out_offset)
+{
+    if (info->flags | info->required_flags | info->preferred_flags | info->not_preferred_flags | info->memory_type_bits)
+        return false;
+    if (info->name && *info->name) return false;
+    const uint32_t t = c->fast_type[info->usage]; /* usage checked by sedx__mem_check_info */
+    if (t == 0xFFu) return false;
+    mtype *T = &A->types[t];
+    const uint64_t size = c->req.size;
+    const uint64_t align = SEDX__MAX(c->req.alignment ? c->req.alignment : 1u, T->min_align);
+    const uint8_t klass = kind_class(A, SEDX_ALLOCATION_KIND_BUFFER);
+    tlock_lock(&T->lock);
+    if (!T->free_head) { /* a new record page: the general path */
+        tlock_unlock(&T->lock);
+        return false;
+    }
+    const uint32_t index = T->free_head - 1u;
+    rec *R = rec_at(T, index);
+    sedx_virtual_alloc va;
+    uint64_t voff;
+    block *b = block_find(T, klass, size, align, R, &va, &voff);
+    if (!b) { /* a new block: the general path */
+        tlock_unlock(&T->lock);
+        return false;
+    }
+    T->free_head = R->next_free;
+    R->name[0] = '\0';
+    R->block = b;
+    R->memory = b->memory;
+    R->offset = voff;
+    R->size = size;
+    R->vsize = size;
+    R->valloc = va;
+    R->ded_mapped = NULL;
+    R->map_count = 0;
+    if (b->alloc_count == 0) b->klass = klass;
+    b->alloc_count++;
+    b->used += size;
+    block_sort_fuller(T, b);
+    T->alloc_count++;
+    T->alloc_bytes += size;
+    R->creation_index = atomic_fetch_add_explicit(&A->creation_counter, 1u, memory_order_relaxed) + 1u;
+    R->user_data = info->user_data;
+    R->kind = SEDX_ALLOCATION_KIND_BUFFER;
+    R->gen = (R->gen + 1u) & GEN_MASK; /* even -> odd: live */
+    out->id = handle_make(A, T, index, R->gen);
+    *out_memory = b->memory;
+    *out_offset = voff;
+    tlock_unlock(&T->lock);
+    return true;
 }
 
 /* vkCreateBuffer, then the allocation and the bind in line (what sedx__memory_alloc_bind_buffer
@@ -818,7 +903,7 @@ sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInf
     if (!buffer_info || !out_buffer || !out_alloc)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_memory_create_buffer: NULL argument");
     sedx_result r = check_buffer_create_info(buffer_info);
-    if (r == SEDX_SUCCESS) r = sedx__mem_check_info(info, "sedx_memory_create_buffer");
+    if (r == SEDX_SUCCESS) r = check_info(info, "sedx_memory_create_buffer");
     if (r != SEDX_SUCCESS) return r;
     if (!info) info = &sedx__mem_default_info;
     VkBuffer buffer;
@@ -826,6 +911,21 @@ sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInf
     if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreateBuffer");
     alloc_request q;
     const struct breq *c = breq_find(A, buffer_info);
+    sedx_allocation a;
+    VkDeviceMemory memory;
+    uint64_t offset;
+    if (c && alloc_fast(A, c, info, &a, &memory, &offset)) {
+        vr = A->vk.BindBufferMemory(A->device, buffer, memory, offset);
+        if (vr == VK_SUCCESS) {
+            *out_buffer = buffer;
+            *out_alloc = a;
+            return SEDX_SUCCESS;
+        }
+        memory_free(A, a);
+        r = SEDX__VK(vr, "vkBindBufferMemory");
+        A->vk.DestroyBuffer(A->device, buffer, NULL);
+        return r;
+    }
     if (c) {
         request_init(&q, info, &c->req);
         q.kind = SEDX_ALLOCATION_KIND_BUFFER;
@@ -839,7 +939,6 @@ sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInf
         breq_add(A, buffer_info, &req2.memoryRequirements, &ded);
     }
     sedx__placement place;
-    sedx_allocation a;
     r = sedx__mem_allocate(A, &q, &a, &place);
     if (r == SEDX_SUCCESS) {
         vr = A->vk.BindBufferMemory(A->device, buffer, place.memory, place.offset);
