@@ -7,6 +7,7 @@
 #include "memory/memory.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,91 @@ static void test_block_reuse(void **state)
     assert_int_equal(s.vk_free_count, frees + 1);
     assert_int_equal(s.total.block_count, 0);
     assert_int_equal(s.device_memory_count, 0);
+    tu_context_destroy(ctx);
+}
+
+/* sedx_memory_create_buffer keeps the memory requirements per create info (Vulkan 1.3's
+ * vkGetDeviceBufferMemoryRequirements) and has a fast path for plain allocation infos: every
+ * buffer, first of its create info or not, named or not, fast path or general path, more
+ * create infos than the cache holds, gets memory that meets the buffer's own requirements
+ * (asked of the driver here for each buffer), of the type the general choice gives, with its
+ * name, kind and user data; the validation layer checks every bind. Then the same from 4
+ * threads (the cache is read without a lock). */
+typedef struct create_case {
+    sedx_context *ctx;
+    uint32_t seed;
+} create_case;
+
+static void check_buffer_allocation(sedx_context *ctx, VkBuffer buf, sedx_allocation a, const sedx_allocation_info *ai)
+{
+    const sedx__memory_vk *vk = sedx__memory_vk_fns(ctx);
+    VkMemoryRequirements2 r2 = {VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2, NULL, {0, 0, 0}};
+    VkBufferMemoryRequirementsInfo2 ri = {VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2, NULL, buf};
+    vk->GetBufferMemoryRequirements2(sedx_context_device(ctx), &ri, &r2);
+    sedx_allocation_details d;
+    assert_int_equal(sedx_memory_get_details(ctx, a, &d), SEDX_SUCCESS);
+    assert_int_equal(d.size, r2.memoryRequirements.size);
+    assert_int_equal(d.offset % r2.memoryRequirements.alignment, 0);
+    assert_true(r2.memoryRequirements.memoryTypeBits & (1u << d.memory_type));
+    assert_int_equal(d.kind, SEDX_ALLOCATION_KIND_BUFFER);
+    assert_string_equal(d.name, ai->name ? ai->name : "");
+    assert_ptr_equal(d.user_data, ai->user_data);
+    uint32_t want;
+    assert_int_equal(sedx_memory_find_type(ctx, ai, r2.memoryRequirements.memoryTypeBits, &want), SEDX_SUCCESS);
+    if (!ai->flags) assert_int_equal(d.memory_type, want);
+}
+
+static void create_buffers_round(sedx_context *ctx, uint64_t *rng, int n_infos)
+{
+    enum { PER = 24 };
+    static const VkBufferUsageFlags usages[] = {
+        VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+        VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_INDEX_BUFFER_BIT};
+    for (int k = 0; k < n_infos; ++k) {
+        VkBufferCreateInfo bi = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, NULL, 0, 1 + tu_rand(rng) % (256 * 1024),
+                                 usages[k % 4], VK_SHARING_MODE_EXCLUSIVE, 0, NULL};
+        VkBuffer bufs[PER];
+        sedx_allocation al[PER];
+        sedx_allocation_info ai[PER];
+        for (int i = 0; i < PER; ++i) {
+            memset(&ai[i], 0, sizeof ai[i]);
+            ai[i].usage = (sedx_memory_usage)(tu_rand(rng) % (SEDX_MEMORY_USAGE_CUSTOM + 1));
+            switch (tu_rand(rng) % 4) {
+            case 0: ai[i].name = "named buffer"; break;
+            case 1: ai[i].flags = SEDX_ALLOCATION_MAPPED; break;
+            case 2: ai[i].user_data = &bufs[i]; break;
+            default: break; /* plain: the fast path once the create info is cached */
+            }
+            assert_int_equal(sedx_memory_create_buffer(ctx, &bi, &ai[i], &bufs[i], &al[i]), SEDX_SUCCESS);
+            check_buffer_allocation(ctx, bufs[i], al[i], &ai[i]);
+        }
+        for (int i = 0; i < PER; ++i) assert_int_equal(sedx_memory_destroy_buffer(ctx, bufs[i], al[i]), SEDX_SUCCESS);
+    }
+}
+
+static void *create_buffers_thread(void *p)
+{
+    create_case *c = p;
+    uint64_t rng = c->seed;
+    create_buffers_round(c->ctx, &rng, 12);
+    return NULL;
+}
+
+static void test_create_buffer_cached_requirements(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    create_buffers_round(ctx, &g_rng, 40); /* 40 create infos: more than the cache holds */
+    create_buffers_round(ctx, &g_rng, 40);
+    pthread_t th[4];
+    create_case cs[4];
+    for (int i = 0; i < 4; ++i) {
+        cs[i] = (create_case){ctx, (uint32_t)tu_rand(&g_rng)};
+        assert_int_equal(pthread_create(&th[i], NULL, create_buffers_thread, &cs[i]), 0);
+    }
+    for (int i = 0; i < 4; ++i) pthread_join(th[i], NULL);
+    sedx_memory_stats s = stats_of(ctx);
+    assert_int_equal(s.total.allocation_count, 0);
     tu_context_destroy(ctx);
 }
 
@@ -1288,6 +1374,7 @@ int main(void)
         cmocka_unit_test_setup(test_host_oom, setup),
         cmocka_unit_test_setup(test_device_failure_fallback, setup),
         cmocka_unit_test_setup(test_block_growth, setup),
+        cmocka_unit_test_setup(test_create_buffer_cached_requirements, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
