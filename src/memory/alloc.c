@@ -151,12 +151,12 @@ static void block_swap(mtype *T, uint32_t i, uint32_t j)
 }
 
 /* Restores the order after b's free space shrank / grew. */
-static void block_sort_fuller(mtype *T, block *b)
+static inline __attribute__((always_inline)) void block_sort_fuller(mtype *T, block *b)
 {
     while (b->index > 0 && block_free(T->blocks[b->index - 1u]) > block_free(b)) block_swap(T, b->index - 1u, b->index);
 }
 
-static void block_sort_emptier(mtype *T, block *b)
+static inline __attribute__((always_inline)) void block_sort_emptier(mtype *T, block *b)
 {
     while (b->index + 1u < T->block_count && block_free(T->blocks[b->index + 1u]) < block_free(b))
         block_swap(T, b->index, b->index + 1u);
@@ -655,7 +655,7 @@ static inline __attribute__((always_inline)) sedx_result memory_free(allocator *
     if (!R) return free_refused(T, alloc, double_free);
     sedx_result result = SEDX_SUCCESS;
     bool front_bad = false;
-    uint64_t ci = R->creation_index, off = R->offset, size = R->size;
+    uint64_t ci = 0, off = 0, size = R->size; /* ci, off: for the corruption report only */
     block *b = R->block;
     VkDeviceMemory ded = VK_NULL_HANDLE;
     bool ded_mapped = false;
@@ -663,6 +663,8 @@ static inline __attribute__((always_inline)) sedx_result memory_free(allocator *
         if (T->margins && !sedx__mem_margin_ok(A, T, R, true, &front_bad)) {
             result = SEDX_ERROR_CORRUPTION;
             name_copy(name, sizeof name, R);
+            ci = R->creation_index;
+            off = R->offset;
         }
         free_in_block(A, T, b, R);
     } else {
@@ -782,14 +784,17 @@ static void breq_fast_types(const allocator *A, struct breq *e)
     bool plain = r->size != 0 && r->size <= SEDX_VIRTUAL_MAX_SIZE && sedx__is_pow2(r->alignment ? r->alignment : 1u) &&
                  !e->requires_dedicated && !e->prefers_dedicated &&
                  !(A->info.flags & SEDX_ALLOCATOR_DEBUG_ALWAYS_DEDICATED);
-    e->fast_align = 1;
     for (uint32_t u = 0; u <= SEDX_MEMORY_USAGE_CUSTOM; ++u) {
         e->fast_type[u] = 0xFF;
+        e->fast_align[u] = 1;
         for (uint32_t k = 0; k < A->order_n[u][0] && plain; ++k) {
             const uint32_t t = A->order[u][0][k];
             if (!(r->memoryTypeBits & (1u << t))) continue;
             const mtype *T = &A->types[t];
-            if (!T->margins && !T->fill && r->size <= A->preferred_block[T->heap] / 2u) e->fast_type[u] = (uint8_t)t;
+            if (!T->margins && !T->fill && r->size <= A->preferred_block[T->heap] / 2u) {
+                e->fast_type[u] = (uint8_t)t;
+                e->fast_align[u] = SEDX__MAX(r->alignment ? r->alignment : 1u, T->min_align); /* block_layout's */
+            }
             break;
         }
     }
@@ -849,9 +854,8 @@ static inline bool alloc_fast(allocator *A, const struct breq *c, const sedx_all
     const uint32_t t = c->fast_type[info->usage]; /* usage checked by sedx__mem_check_info */
     if (t == 0xFFu) return false;
     mtype *T = &A->types[t];
-    const uint64_t size = c->req.size;
-    const uint64_t align = SEDX__MAX(c->req.alignment ? c->req.alignment : 1u, T->min_align);
-    const uint8_t klass = kind_class(A, SEDX_ALLOCATION_KIND_BUFFER);
+    const uint64_t size = c->req.size, align = c->fast_align[info->usage];
+    const uint8_t klass = CLASS_LINEAR; /* kind_class() of a buffer, with or without split classes */
     tlock_lock(&T->lock);
     if (!T->free_head) { /* a new record page: the general path */
         tlock_unlock(&T->lock);

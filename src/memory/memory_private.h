@@ -236,7 +236,7 @@ struct sedx__allocator {
          * type bits or name goes to first, when that type's allocation is a plain block
          * allocation (no dedicated rule applies, no debug margins or fill); 0xFF = none */
         uint8_t fast_type[SEDX_MEMORY_USAGE_CUSTOM + 1];
-        uint64_t fast_align;  /* the block alignment there: max(req.alignment, min_align) */
+        uint64_t fast_align[SEDX_MEMORY_USAGE_CUSTOM + 1]; /* there: max(req.alignment, min_align) */
     } breq[BREQ_CACHE_SIZE];
 };
 
