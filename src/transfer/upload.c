@@ -58,11 +58,11 @@ static inline bool direct_ok(sedx_context *ctx, struct sedx__transfer *t, sedx_b
 }
 
 /* A small copy (up to 64 KiB) into host memory the CPU caches. With fast strings (ERMS, x86-64)
- * `rep movsb`: one 4 KiB piece to a destination that is not in the cache took 200-220 ns here
- * against 265-280 ns with glibc's vector loop, which it uses below its own threshold (8 KiB on
- * this AMD EPYC; glibc itself already takes `rep movsb` above 2 KiB on the Intel hosts). The
- * string copy writes whole lines without reading them first. Sanitizer builds keep memcpy, so
- * that the sanitizers see every byte. */
+ * `rep movsb`. On the 2-core AMD EPYC, under its usual load, one 4 KiB piece into a destination
+ * not in the cache took 200-220 ns this way and 265-280 ns with glibc's memcpy, which copies 4 KiB
+ * there with a vector loop. On a quiet machine the two were equal. glibc already takes
+ * `rep movsb` above 2 KiB on the Intel hosts. Sanitizer builds keep memcpy, so that the
+ * sanitizers see every byte. */
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
 #  if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #    define SEDX__NO_STRING_COPY 1
