@@ -152,7 +152,9 @@ static inline sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t
                                      uint64_t *out_offset)
 {
     ring *r = &t->up;
-    uint64_t n = sedx__align_up(size, RING_ALIGN), pos = r->head % r->size;
+    uint64_t n = sedx__align_up(size, RING_ALIGN);
+    /* rings are powers of two unless configured otherwise: a mask, not a 64-bit division */
+    uint64_t pos = (r->size & (r->size - 1)) ? r->head % r->size : r->head & (r->size - 1);
     if (!r->pin_count && pos && pos + n <= r->size && r->fifo_count < FIFO_CAP && (r->head - r->tail) + n <= r->size) {
         *out_offset = pos;
         r->head += n;
