@@ -13,7 +13,7 @@
 
 #if defined(__linux__)
 /* The contended type lock: spin a little (the holder keeps it for a few hundred instructions),
- * then mark it contended (2) and sleep until the unlock wakes one waiter. */
+ * then sleep until an unlock wakes this thread or TLOCK_WAIT_NS pass (see type_lock). */
 void sedx__tlock_wait(type_lock *l)
 {
     for (int i = 0; i < 64; ++i) {
@@ -25,8 +25,15 @@ void sedx__tlock_wait(type_lock *l)
         __builtin_ia32_pause();
 #endif
     }
-    while (atomic_exchange_explicit(&l->state, 2u, memory_order_acquire) != 0u)
-        syscall(SYS_futex, (uint32_t *)&l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+    atomic_fetch_add_explicit(&l->waiters, 1u, memory_order_seq_cst);
+    for (;;) {
+        uint32_t c = 0;
+        if (atomic_compare_exchange_strong_explicit(&l->state, &c, 1u, memory_order_acquire, memory_order_relaxed))
+            break;
+        struct timespec ts = {0, TLOCK_WAIT_NS};
+        syscall(SYS_futex, (uint32_t *)&l->state, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+    }
+    atomic_fetch_sub_explicit(&l->waiters, 1u, memory_order_relaxed);
 }
 #endif
 
@@ -886,7 +893,7 @@ static inline bool alloc_fast(allocator *A, const struct breq *c, const sedx_all
     block_sort_fuller(T, b);
     T->alloc_count++;
     T->alloc_bytes += size;
-    R->creation_index = atomic_fetch_add_explicit(&A->creation_counter, 1u, memory_order_relaxed) + 1u;
+    R->creation_index = next_creation_index(A);
     R->user_data = info->user_data;
     R->kind = SEDX_ALLOCATION_KIND_BUFFER;
     R->gen = (R->gen + 1u) & GEN_MASK; /* even -> odd: live */
