@@ -638,9 +638,7 @@ static sedx_result free_refused(mtype *T, sedx_allocation alloc, bool double_fre
 static inline __attribute__((always_inline)) void free_in_block(allocator *A, mtype *T, block *b, const rec *R)
 {
     if (T->fill) sedx__mem_fill_user_range(A, T, R, FILL_DESTROYED);
-    sedx_result vr = sedx_virtual_free(b->vb, R->valloc);
-    if (vr != SEDX_SUCCESS)
-        SEDX_LOG_ERROR_TAG(TAG, "internal: virtual free failed (%s)", sedx_result_name(vr)); /* validate() territory */
+    sedx__virtual_free_checked(b->vb, R->valloc); /* R's own allocation: R's handle checks passed */
     b->alloc_count--;
     b->used -= R->vsize;
     block_sort_emptier(T, b);
@@ -769,8 +767,8 @@ sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, c
  * (before Vulkan 1.3, a pNext chain, concurrent sharing), not cached yet, or the cache full. */
 static inline const struct breq *breq_find(allocator *A, const VkBufferCreateInfo *bi)
 {
-    if (!A->vk.GetDeviceBufferMemoryRequirements || bi->pNext || bi->sharingMode != VK_SHARING_MODE_EXCLUSIVE)
-        return NULL;
+    if (bi->pNext || bi->sharingMode != VK_SHARING_MODE_EXCLUSIVE) return NULL;
+    /* no entry without vkGetDeviceBufferMemoryRequirements (breq_add) */
     uint32_t n = atomic_load_explicit(&A->breq_count, memory_order_acquire);
     for (uint32_t i = 0; i < n; ++i) {
         const struct breq *e = &A->breq[i];

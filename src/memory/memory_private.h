@@ -432,6 +432,8 @@ sedx_result sedx__mem_check_info(const sedx_allocation_info *info, const char *f
  * made them: size 1 .. 2^63, alignment a power of two, out pointers not NULL). */
 sedx_result sedx__virtual_allocate_checked(sedx_virtual_block *b, uint64_t size, uint64_t alignment, void *user_data,
                                            sedx_virtual_alloc *out_alloc, uint64_t *out_offset);
+/* tlsf.c: sedx_virtual_free of the live allocation h of the TLSF block b (a record's own). */
+void sedx__virtual_free_checked(sedx_virtual_block *b, sedx_virtual_alloc h);
 
 /* ------------------------------------------------------------------------------------------
  * devmem.c: device memory, budget, dedicated allocations

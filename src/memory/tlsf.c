@@ -575,10 +575,9 @@ sedx_result sedx__virtual_allocate_checked(sedx_virtual_block *b, uint64_t size,
     return tlsf_allocate(b, size, alignment, user_data, out_alloc, out_offset);
 }
 
-sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
+/* The free itself, for a live allocation n of b. */
+static inline __attribute__((always_inline)) void tlsf_free_node(sedx_virtual_block *b, tlsf_node *n)
 {
-    tlsf_node *n = b ? handle_node(b, h) : NULL;
-    if (TLSF_UNLIKELY(!n)) return h == 0 && b ? SEDX_SUCCESS : bad_handle("free", b, h);
     n->generation++; /* the handle goes stale */
     b->alloc_count--;
     b->alloc_bytes -= n->size;
@@ -587,7 +586,7 @@ sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
          * allocation, freeing the newest moves the tail back. */
         unlink_phys(n);
         node_release(b, n);
-        return SEDX_SUCCESS;
+        return;
     }
     /* Coalesce with both physical neighbours (the guard is never free). A free neighbour
      * survives the merge and keeps its place in its list when its class does not change. */
@@ -609,7 +608,7 @@ sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
     } else {
         n->size = size;
         free_insert(b, n, size_class(size));
-        return SEDX_SUCCESS;
+        return;
     }
     unlink_phys(n);
     node_release(b, n);
@@ -618,8 +617,20 @@ sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
         free_remove(b, keep);
         free_insert(b, keep, c);
     }
+}
+
+sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)
+{
+    tlsf_node *n = b ? handle_node(b, h) : NULL;
+    if (TLSF_UNLIKELY(!n)) return h == 0 && b ? SEDX_SUCCESS : bad_handle("free", b, h);
+    tlsf_free_node(b, n);
     return SEDX_SUCCESS;
 }
+
+/* The GPU allocator's entry (src/memory/alloc.c): h is the live allocation its record holds (the
+ * record's own handle and generation checks have passed), so only the handle's node is looked up. */
+void sedx__virtual_free_checked(sedx_virtual_block *b, sedx_virtual_alloc h);
+void sedx__virtual_free_checked(sedx_virtual_block *b, sedx_virtual_alloc h) { tlsf_free_node(b, node_at(b, (uint32_t)h)); }
 
 /* ---- queries ------------------------------------------------------------------------------- */
 sedx_result sedx_virtual_get_info(const sedx_virtual_block *b, sedx_virtual_alloc h, sedx_virtual_alloc_info *out)
