@@ -99,7 +99,7 @@ enum { CLASS_LINEAR = 0, CLASS_OPTIMAL = 1, CLASS_UNKNOWN = 2 };
  * the worst case is a late lock, never a lost one. Why not an atomic exchange in the unlock,
  * as in the classic futex mutex: on the 2-core EPYC VM every locked instruction costs about
  * 3.5-4 ns, and the exchange was 2 of the 5 per buffer created and destroyed (Workload B:
- * 43.7 -> 36.6 ns of sedx's own time per buffer without them). glibc's pthread_mutex_lock/unlock
+ * about 44 -> 36 ns of sedx's time over the driver per buffer without them). glibc's pthread_mutex_lock/unlock
  * cost about 55 instructions per pair. Acquire on lock, release on unlock: ThreadSanitizer
  * sees the order. Elsewhere a pthread mutex.
  * ---------------------------------------------------------------------------------------- */
