@@ -5,22 +5,6 @@
  */
 #include "transfer/transfer_private.h"
 
-static void image_barrier(VkCommandBuffer cb, VkImage image, const VkImageSubresourceRange *range, VkImageLayout from,
-                          VkImageLayout to, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
-                          VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
-{
-    VkImageMemoryBarrier b = {VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
-    b.srcAccessMask = src_access;
-    b.dstAccessMask = dst_access;
-    b.oldLayout = from;
-    b.newLayout = to;
-    b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    b.image = image;
-    b.subresourceRange = *range;
-    vkCmdPipelineBarrier(cb, src_stage, dst_stage, 0, 0, NULL, 0, NULL, 1, &b);
-}
-
 /* A region with every default applied. */
 typedef struct image_region {
     VkExtent3D e, m;          /* region, whole mip level */
@@ -158,7 +142,7 @@ static void record_image_copy(VkCommandBuffer cb, VkBuffer buffer, VkImage image
     VkImageSubresourceRange range = {g->aspect, rg->mip_level, 1, rg->base_array_layer, g->layers};
     if (img) range = (VkImageSubresourceRange){img->aspects, 0, img->mip_levels, 0, img->array_layers};
     /* current -> TRANSFER_DST_OPTIMAL (the seed leaves this out) */
-    image_barrier(cb, image, &range, rg->current_layout, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+    sedx__image_range_barrier(cb, image, &range, rg->current_layout, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
                   VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
                   VK_ACCESS_TRANSFER_WRITE_BIT);
     sedx__barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
@@ -172,7 +156,7 @@ static void record_image_copy(VkCommandBuffer cb, VkBuffer buffer, VkImage image
     c.imageExtent = g->e;
     vkCmdCopyBufferToImage(cb, buffer, image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &c);
     if (final_layout != VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL)
-        image_barrier(cb, image, &range, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, final_layout,
+        sedx__image_range_barrier(cb, image, &range, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, final_layout,
                       VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT,
                       VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
     else

@@ -9,9 +9,9 @@ static uint64_t div_up(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 static uint64_t gcd(uint64_t a, uint64_t b) { while (b) { uint64_t t = a % b; a = b; b = t; } return a; }
 static uint64_t lcm(uint64_t a, uint64_t b) { return a / gcd(a, b) * b; }
 
-void sedx__image_barrier(VkCommandBuffer cb, const sedx_image_resource *img, uint32_t base_level, uint32_t levels,
-                         VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
-                         VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+void sedx__image_range_barrier(VkCommandBuffer cb, VkImage image, const VkImageSubresourceRange *range,
+                               VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage,
+                               VkAccessFlags src_access, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
 {
     VkImageMemoryBarrier b = {VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
     b.srcAccessMask = src_access;
@@ -20,9 +20,17 @@ void sedx__image_barrier(VkCommandBuffer cb, const sedx_image_resource *img, uin
     b.newLayout = to;
     b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
     b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    b.image = img->image;
-    b.subresourceRange = (VkImageSubresourceRange){img->aspects, base_level, levels, 0, img->array_layers};
+    b.image = image;
+    b.subresourceRange = *range;
     vkCmdPipelineBarrier(cb, src_stage, dst_stage, 0, 0, NULL, 0, NULL, 1, &b);
+}
+
+void sedx__image_barrier(VkCommandBuffer cb, const sedx_image_resource *img, uint32_t base_level, uint32_t levels,
+                         VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                         VkPipelineStageFlags dst_stage, VkAccessFlags dst_access)
+{
+    VkImageSubresourceRange range = {img->aspects, base_level, levels, 0, img->array_layers};
+    sedx__image_range_barrier(cb, img->image, &range, from, to, src_stage, src_access, dst_stage, dst_access);
 }
 
 /* ---- checks ---------------------------------------------------------------------------- */

@@ -219,7 +219,11 @@ void sedx__batch_record_images(struct sedx__transfer *t, VkCommandBuffer cb, VkB
 /* After the submit (ok: it was submitted with ticket): the images record the use, the batch's
  * references go, the image part of the batch is empty. */
 void sedx__batch_close_images(struct sedx__transfer *t, bool ok, sedx_ticket ticket);
-/* A barrier moving every subresource of img between layouts (ownership unchanged). */
+/* A layout barrier over range of image (ownership unchanged); sedx__image_barrier: every layer
+ * and aspect of levels [base_level, + levels) of a sedx image. */
+void sedx__image_range_barrier(VkCommandBuffer cb, VkImage image, const VkImageSubresourceRange *range,
+                               VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage,
+                               VkAccessFlags src_access, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
 void sedx__image_barrier(VkCommandBuffer cb, const sedx_image_resource *img, uint32_t base_level, uint32_t levels,
                          VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
                          VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
