@@ -189,6 +189,9 @@ void view_gpu_free(view_gpu *g)
 {
     if (!g->ctx) return;
     VkDevice dev = sedx_context_device(g->ctx);
+    /* the sampler and the descriptor sets are plain Vulkan objects: not destroyed behind the GPU
+     * as sedx's buffers and images are, so wait (a run that stopped on an error may not have) */
+    sedx_context_wait_idle(g->ctx);
     if (g->pool) vkDestroyDescriptorPool(dev, g->pool, NULL);
     if (g->set_layout) vkDestroyDescriptorSetLayout(dev, g->set_layout, NULL);
     if (g->sampler) vkDestroySampler(dev, g->sampler, NULL);

@@ -421,6 +421,7 @@ uint32_t view_renderer_pick_latency(const view_renderer *r) { return r->pick_lat
 void view_renderer_destroy(view_renderer *r)
 {
     if (!r) return;
+    sedx_context_wait_idle(r->ctx); /* the pipeline is a plain Vulkan object (see view_gpu_free) */
     for (uint32_t k = 0; k < PICK_SLOTS; ++k)
         if (r->picks[k].busy) sedx_download_cancel(r->ctx, &r->picks[k].req);
     if (r->pipe) vkDestroyPipeline(r->dev, r->pipe, NULL);
