@@ -6,6 +6,7 @@
 #   view_test.sh fif MODEL              1 and 3 frames in flight give the same image, pixel for pixel
 #   view_test.sh pick MODEL X,Y MESH    the object read back at pixel X,Y is mesh MESH
 #   view_test.sh sync MODEL             a run under synchronization validation is clean
+#   view_test.sh config MODEL           settings from a JSON file (--config), the command line overriding one
 #   view_test.sh bad CODE TEXT ARGS...  sedx-view ARGS exits with CODE and says TEXT on stderr
 # Environment: VIEW (sedx-view), COMPARE (view_compare), OUT (a scratch folder), REF (references).
 set -u
@@ -46,6 +47,20 @@ case $what in
     "$VIEW" --quiet --sync-validation --size 128x96 --frames 6 --frames-in-flight 2 --out "$out/s" "$m" \
       > "$out/s.stdout" 2> "$out/s.stderr" || { echo "sync validation run failed:"; cat "$out/s.stderr"; exit 1; }
     if grep -q "ERROR" "$out/s.stderr"; then echo "errors logged:"; cat "$out/s.stderr"; exit 1; fi
+    ;;
+  config)
+    m=$(model "$1")
+    printf '{"model": "%s", "width": 96, "height": 64, "frames": 5, "frames_in_flight": 1, "out": "%s", "pick_x": 10, "pick_y": 20}\n' \
+      "$m" "$out/c" > "$out/view.json"
+    "$VIEW" --quiet --validation --config "$out/view.json" --frames 3 > "$out/c.stdout" 2> "$out/c.stderr" ||
+      { echo "config run failed:"; cat "$out/c.stderr"; exit 1; }
+    for want in '"width":[[:space:]]*96' '"height":[[:space:]]*64' '"frames":[[:space:]]*3' '"frames_in_flight":[[:space:]]*1'; do
+      grep -q "$want" "$out/c/stats.json" || { echo "stats.json lacks $want"; exit 1; }
+    done
+    grep -q "picked:  (10,20)" "$out/c.stdout" || { echo "pick pixel not from the file:"; cat "$out/c.stdout"; exit 1; }
+    printf '{"frames": 0}\n' > "$out/bad.json"
+    "$VIEW" --quiet --config "$out/bad.json" > /dev/null 2> "$out/bad.stderr"; rc=$?
+    [ $rc -eq 1 ] && grep -q "out of range" "$out/bad.stderr" || { echo "bad config: exit $rc"; cat "$out/bad.stderr"; exit 1; }
     ;;
   bad)
     code=$1 text=$2; shift 2
