@@ -97,25 +97,30 @@ static sedx_result check_create_info(const sedx_buffer_create_info *ci)
 /* The VkBuffer: ADDRESS is SHADER_DEVICE_ADDRESS (same bit). With a transfer-only queue,
  * buffers are shared CONCURRENTly between it and the main queue: uploads need no queue-family
  * ownership transfers (see docs/transfer.md). */
-static sedx_result create_vk_buffer(sedx_context *ctx, sedx_buffer_resource *res)
+static sedx_result create_vk_buffer(sedx_context *ctx, sedx_buffer_resource *res, VkBufferCreateInfo *out_bci,
+                                    uint32_t families[2])
 {
     VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
     bci.size = res->allocation_size;
     bci.usage = (VkBufferUsageFlags)res->usage;
-    uint32_t families[2] = {ctx->queues[SEDX_QUEUE_GRAPHICS].family, ctx->queues[SEDX_QUEUE_TRANSFER].family};
+    families[0] = ctx->queues[SEDX_QUEUE_GRAPHICS].family;
+    families[1] = ctx->queues[SEDX_QUEUE_TRANSFER].family;
     if (ctx->queues[SEDX_QUEUE_TRANSFER].present && families[0] != families[1]) {
         bci.sharingMode = VK_SHARING_MODE_CONCURRENT;
         bci.queueFamilyIndexCount = 2;
         bci.pQueueFamilyIndices = families;
     }
     res->vk_usage = bci.usage;
+    *out_bci = bci;
     VkResult vr = vkCreateBuffer(ctx->device, &bci, NULL, &res->buffer);
     return vr == VK_SUCCESS ? SEDX_SUCCESS : SEDX__VK(vr, "vkCreateBuffer");
 }
 
-/* Memory for res->buffer, bound, and what the buffer keeps of its placement. */
-static sedx_result allocate_memory(sedx_context *ctx, sedx_buffer_resource *res, const sedx_buffer_create_info *ci,
-                                   bool staging)
+/* Memory for res->buffer (made from bci), bound, and what the buffer keeps of its placement.
+ * The memory requirements come from the allocator's per-create-info cache (sedx_memory_create_buffer's)
+ * where it has them, else from vkGetBufferMemoryRequirements2. */
+static sedx_result allocate_memory(sedx_context *ctx, sedx_buffer_resource *res, const VkBufferCreateInfo *bci,
+                                   const sedx_buffer_create_info *ci, bool staging)
 {
     sedx_memory_flags memory = res->memory_kind;
     sedx_allocation_info ai = {0};
@@ -134,17 +139,15 @@ static sedx_result allocate_memory(sedx_context *ctx, sedx_buffer_resource *res,
     if (ci->alignment) {
         /* extra alignment of the memory offset: requirements by hand */
         VkMemoryDedicatedRequirements ded = {VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS};
-        VkMemoryRequirements2 req2 = {VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2, &ded};
-        VkBufferMemoryRequirementsInfo2 rinfo = {VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2};
-        rinfo.buffer = res->buffer;
-        vkGetBufferMemoryRequirements2(ctx->device, &rinfo, &req2);
-        VkMemoryRequirements req = req2.memoryRequirements;
+        VkMemoryRequirements req;
+        r = sedx__memory_buffer_requirements(ctx, res->buffer, bci, &req, &ded);
         req.alignment = SEDX__MAX(req.alignment, ci->alignment);
-        r = sedx_memory_allocate2(ctx, &ai, &req, &ded, res->buffer, VK_NULL_HANDLE, &res->allocation);
+        if (r == SEDX_SUCCESS)
+            r = sedx_memory_allocate2(ctx, &ai, &req, &ded, res->buffer, VK_NULL_HANDLE, &res->allocation);
         if (r == SEDX_SUCCESS) r = sedx_memory_bind_buffer(ctx, res->allocation, res->buffer);
         if (r == SEDX_SUCCESS) r = sedx__memory_placement(ctx, res->allocation, &pl);
     } else {
-        r = sedx__memory_alloc_bind_buffer(ctx, res->buffer, &ai, &res->allocation, &pl);
+        r = sedx__memory_alloc_bind_buffer(ctx, res->buffer, bci, &ai, &res->allocation, &pl);
     }
     if (r != SEDX_SUCCESS) {
         SEDX_LOG_ERROR_TAG(TAG, "buffer '%s': no memory for %llu bytes (%s)", sedx__safe_name(ci->name),
@@ -217,8 +220,10 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
         return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "buffer '%s': out of host memory", sedx__safe_name(ci->name));
     res->allocation_size = alloc_size;
     res->usage = usage;
-    r = create_vk_buffer(ctx, res);
-    if (r == SEDX_SUCCESS) r = allocate_memory(ctx, res, ci, (flags & SEDX__BUFFER_STAGING) != 0);
+    VkBufferCreateInfo bci;
+    uint32_t families[2];
+    r = create_vk_buffer(ctx, res, &bci, families);
+    if (r == SEDX_SUCCESS) r = allocate_memory(ctx, res, &bci, ci, (flags & SEDX__BUFFER_STAGING) != 0);
     if (r != SEDX_SUCCESS) goto fail;
     if (res->vk_usage & VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT) {
         VkBufferDeviceAddressInfo ai = {VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO};

@@ -737,32 +737,6 @@ static sedx_result check_buffer_create_info(const VkBufferCreateInfo *bi)
     return SEDX_SUCCESS;
 }
 
-sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, const sedx_allocation_info *info,
-                                           sedx_allocation *out, sedx__placement *out_place)
-{
-    NEED_ALLOCATOR(A, ctx, "sedx__memory_alloc_bind_buffer");
-    if (!buffer || !out) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx__memory_alloc_bind_buffer: NULL argument");
-    sedx_result r = sedx__mem_check_info(info, "sedx_memory_create_buffer");
-    if (r != SEDX_SUCCESS) return r;
-    if (!info) info = &sedx__mem_default_info;
-    alloc_request q;
-    VkMemoryRequirements2 req2;
-    VkMemoryDedicatedRequirements ded;
-    buffer_request(A, buffer, info, &q, &req2, &ded);
-    sedx__placement place;
-    sedx_allocation a;
-    r = sedx__mem_allocate(A, &q, &a, &place);
-    if (r != SEDX_SUCCESS) return r;
-    VkResult vr = A->vk.BindBufferMemory(A->device, buffer, place.memory, place.offset);
-    if (vr != VK_SUCCESS) {
-        sedx_memory_free(ctx, a);
-        return SEDX__VK(vr, "vkBindBufferMemory");
-    }
-    *out = a;
-    if (out_place) *out_place = place;
-    return SEDX_SUCCESS;
-}
-
 /* The cached requirements of buffers made from bi (see allocator.breq), or NULL: not cacheable
  * (before Vulkan 1.3, a pNext chain, concurrent sharing), not cached yet, or the cache full. */
 static inline const struct breq *breq_find(allocator *A, const VkBufferCreateInfo *bi)
@@ -846,16 +820,20 @@ static void breq_add(allocator *A, const VkBufferCreateInfo *bi, const VkMemoryR
     tlock_unlock(&A->breq_lock);
 }
 
-/* sedx_memory_create_buffer's fast path: what sedx__mem_allocate does for a cached create info
+/* The buffer entry points' fast path: what sedx__mem_allocate does for a cached create info
  * whose fast_type applies (see breq_fast_types) and an allocation info without flags, explicit
- * property flags, type bits or name, when an existing block has room. Returns false, having
- * changed nothing, in every other case: the caller then takes the general path. */
-static inline bool alloc_fast(allocator *A, const struct breq *c, const sedx_allocation_info *info,
-                              sedx_allocation *out, VkDeviceMemory *out_memory, uint64_t *out_offset)
+ * property flags or type bits, and no name or one short enough for the record (no heap copy),
+ * when an existing block has room. Returns false, having changed nothing, in every other case:
+ * the caller then takes the general path. place (may be NULL): the placement alloc_block gives. */
+static inline __attribute__((always_inline)) bool alloc_fast(allocator *A, const struct breq *c,
+                                                             const sedx_allocation_info *info, sedx_allocation *out,
+                                                             VkDeviceMemory *out_memory, uint64_t *out_offset,
+                                                             sedx__placement *place)
 {
     if (info->flags | info->required_flags | info->preferred_flags | info->not_preferred_flags | info->memory_type_bits)
         return false;
-    if (info->name && *info->name) return false;
+    size_t name_len = 0;
+    if (info->name && *info->name && (name_len = strlen(info->name)) >= NAME_INLINE) return false;
     const uint32_t t = c->fast_type[info->usage]; /* usage checked by sedx__mem_check_info */
     if (t == 0xFFu) return false;
     mtype *T = &A->types[t];
@@ -876,7 +854,12 @@ static inline bool alloc_fast(allocator *A, const struct breq *c, const sedx_all
         return false;
     }
     T->free_head = R->next_free;
-    R->name[0] = '\0';
+    if (R->name_heap) { /* as sedx__mem_rec_set_name */
+        sedx__free(R->name_heap);
+        R->name_heap = NULL;
+    }
+    if (name_len) memcpy(R->name, info->name, name_len);
+    R->name[name_len] = '\0';
     R->block = b;
     R->memory = b->memory;
     R->offset = voff;
@@ -898,8 +881,87 @@ static inline bool alloc_fast(allocator *A, const struct breq *c, const sedx_all
     out->id = handle_make(A, T, index, R->gen);
     *out_memory = b->memory;
     *out_offset = voff;
+    if (place) fill_placement(T, R, place);
     tlock_unlock(&T->lock);
     return true;
+}
+
+/* The requirements of buffer, made from buffer_info (NULL: not known): from the cache when the
+ * create info has an entry (*out_cached = entry), else from the driver (and the cache gets an
+ * entry for it where it can). */
+static inline __attribute__((always_inline)) void buffer_request_ci(allocator *A, VkBuffer buffer,
+                                                                    const VkBufferCreateInfo *buffer_info,
+                                                                    const sedx_allocation_info *info, alloc_request *q,
+                                                                    const struct breq **out_cached)
+{
+    const struct breq *c = buffer_info ? breq_find(A, buffer_info) : NULL;
+    *out_cached = c;
+    if (c) {
+        request_init(q, info, &c->req);
+        q->kind = SEDX_ALLOCATION_KIND_BUFFER;
+        q->requires_dedicated = c->requires_dedicated;
+        q->prefers_dedicated = c->prefers_dedicated;
+        q->dedicated_buffer = buffer;
+    } else {
+        VkMemoryRequirements2 req2;
+        VkMemoryDedicatedRequirements ded;
+        buffer_request(A, buffer, info, q, &req2, &ded);
+        if (buffer_info) breq_add(A, buffer_info, &req2.memoryRequirements, &ded);
+    }
+}
+
+sedx_result sedx__memory_buffer_requirements(sedx_context *ctx, VkBuffer buffer, const VkBufferCreateInfo *buffer_info,
+                                             VkMemoryRequirements *out_req, VkMemoryDedicatedRequirements *out_ded)
+{
+    NEED_ALLOCATOR(A, ctx, "sedx__memory_buffer_requirements");
+    if (!buffer || !out_req || !out_ded)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx__memory_buffer_requirements: NULL argument");
+    const struct breq *c = buffer_info ? breq_find(A, buffer_info) : NULL;
+    if (c) {
+        *out_req = c->req;
+        out_ded->requiresDedicatedAllocation = c->requires_dedicated ? VK_TRUE : VK_FALSE;
+        out_ded->prefersDedicatedAllocation = c->prefers_dedicated ? VK_TRUE : VK_FALSE;
+        return SEDX_SUCCESS;
+    }
+    VkMemoryDedicatedRequirements ded = {VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS, NULL, VK_FALSE, VK_FALSE};
+    VkMemoryRequirements2 req2 = {VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2, &ded, {0, 0, 0}};
+    VkBufferMemoryRequirementsInfo2 ri = {VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2, NULL, buffer};
+    A->vk.GetBufferMemoryRequirements2(A->device, &ri, &req2);
+    if (buffer_info) breq_add(A, buffer_info, &req2.memoryRequirements, &ded);
+    *out_req = req2.memoryRequirements;
+    out_ded->requiresDedicatedAllocation = ded.requiresDedicatedAllocation;
+    out_ded->prefersDedicatedAllocation = ded.prefersDedicatedAllocation;
+    return SEDX_SUCCESS;
+}
+
+sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, const VkBufferCreateInfo *buffer_info,
+                                           const sedx_allocation_info *info, sedx_allocation *out,
+                                           sedx__placement *out_place)
+{
+    NEED_ALLOCATOR(A, ctx, "sedx__memory_alloc_bind_buffer");
+    if (!buffer || !out) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx__memory_alloc_bind_buffer: NULL argument");
+    sedx_result r = check_info(info, "sedx_memory_create_buffer");
+    if (r != SEDX_SUCCESS) return r;
+    if (!info) info = &sedx__mem_default_info;
+    alloc_request q;
+    const struct breq *c;
+    buffer_request_ci(A, buffer, buffer_info, info, &q, &c);
+    sedx__placement place;
+    sedx_allocation a;
+    VkDeviceMemory memory;
+    uint64_t offset;
+    if (!(c && alloc_fast(A, c, info, &a, &memory, &offset, &place))) {
+        r = sedx__mem_allocate(A, &q, &a, &place);
+        if (r != SEDX_SUCCESS) return r;
+    }
+    VkResult vr = A->vk.BindBufferMemory(A->device, buffer, place.memory, place.offset);
+    if (vr != VK_SUCCESS) {
+        sedx_memory_free(ctx, a);
+        return SEDX__VK(vr, "vkBindBufferMemory");
+    }
+    *out = a;
+    if (out_place) *out_place = place;
+    return SEDX_SUCCESS;
 }
 
 /* vkCreateBuffer, then the allocation and the bind in line (what sedx__memory_alloc_bind_buffer
@@ -923,7 +985,7 @@ sedx_result sedx_memory_create_buffer(sedx_context *ctx, const VkBufferCreateInf
     sedx_allocation a;
     VkDeviceMemory memory;
     uint64_t offset;
-    if (c && alloc_fast(A, c, info, &a, &memory, &offset)) {
+    if (c && alloc_fast(A, c, info, &a, &memory, &offset, NULL)) {
         vr = A->vk.BindBufferMemory(A->device, buffer, memory, offset);
         if (vr == VK_SUCCESS) {
             *out_buffer = buffer;

@@ -44,11 +44,19 @@ typedef struct sedx__placement {
     bool non_coherent; /* flushes/invalidates are needed (real or DEBUG_NONCOHERENT) */
 } sedx__placement;
 
-/* For sedx_buffer_create: memory for buffer (vkGetBufferMemoryRequirements2 with the dedicated
- * requirements), allocated and bound. On failure nothing is allocated and *out is untouched;
- * the buffer itself stays the caller's. out_place may be NULL. */
-sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, const sedx_allocation_info *info,
-                                           sedx_allocation *out, sedx__placement *out_place);
+/* For sedx_buffer_create: memory for buffer, allocated and bound. buffer_info: what buffer was
+ * created from (NULL: not known); the memory requirements (with the dedicated requirements)
+ * then come from sedx_memory_create_buffer's per-create-info cache, and its fast path applies,
+ * as there; else (and on a cache miss) from vkGetBufferMemoryRequirements2. On failure nothing
+ * is allocated and *out is untouched; the buffer itself stays the caller's. out_place may be
+ * NULL. */
+sedx_result sedx__memory_alloc_bind_buffer(sedx_context *ctx, VkBuffer buffer, const VkBufferCreateInfo *buffer_info,
+                                           const sedx_allocation_info *info, sedx_allocation *out,
+                                           sedx__placement *out_place);
+/* The memory requirements of buffer (made from buffer_info, or NULL), from the same cache where
+ * it has them, else from vkGetBufferMemoryRequirements2 (the cache then learns them). */
+sedx_result sedx__memory_buffer_requirements(sedx_context *ctx, VkBuffer buffer, const VkBufferCreateInfo *buffer_info,
+                                             VkMemoryRequirements *out_req, VkMemoryDedicatedRequirements *out_ded);
 /* Placement of a live allocation (locks its memory type). */
 sedx_result sedx__memory_placement(sedx_context *ctx, sedx_allocation alloc, sedx__placement *out);
 

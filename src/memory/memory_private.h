@@ -230,7 +230,8 @@ struct sedx__allocator {
 
     mtype types[VK_MAX_MEMORY_TYPES];
 
-    /* sedx_memory_create_buffer's memory requirements per buffer create info (flags, usage,
+    /* sedx_memory_create_buffer's (and sedx_buffer_create's, through
+     * sedx__memory_alloc_bind_buffer) memory requirements per buffer create info (flags, usage,
      * size; no pNext, exclusive sharing), from Vulkan 1.3's vkGetDeviceBufferMemoryRequirements,
      * which answers from the create info alone: every buffer made from an equal create info
      * has those requirements, so the per-buffer vkGetBufferMemoryRequirements2 can go. Entries
@@ -245,7 +246,7 @@ struct sedx__allocator {
         VkMemoryRequirements req;
         bool requires_dedicated, prefers_dedicated;
         /* per usage: the memory type an allocation without flags, explicit property flags,
-         * type bits or name goes to first, when that type's allocation is a plain block
+         * type bits or long name goes to first, when that type's allocation is a plain block
          * allocation (no dedicated rule applies, no debug margins or fill); 0xFF = none */
         uint8_t fast_type[SEDX_MEMORY_USAGE_CUSTOM + 1];
         uint64_t fast_align[SEDX_MEMORY_USAGE_CUSTOM + 1]; /* there: max(req.alignment, min_align) */

@@ -2,6 +2,10 @@
  * reference counting, deferred destruction and the live list. */
 #include "test_util.h"
 
+#include "buffer/buffer.h"
+#include "memory/memory_private.h" /* white box: the requirements cache's entries */
+
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -375,6 +379,147 @@ static void test_deferred_destruction_waits(void **state)
     assert_int_equal(sedx_context_wait_idle(g_ctx), SEDX_SUCCESS);
 }
 
+/* sedx_buffer_create takes the memory requirements from the allocator's per-create-info cache
+ * (Vulkan 1.3's vkGetDeviceBufferMemoryRequirements) and, for GPU buffers with short names, the
+ * allocator's fast path. For every usage combination the cache keys on (the VkBuffer usage:
+ * the 7 bits that vary once TRANSFER_SRC/DST and ADDRESS are added, each with and without the
+ * added bits asked for), GPU and CPU, the first buffer (a miss: the driver, then the entry; GPU first for even combinations, CPU for odd), the
+ * next ones (hits: fast path, no name, a long name: general path, an extra alignment: the
+ * requirements by hand) get exactly what their own vkGetBufferMemoryRequirements2 asks for: the
+ * size, an offset aligned to it, a type among its bits, the first buffer's type, dedicated as
+ * the first (and where required). A fresh context per 6 combinations: the cache (16 entries)
+ * holds them all, checked. Then the same from 4 threads on one context. */
+enum { CACHE_COMBOS_PER_CTX = 6, CACHE_KEY_BITS = 7 };
+static const sedx_buffer_usage_flags k_key_bits[CACHE_KEY_BITS] = {
+    SEDX_BUFFER_USAGE_UNIFORM_TEXEL, SEDX_BUFFER_USAGE_STORAGE_TEXEL, SEDX_BUFFER_USAGE_UNIFORM,
+    SEDX_BUFFER_USAGE_STORAGE,       SEDX_BUFFER_USAGE_INDEX,         SEDX_BUFFER_USAGE_VERTEX,
+    SEDX_BUFFER_USAGE_INDIRECT};
+
+static sedx_buffer_usage_flags combo_usage(uint32_t combo, bool extra, bool bda)
+{
+    sedx_buffer_usage_flags u = 0;
+    for (uint32_t i = 0; i < CACHE_KEY_BITS; ++i)
+        if (combo & (1u << i)) u |= k_key_bits[i];
+    if (extra) u |= SEDX_BUFFER_USAGE_TRANSFER_SRC | SEDX_BUFFER_USAGE_TRANSFER_DST | (bda ? SEDX_BUFFER_USAGE_ADDRESS : 0);
+    return u;
+}
+
+static bool cache_has(sedx_context *ctx, VkBufferUsageFlags usage, uint64_t size)
+{
+    allocator *A = get_allocator(ctx);
+    uint32_t n = atomic_load_explicit(&A->breq_count, memory_order_acquire);
+    for (uint32_t i = 0; i < n; ++i)
+        if (A->breq[i].usage == usage && A->breq[i].size == size && A->breq[i].flags == 0) return true;
+    return false;
+}
+
+typedef struct { uint32_t type; bool dedicated, set; } first_choice;
+
+/* Checks b against its own requirements and the first buffer of its combination. */
+static void check_against_own_requirements(sedx_context *ctx, const sedx_buffer *b, uint64_t extra_align,
+                                           first_choice *first)
+{
+    const sedx_buffer_resource *res = b->resource;
+    VkMemoryDedicatedRequirements ded = {VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS, NULL, VK_FALSE, VK_FALSE};
+    VkMemoryRequirements2 r2 = {VK_STRUCTURE_TYPE_MEMORY_REQUIREMENTS_2, &ded, {0, 0, 0}};
+    VkBufferMemoryRequirementsInfo2 ri = {VK_STRUCTURE_TYPE_BUFFER_MEMORY_REQUIREMENTS_INFO_2, NULL, sedx_buffer_vk(b)};
+    vkGetBufferMemoryRequirements2(sedx_context_device(ctx), &ri, &r2);
+    const VkMemoryRequirements *r = &r2.memoryRequirements;
+    sedx_allocation_details d;
+    assert_int_equal(sedx_memory_get_details(ctx, res->allocation, &d), SEDX_SUCCESS);
+    assert_int_equal(d.size, r->size);
+    assert_int_equal(d.offset, res->offset);
+    assert_int_equal(d.offset % r->alignment, 0);
+    if (extra_align) assert_int_equal(d.offset % extra_align, 0);
+    assert_true(r->memoryTypeBits & (1u << d.memory_type));
+    assert_int_equal(d.memory_type, res->memory_type);
+    assert_int_equal(d.dedicated, res->dedicated);
+    assert_int_equal(d.kind, SEDX_ALLOCATION_KIND_BUFFER);
+    assert_ptr_equal(d.user_data, res);
+    if (ded.requiresDedicatedAllocation) assert_true(d.dedicated);
+    if (b->memory & SEDX_MEMORY_CPU) assert_non_null(b->data);
+    if (!first->set) {
+        *first = (first_choice){d.memory_type, d.dedicated, true};
+    } else {
+        assert_int_equal(d.memory_type, first->type);
+        assert_int_equal(d.dedicated, first->dedicated);
+    }
+}
+
+static void cached_combo_round(sedx_context *ctx, uint32_t combo, bool check_cache)
+{
+    const bool bda = (sedx_context_features(ctx) & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS) != 0;
+    static const char *const long_name = "a buffer name longer than the allocation record holds inline";
+    for (int m = 0; m < 2; ++m) { /* odd combinations: CPU first (its first buffer the miss) */
+        const sedx_memory_flags mem = (m ^ (int)(combo & 1u)) ? SEDX_MEMORY_CPU : SEDX_MEMORY_GPU;
+        first_choice first = {0};
+        sedx_buffer bufs[6];
+        for (int i = 0; i < 6; ++i) {
+            sedx_buffer_create_info ci = {0};
+            ci.size = 1000 + 8u * combo;
+            ci.usage = combo_usage(combo, (i & 1) != 0, bda);
+            ci.memory = mem;
+            ci.name = i == 2 ? NULL : i == 3 ? long_name : "cache test";
+            ci.alignment = i == 4 ? 4096u : 0u;
+            assert_int_equal(sedx__buffer_create(ctx, &ci, 0, &bufs[i]), SEDX_SUCCESS);
+            const sedx_buffer_resource *res = bufs[i].resource;
+            assert_int_equal(res->vk_usage & ~(VkBufferUsageFlags)(VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                                                   VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+                                                                   VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT),
+                             combo_usage(combo, false, bda));
+            if (check_cache && sedx_context_api_version(ctx) >= VK_API_VERSION_1_3)
+                assert_true(cache_has(ctx, res->vk_usage, res->allocation_size));
+            check_against_own_requirements(ctx, &bufs[i], ci.alignment, &first);
+            find_ctx f = find(&bufs[i]);
+            assert_true(f.found);
+            assert_int_equal(f.alloc_size, res->allocation_size);
+        }
+        for (int i = 0; i < 6; ++i) sedx_buffer_release(&bufs[i]);
+    }
+}
+
+static void test_cached_requirements_every_usage(void **state)
+{
+    (void)state;
+    sedx_context *saved = g_ctx;
+    for (uint32_t c0 = 1; c0 < (1u << CACHE_KEY_BITS); c0 += CACHE_COMBOS_PER_CTX) {
+        g_ctx = tu_context(false);
+        for (uint32_t combo = c0; combo < c0 + CACHE_COMBOS_PER_CTX && combo < (1u << CACHE_KEY_BITS); ++combo)
+            cached_combo_round(g_ctx, combo, true);
+        sedx_context_collect_garbage(g_ctx);
+        tu_context_destroy(g_ctx);
+    }
+    g_ctx = saved;
+}
+
+typedef struct { uint32_t first_combo; } cache_thread_arg;
+static void *cached_combo_thread(void *p)
+{
+    const cache_thread_arg *a = p;
+    for (uint32_t k = 0; k < 2 * CACHE_COMBOS_PER_CTX; ++k) {
+        uint32_t combo = 1u + (a->first_combo + k) % CACHE_COMBOS_PER_CTX;
+        cached_combo_round(g_ctx, combo * 19u % ((1u << CACHE_KEY_BITS) - 1u) + 1u, true);
+    }
+    return NULL;
+}
+
+static void test_cached_requirements_threads(void **state)
+{
+    (void)state;
+    sedx_context *saved = g_ctx;
+    g_ctx = tu_context(false);
+    pthread_t th[4];
+    cache_thread_arg args[4];
+    for (uint32_t i = 0; i < 4; ++i) {
+        args[i].first_combo = i;
+        assert_int_equal(pthread_create(&th[i], NULL, cached_combo_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; ++i) pthread_join(th[i], NULL);
+    assert_int_equal(sedx_context_collect_garbage(g_ctx), SEDX_SUCCESS);
+    tu_context_destroy(g_ctx);
+    g_ctx = saved;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +529,8 @@ int main(void)
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_reference_counting),
         cmocka_unit_test(test_deferred_destruction_waits),
+        cmocka_unit_test(test_cached_requirements_every_usage),
+        cmocka_unit_test(test_cached_requirements_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
