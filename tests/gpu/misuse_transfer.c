@@ -7,44 +7,19 @@
 #include <pthread.h>
 #include <time.h>
 
-enum { BAD_NULL, BAD_ZEROED, BAD_RELEASED, BAD_STALE, BAD_GARBAGE, BAD_COUNT };
-static const char *const k_bad_name[BAD_COUNT] = {
-    "NULL buffer pointer",
-    "zeroed (empty) buffer",
-    "released buffer (last reference)",
-    "stale copy (its reference released, another one alive)",
-    "garbage buffer (memset 0xAB)",
-};
-static const char *const k_bad_log[BAD_COUNT] = {
-    "buffer pointer is NULL", "empty buffer", "invalid handle", "invalid handle", "invalid handle",
-};
-
-typedef struct bad_set {
-    sedx_buffer zeroed, released, stale, garbage, keeper;
-} bad_set;
-
-static void bad_set_init(sedx_context *ctx, bad_set *s)
+/* The shared bad set (misuse_util.h), and a pattern in the stale copy's buffer that refused
+ * calls through the stale copy must leave (keeper_intact). */
+static void bad_set_init(sedx_context *ctx, mis_bad_set *s)
 {
-    memset(s, 0, sizeof *s);
-    sedx_buffer a;
-    assert_int_equal(sedx_buffer_create(ctx, 4096, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "misuse released", &a),
-                     SEDX_SUCCESS);
-    s->released = a;
-    sedx_buffer_release(&a);
-    assert_int_equal(sedx_buffer_create(ctx, 4096, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "misuse stale", &a),
-                     SEDX_SUCCESS);
-    s->keeper = sedx_buffer_retain(&a);
-    s->stale = a;
-    sedx_buffer_release(&a);
+    mis_bad_set_init(ctx, s);
     static uint8_t pattern[4096];
     memset(pattern, 0x3C, sizeof pattern); /* what refused calls through the stale copy must leave */
     assert_int_equal(sedx_upload(ctx, &s->keeper, 0, sizeof pattern, pattern), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
-    memset(&s->garbage, 0xAB, sizeof s->garbage);
 }
 
 /* The live reference of the stale copy's buffer still has the pattern bad_set_init gave it. */
-static bool keeper_intact(sedx_context *ctx, const bad_set *s)
+static bool keeper_intact(sedx_context *ctx, const mis_bad_set *s)
 {
     static uint8_t pattern[4096];
     memset(pattern, 0x3C, sizeof pattern);
@@ -53,17 +28,6 @@ static bool keeper_intact(sedx_context *ctx, const bad_set *s)
               memcmp(got, pattern, sizeof pattern) == 0;
     free(got);
     return ok;
-}
-
-static const sedx_buffer *bad_ptr(const bad_set *s, int k)
-{
-    switch (k) {
-    case BAD_NULL: return NULL;
-    case BAD_ZEROED: return &s->zeroed;
-    case BAD_RELEASED: return &s->released;
-    case BAD_STALE: return &s->stale;
-    default: return &s->garbage;
-    }
 }
 
 /* Downloads size bytes of b and compares them with expect. */
@@ -167,7 +131,7 @@ static void test_upload(void **state)
     mis_begin();
     sedx_context *ctx = mis_context(0, NULL);
     sedx_context *other = mis_context(0, NULL);
-    bad_set s;
+    mis_bad_set s;
     bad_set_init(ctx, &s);
     sedx_buffer gpu, cpu, foreign;
     assert_int_equal(sedx_buffer_create(ctx, N, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "misuse gpu", &gpu),
@@ -188,9 +152,9 @@ static void test_upload(void **state)
     assert_int_equal(sedx_upload_flush(other), SEDX_SUCCESS);
 
     MIS_RC("sedx_upload", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_upload(NULL, &gpu, 0, 16, data));
-    for (int k = 0; k < BAD_COUNT; ++k)
-        MIS_RC("sedx_upload", k_bad_name[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
-               sedx_upload(ctx, bad_ptr(&s, k), 0, 16, data));
+    for (int k = 0; k < MIS_BAD_COUNT; ++k)
+        MIS_RC("sedx_upload", mis_bad_name[k], SEDX_ERROR_INVALID_HANDLE, mis_bad_log[k],
+               sedx_upload(ctx, mis_bad_ptr(&s, k), 0, 16, data));
     MIS_RC("sedx_upload", "another context's buffer", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
            sedx_upload(ctx, &foreign, 0, 16, data));
     MIS_RC("sedx_upload", "NULL data with size > 0", SEDX_ERROR_INVALID_ARGUMENT, "data is NULL",
@@ -218,7 +182,7 @@ static void test_upload(void **state)
     MIS_TRUE("sedx_upload", "every refused upload", "no buffer's bytes changed",
              bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N) &&
                  bytes_are(other, &foreign, 0, ref_foreign, N));
-    MIS_TRUE("sedx_upload", k_bad_name[BAD_STALE], "the live reference's buffer is intact", keeper_intact(ctx, &s));
+    MIS_TRUE("sedx_upload", mis_bad_name[MIS_BAD_STALE], "the live reference's buffer is intact", keeper_intact(ctx, &s));
 
     /* every sedx buffer is a transfer destination: no INVALID_USAGE */
     sedx_buffer uni;
@@ -298,7 +262,7 @@ static void test_upload(void **state)
     sedx_buffer_release(&gpu);
     sedx_buffer_release(&cpu);
     sedx_buffer_release(&foreign);
-    sedx_buffer_release(&s.keeper);
+    mis_bad_set_finish(&s);
     mis_roundtrip(ctx, "uploads");
     mis_roundtrip(other, "uploads (other context)");
     mis_context_destroy(other);
@@ -331,7 +295,7 @@ static void test_download_and_copy(void **state)
     mis_begin();
     sedx_context *ctx = mis_context(0, NULL);
     sedx_context *other = mis_context(0, NULL);
-    bad_set s;
+    mis_bad_set s;
     bad_set_init(ctx, &s);
     sedx_buffer gpu, cpu, foreign;
     assert_int_equal(sedx_buffer_create(ctx, N, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "misuse gpu", &gpu),
@@ -349,9 +313,9 @@ static void test_download_and_copy(void **state)
 
     memset(dst, 0x5E, N);
     MIS_RC("sedx_download", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "NULL argument", sedx_download(NULL, &gpu, 0, 16, dst));
-    for (int k = 0; k < BAD_COUNT; ++k)
-        MIS_RC("sedx_download", k_bad_name[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
-               sedx_download(ctx, bad_ptr(&s, k), 0, 16, dst));
+    for (int k = 0; k < MIS_BAD_COUNT; ++k)
+        MIS_RC("sedx_download", mis_bad_name[k], SEDX_ERROR_INVALID_HANDLE, mis_bad_log[k],
+               sedx_download(ctx, mis_bad_ptr(&s, k), 0, 16, dst));
     MIS_RC("sedx_download", "another context's buffer", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
            sedx_download(ctx, &foreign, 0, 16, dst));
     MIS_RC("sedx_download", "NULL dst with size > 0", SEDX_ERROR_INVALID_ARGUMENT, "dst is NULL",
@@ -391,15 +355,15 @@ static void test_download_and_copy(void **state)
     sedx_ticket tk;
     memset(&tk, 0x5E, sizeof tk);
     MIS_RC("sedx_copy", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_gpu_copy(NULL, &gpu, 0, &cpu, 0, 16, &tk));
-    static const char *const as_src[BAD_COUNT] = {"src: NULL buffer pointer", "src: zeroed (empty) buffer",
+    static const char *const as_src[MIS_BAD_COUNT] = {"src: NULL buffer pointer", "src: zeroed (empty) buffer",
                                                   "src: released buffer", "src: stale copy", "src: garbage buffer"};
-    static const char *const as_dst[BAD_COUNT] = {"dst: NULL buffer pointer", "dst: zeroed (empty) buffer",
+    static const char *const as_dst[MIS_BAD_COUNT] = {"dst: NULL buffer pointer", "dst: zeroed (empty) buffer",
                                                   "dst: released buffer", "dst: stale copy", "dst: garbage buffer"};
-    for (int k = 0; k < BAD_COUNT; ++k) {
-        MIS_RC("sedx_copy", as_src[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
-               sedx_gpu_copy(ctx, bad_ptr(&s, k), 0, &cpu, 0, 16, &tk));
-        MIS_RC("sedx_copy", as_dst[k], SEDX_ERROR_INVALID_HANDLE, k_bad_log[k],
-               sedx_gpu_copy(ctx, &gpu, 0, bad_ptr(&s, k), 0, 16, &tk));
+    for (int k = 0; k < MIS_BAD_COUNT; ++k) {
+        MIS_RC("sedx_copy", as_src[k], SEDX_ERROR_INVALID_HANDLE, mis_bad_log[k],
+               sedx_gpu_copy(ctx, mis_bad_ptr(&s, k), 0, &cpu, 0, 16, &tk));
+        MIS_RC("sedx_copy", as_dst[k], SEDX_ERROR_INVALID_HANDLE, mis_bad_log[k],
+               sedx_gpu_copy(ctx, &gpu, 0, mis_bad_ptr(&s, k), 0, 16, &tk));
     }
     MIS_RC("sedx_copy", "source of another context", SEDX_ERROR_WRONG_CONTEXT, "belongs to another context",
            sedx_gpu_copy(ctx, &foreign, 0, &cpu, 0, 16, &tk));
@@ -422,7 +386,7 @@ static void test_download_and_copy(void **state)
     sedx_buffer_release(&gpu);
     sedx_buffer_release(&cpu);
     sedx_buffer_release(&foreign);
-    sedx_buffer_release(&s.keeper);
+    mis_bad_set_finish(&s);
     mis_roundtrip(ctx, "downloads and copies");
     mis_context_destroy(other);
     mis_context_destroy(ctx);

@@ -401,7 +401,7 @@ MIS_FN bool mis_strict(void)
 
 /* ------------------------------------------------------------------------------------------
  * The five bad sedx_buffer inputs of buffer.h, for the files that take a sedx_buffer *
- * (misuse_frame.c, misuse_readback.c; misuse_transfer.c has its own copy).
+ * (misuse_frame.c, misuse_readback.c, misuse_transfer.c).
  * ---------------------------------------------------------------------------------------- */
 enum { MIS_BAD_NULL, MIS_BAD_ZEROED, MIS_BAD_RELEASED, MIS_BAD_STALE, MIS_BAD_GARBAGE, MIS_BAD_COUNT };
 static const char *const mis_bad_name[MIS_BAD_COUNT] __attribute__((unused)) = {
