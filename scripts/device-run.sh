@@ -2,7 +2,8 @@
 # Runs a finished build on this machine's Vulkan device: every test program and example (and
 # sedx-view on its default model), and/or the three benchmarks. Logs and JSON results go to $OUT (default
 # /tmp/sedx-out).
-#   usage (from the repository root): scripts/device-run.sh BUILD_DIR [tests|bench|all]
+#   usage (from the repository root): scripts/device-run.sh BUILD_DIR [tests|bench|view|all]
+# BUILD_DIR is a build or what scripts/device-pack.sh made of one (view needs its models/).
 # The GPU tests and the examples turn the Khronos validation layer on themselves, so they need
 # VK_LAYER_KHRONOS_validation: install it (Debian: vulkan-validationlayers) or point
 # VK_LAYER_PATH at a copy.  the
@@ -34,5 +35,25 @@ if [ "$what" = bench ] || [ "$what" = all ]; then
     echo "== sedx-bench $b"
     timeout 400 "$build/tools/sedx-bench" $b $extra --json --out "$out/bench-$b.json" > /dev/null 2> "$out/bench-$b.txt"
     echo "rc=$?"; cat "$out/bench-$b.txt"
+  done
+fi
+if [ "$what" = view ] || [ "$what" = all ]; then
+  # the viewer's test cases (tools/CMakeLists.txt lists them) against the lavapipe references, then
+  # two full-size runs with --bench whose pictures and reports come back
+  export VIEW="$build/tools/sedx-view" COMPARE="$build/tools/view_compare" OUT="$out/view-tests" \
+         REF=tests/view/ref MODELS="${MODELS:-$build/models}" SEDX_LOG_LEVEL=warn
+  mkdir -p "$OUT"; vpass=0; vfail=0
+  while IFS='|' read -r name args; do
+    IFS='|' read -r -a parts <<< "$args"
+    if timeout 300 bash tests/view/view_test.sh "${parts[@]}" > "$OUT/$name.log" 2>&1; then vpass=$((vpass+1))
+    else vfail=$((vfail+1)); echo "FAILED view_$name"; tail -15 "$OUT/$name.log"; fi
+  done < <(sed -n '/set(view_cases/,/)$/p' tools/CMakeLists.txt | grep -o '"[^"]*"' | tr -d '"')
+  echo "device view tests: $vpass passed, $vfail failed"
+  for m in OBJ/spider.obj glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb; do
+    n=$(basename "${m%.*}")
+    timeout 300 "$VIEW" --validation --size 1280x720 --frames 120 --pick 640,360 --out "$out/view-$n" "$MODELS/$m" \
+      > "$out/view-$n.stdout" 2> "$out/view-$n.stderr"; echo "sedx-view $m --validation: rc=$?"; tail -12 "$out/view-$n.stdout"
+    timeout 300 "$VIEW" --bench --size 1280x720 --out "$out/view-$n-bench" "$MODELS/$m" \
+      > "$out/view-$n-bench.stdout" 2> "$out/view-$n-bench.stderr"; echo "sedx-view $m --bench: rc=$?"; tail -20 "$out/view-$n-bench.stdout"
   done
 fi

@@ -8,12 +8,13 @@
 #   view_test.sh sync MODEL             a run under synchronization validation is clean
 #   view_test.sh config MODEL           settings from a JSON file (--config), the command line overriding one
 #   view_test.sh bad CODE TEXT ARGS...  sedx-view ARGS exits with CODE and says TEXT on stderr
-# Environment: VIEW (sedx-view), COMPARE (view_compare), OUT (a scratch folder), REF (references).
+# Environment: VIEW (sedx-view), COMPARE (view_compare), OUT (a scratch folder), REF (references),
+# MODELS (the assimp test models; default /usr/share/assimp/models).
 set -u
 what=$1; shift
 out="$OUT/$what-$$"
 rm -rf "$out"; mkdir -p "$out"
-M=/usr/share/assimp/models
+M=${MODELS:-/usr/share/assimp/models}
 model() { case $1 in /*) echo "$1" ;; *) echo "$M/$1" ;; esac; }
 render() { # MODEL OUTDIR extra args...
   local m; m=$(model "$1"); local dir=$2; shift 2
