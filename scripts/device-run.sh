@@ -20,12 +20,22 @@ mkdir -p "$out"
 if [ -f .gl/env.sh ]; then source .gl/env.sh; fi
 "$build/tools/sedx-info" > "$out/info.txt" 2>&1; head -3 "$out/info.txt"
 if [ "$what" = tests ] || [ "$what" = all ]; then
-  pass=0; fail=0
-  for t in "$build"/tests/gpu_* "$build"/tests/unit_* "$build"/examples/example_*; do
-    [ -x "$t" ] || continue
-    timeout 300 "$t" > "$out/$(basename "$t").log" 2>&1; rc=$?
-    if [ $rc -eq 0 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAILED $(basename "$t") rc=$rc"; tail -25 "$out/$(basename "$t").log"; fi
-  done
+  # JOBS programs at a time (default 1), each under TEST_TIMEOUT seconds (default 300), those whose
+  # path matches the extended regular expression TESTS (default: all); one line per
+  # program with its exit code and time goes to $out/tests.txt as it ends
+  mkdir -p "$out/logs"; : > "$out/tests.txt"
+  run_one() {
+    local t=$1 n; n=$(basename "$1"); local s; s=$(date +%s%N)
+    timeout "${TEST_TIMEOUT:-300}" "$t" > "$out/logs/$n.log" 2>&1; local rc=$?
+    local ms=$(( ($(date +%s%N) - s) / 1000000 ))
+    printf '%-34s rc=%-3d %4d.%d s\n' "$n" "$rc" $((ms / 1000)) $((ms % 1000 / 100)) >> "$out/tests.txt"
+  }
+  export -f run_one; export out
+  ls "$build"/tests/gpu_* "$build"/tests/unit_* "$build"/examples/example_* 2>/dev/null | grep -E "${TESTS:-.}" |
+    xargs -P "${JOBS:-1}" -I{} bash -c 'run_one {}'
+  pass=$(grep -c ' rc=0 ' "$out/tests.txt"); fail=$(grep -vc ' rc=0 ' "$out/tests.txt")
+  grep -v ' rc=0 ' "$out/tests.txt" | while read -r n rest; do
+    echo "FAILED $n $rest"; tail -25 "$out/logs/$n.log"; done
   echo "device tests: $pass passed, $fail failed"
 fi
 if [ "$what" = bench ] || [ "$what" = all ]; then
@@ -56,4 +66,9 @@ if [ "$what" = view ] || [ "$what" = all ]; then
     timeout 300 "$VIEW" --bench --size 1280x720 --out "$out/view-$n-bench" "$MODELS/$m" \
       > "$out/view-$n-bench.stdout" 2> "$out/view-$n-bench.stderr"; echo "sedx-view $m --bench: rc=$?"; tail -20 "$out/view-$n-bench.stdout"
   done
+fi
+# PACK_LOGS=1: everything but the top-level .txt files in one archive, logs.tgz (the device tool
+# brings back only a few files)
+if [ "${PACK_LOGS:-0}" = 1 ]; then
+  tmp=$(mktemp); (cd "$out" && tar czf "$tmp" --exclude='./*.txt' . && mv "$tmp" logs.tgz && find . -mindepth 1 -maxdepth 1 ! -name '*.txt' ! -name logs.tgz -exec rm -rf {} +)
 fi

@@ -43,9 +43,11 @@ typedef enum sedx_transfer_flag_bits {
     SEDX_TRANSFER_NO_IMPORT = 0x8,         /* reserved: sedx does not import user memory yet (docs/transfer.md) */
     SEDX_TRANSFER_FORCE_COMPUTE_COPY = 0x10, /* device copies always by compute shader (when possible) */
     SEDX_TRANSFER_FORCE_COPY_COMMAND = 0x20, /* device copies always by vkCmdCopyBuffer */
-    SEDX_TRANSFER_FORCE_SCATTER = 0x40       /* small-upload scatter on any device (default: discrete GPUs) */
+    SEDX_TRANSFER_FORCE_SCATTER = 0x40,      /* small-upload scatter on any device (default: discrete GPUs) */
+    SEDX_TRANSFER_CACHED_STAGING = 0x80      /* the staging ring in HOST_CACHED memory where a type has it
+                                                (default: write-combined; see docs/reserve.md) */
 } sedx_transfer_flag_bits;
-#define SEDX_TRANSFER_FLAGS_ALL 0x7Fu /* every bit above */
+#define SEDX_TRANSFER_FLAGS_ALL 0xFFu /* every bit above */
 
 /* Replaces the transfer settings of ctx while nothing depends on them yet (no staging or
  * readback ring exists, nothing is recorded or submitted): SEDX_ERROR_BUSY afterwards. Unknown

@@ -737,17 +737,39 @@ static sedx_result check_buffer_create_info(const VkBufferCreateInfo *bi)
     return SEDX_SUCCESS;
 }
 
+/* Whether the requirements of buffers made from bi may be cached: no pNext; exclusive sharing,
+ * or concurrent between at most two queue families (sedx's buffers where a transfer-only queue
+ * exists: every such buffer of a discrete GPU). */
+static inline bool breq_cacheable(const VkBufferCreateInfo *bi)
+{
+    return !bi->pNext && (bi->sharingMode == VK_SHARING_MODE_EXCLUSIVE ||
+                          (bi->sharingMode == VK_SHARING_MODE_CONCURRENT && bi->queueFamilyIndexCount <= 2u &&
+                           bi->pQueueFamilyIndices));
+}
+
+/* Whether entry e was made from a create info equal to bi (cacheable) in what the requirements
+ * may depend on. */
+static inline bool breq_matches(const struct breq *e, const VkBufferCreateInfo *bi)
+{
+    if (e->size != bi->size || e->usage != bi->usage || e->flags != bi->flags || e->sharing != bi->sharingMode)
+        return false;
+    if (bi->sharingMode == VK_SHARING_MODE_EXCLUSIVE) return true;
+    if (e->family_count != bi->queueFamilyIndexCount) return false;
+    for (uint32_t i = 0; i < e->family_count; ++i)
+        if (e->families[i] != bi->pQueueFamilyIndices[i]) return false;
+    return true;
+}
+
 /* The cached requirements of buffers made from bi (see allocator.breq), or NULL: not cacheable
- * (before Vulkan 1.3, a pNext chain, concurrent sharing), not cached yet, or the cache full. */
+ * (before Vulkan 1.3, a pNext chain, more than two concurrent queue families), not cached yet,
+ * or the cache full. */
 static inline const struct breq *breq_find(allocator *A, const VkBufferCreateInfo *bi)
 {
-    if (bi->pNext || bi->sharingMode != VK_SHARING_MODE_EXCLUSIVE) return NULL;
+    if (!breq_cacheable(bi)) return NULL;
     /* no entry without vkGetDeviceBufferMemoryRequirements (breq_add) */
     uint32_t n = atomic_load_explicit(&A->breq_count, memory_order_acquire);
-    for (uint32_t i = 0; i < n; ++i) {
-        const struct breq *e = &A->breq[i];
-        if (e->size == bi->size && e->usage == bi->usage && e->flags == bi->flags) return e;
-    }
+    for (uint32_t i = 0; i < n; ++i)
+        if (breq_matches(&A->breq[i], bi)) return &A->breq[i];
     return NULL;
 }
 
@@ -785,7 +807,7 @@ static void breq_fast_types(const allocator *A, struct breq *e)
 static void breq_add(allocator *A, const VkBufferCreateInfo *bi, const VkMemoryRequirements *got,
                      const VkMemoryDedicatedRequirements *got_ded)
 {
-    if (!A->vk.GetDeviceBufferMemoryRequirements || bi->pNext || bi->sharingMode != VK_SHARING_MODE_EXCLUSIVE ||
+    if (!A->vk.GetDeviceBufferMemoryRequirements || !breq_cacheable(bi) ||
         atomic_load_explicit(&A->breq_count, memory_order_relaxed) >= BREQ_CACHE_SIZE)
         return;
     VkMemoryDedicatedRequirements ded = {VK_STRUCTURE_TYPE_MEMORY_DEDICATED_REQUIREMENTS, NULL, VK_FALSE, VK_FALSE};
@@ -805,12 +827,15 @@ static void breq_add(allocator *A, const VkBufferCreateInfo *bi, const VkMemoryR
     uint32_t n = atomic_load_explicit(&A->breq_count, memory_order_relaxed);
     bool have = false;
     for (uint32_t i = 0; i < n && !have; ++i)
-        have = A->breq[i].size == bi->size && A->breq[i].usage == bi->usage && A->breq[i].flags == bi->flags;
+        have = breq_matches(&A->breq[i], bi);
     if (!have && n < BREQ_CACHE_SIZE) {
         struct breq *e = &A->breq[n];
         e->flags = bi->flags;
         e->usage = bi->usage;
         e->size = bi->size;
+        e->sharing = bi->sharingMode;
+        e->family_count = bi->sharingMode == VK_SHARING_MODE_CONCURRENT ? bi->queueFamilyIndexCount : 0u;
+        for (uint32_t i = 0; i < e->family_count; ++i) e->families[i] = bi->pQueueFamilyIndices[i];
         e->req = *r;
         e->requires_dedicated = ded.requiresDedicatedAllocation != VK_FALSE;
         e->prefers_dedicated = ded.prefersDedicatedAllocation != VK_FALSE;

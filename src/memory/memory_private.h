@@ -232,7 +232,7 @@ struct sedx__allocator {
 
     /* sedx_memory_create_buffer's (and sedx_buffer_create's, through
      * sedx__memory_alloc_bind_buffer) memory requirements per buffer create info (flags, usage,
-     * size; no pNext, exclusive sharing), from Vulkan 1.3's vkGetDeviceBufferMemoryRequirements,
+     * size, sharing mode and up to two queue families; no pNext), from Vulkan 1.3's vkGetDeviceBufferMemoryRequirements,
      * which answers from the create info alone: every buffer made from an equal create info
      * has those requirements, so the per-buffer vkGetBufferMemoryRequirements2 can go. Entries
      * are written once, under breq_lock, and published by breq_count (release); readers take
@@ -243,6 +243,8 @@ struct sedx__allocator {
         VkBufferCreateFlags flags;
         VkBufferUsageFlags usage;
         VkDeviceSize size;
+        VkSharingMode sharing;
+        uint32_t family_count, families[2]; /* CONCURRENT only; 0 for EXCLUSIVE */
         VkMemoryRequirements req;
         bool requires_dedicated, prefers_dedicated;
         /* per usage: the memory type an allocation without flags, explicit property flags,

@@ -159,7 +159,9 @@ static void make_plan(sedx_context *ctx, const struct sedx__transfer *t, const s
     p->rp = sedx__align_up(p->row_bytes, lcm(SEDX__MAX(lim->optimalBufferCopyRowPitchAlignment, 1), bl->bytes));
     p->slices = (uint64_t)g->extent.depth * g->layer_count;
     uint64_t a = lcm(SEDX__MAX(lim->optimalBufferCopyOffsetAlignment, 1), bl->bytes);
-    p->align = g->aspect == VK_IMAGE_ASPECT_COLOR_BIT ? a : lcm(a, 4);
+    /* 4 for every aspect: a transfer-only queue takes buffer offsets in multiples of 4 whatever
+     * the format (VUID-vkCmdCopyBufferToImage-commandBuffer-07737), depth/stencil on any queue */
+    p->align = lcm(a, 4);
     p->chunk = SEDX__MAX(t->up.size / 4, p->rp);
 }
 

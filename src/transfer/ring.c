@@ -8,11 +8,12 @@
 
 static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upload)
 {
+    const bool cached = (sedx__get_transfer(ctx)->info.flags & SEDX_TRANSFER_CACHED_STAGING) != 0;
     sedx_buffer_create_info ci = {0};
     ci.size = size;
     ci.memory = SEDX_MEMORY_CPU;
     ci.usage = upload ? SEDX_BUFFER_USAGE_TRANSFER_SRC : SEDX_BUFFER_USAGE_TRANSFER_DST;
-    ci.host_access = upload ? SEDX_HOST_ACCESS_SEQUENTIAL_WRITE : SEDX_HOST_ACCESS_READBACK;
+    ci.host_access = !upload ? SEDX_HOST_ACCESS_READBACK : cached ? SEDX_HOST_ACCESS_RANDOM : SEDX_HOST_ACCESS_SEQUENTIAL_WRITE;
     ci.name = upload ? "sedx staging ring" : "sedx readback ring";
     ci.alignment = 256;
     sedx_result res = sedx__buffer_create(ctx, &ci, SEDX__BUFFER_INTERNAL | (upload ? SEDX__BUFFER_STAGING : 0),

@@ -64,8 +64,8 @@ static void test_configure(void **state)
         }                                                                                                \
         memset(&ti, 0, sizeof ti);                                                                       \
     } while (0)
-    ti.flags = 0x80;
-    CONFIGURE_BAD("unknown flag bits (0x80)", SEDX_ERROR_INVALID_ARGUMENT, "unknown flags");
+    ti.flags = 0x100;
+    CONFIGURE_BAD("unknown flag bits (0x100)", SEDX_ERROR_INVALID_ARGUMENT, "unknown flags");
     ti.flags = 0x80000000u | SEDX_TRANSFER_NO_DIRECT;
     CONFIGURE_BAD("unknown flag bits (0x80000000)", SEDX_ERROR_INVALID_ARGUMENT, "unknown flags");
     ti.flags = SEDX_TRANSFER_FORCE_COMPUTE_COPY | SEDX_TRANSFER_FORCE_COPY_COMMAND;

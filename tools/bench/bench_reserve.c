@@ -8,7 +8,7 @@
  * The producer is a generator loop writing random words sequentially (a hash of the word index). Both into one
  * device-local buffer; runs alternate (reserve, upload, reserve, ...) and the medians are
  * compared, for the default transfer settings and for SEDX_TRANSFER_NO_DIRECT (the staged path
- * a discrete GPU takes for device-local memory). The bytes are read back and checked once per mode.
+ * a discrete GPU takes for device-local memory), and that with SEDX_TRANSFER_CACHED_STAGING. The bytes are read back and checked once per mode.
  * Options: --size MiB, --runs R, --json, --out FILE.
  */
 #include "bench.h"
@@ -161,6 +161,9 @@ int bench_reserve(const bench_args *args)
     memset(user, 0, size);
     int fails = run_mode(args, log, root, 0, "default", size, user, back);
     fails += run_mode(args, log, root, SEDX_TRANSFER_NO_DIRECT, "no_direct", size, user, back);
+    /* the same with the staging ring in HOST_CACHED memory (SEDX_TRANSFER_CACHED_STAGING) */
+    fails += run_mode(args, log, root, SEDX_TRANSFER_NO_DIRECT | SEDX_TRANSFER_CACHED_STAGING, "no_direct_cached",
+                      size, user, back);
     free(user);
     free(back);
     int rc = bench_emit_json(args, root);
