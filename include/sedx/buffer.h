@@ -79,8 +79,12 @@ typedef struct sedx_buffer {
  *    rounded UP to minStorageBufferOffsetAlignment (the seed's `size += size % align` did not
  *    round up). UNIFORM rounds up to minUniformBufferOffsetAlignment, texel buffers to
  *    minTexelBufferOffsetAlignment. buffer.size stays the size you asked for.
- *  - ACCELERATION_STRUCTURE(_INPUT) and SHADER_BINDING_TABLE add ADDRESS; they need the
- *    ray-tracing extensions, which sedx does not enable yet: SEDX_ERROR_FEATURE_NOT_PRESENT.
+ *  - ACCELERATION_STRUCTURE(_INPUT) and SHADER_BINDING_TABLE add ADDRESS (and the Vulkan
+ *    bits of the same value: ..._BUILD_INPUT_READ_ONLY, ..._STORAGE, SHADER_BINDING_TABLE).
+ *    ACCELERATION_STRUCTURE sizes and places the buffer in 256-byte units, SHADER_BINDING_TABLE
+ *    at shaderGroupBaseAlignment. They need the ray-tracing extensions (<sedx/raytracing.h>):
+ *    without them SEDX_ERROR_FEATURE_NOT_PRESENT (SEDX_FEATURE_ACCELERATION_STRUCTURE for the
+ *    first two, SEDX_FEATURE_RAY_TRACING_PIPELINE for the third).
  *  - CPU memory is persistently mapped (data valid for the buffer's lifetime); GPU memory
  *    has data == NULL.
  * name may be NULL; it is copied, set on the VkBuffer through VK_EXT_debug_utils and used in

@@ -27,13 +27,15 @@ typedef enum sedx_context_flag_bits {
     /* Do not use a transfer-only queue even when the device has one. */
     SEDX_CONTEXT_NO_TRANSFER_QUEUE = 0x8,
     /* Do not enable optional features (buffer device address, descriptor indexing, ...). */
-    SEDX_CONTEXT_MINIMAL_FEATURES = 0x10
+    SEDX_CONTEXT_MINIMAL_FEATURES = 0x10,
+    /* Do not enable the ray-tracing extensions even when the device has them (<sedx/raytracing.h>). */
+    SEDX_CONTEXT_NO_RAY_TRACING = 0x20
 } sedx_context_flag_bits;
 typedef uint32_t sedx_context_flags;
 /* Every bit above; sedx_context_create refuses any other (SEDX_ERROR_INVALID_ARGUMENT). */
 #define SEDX_CONTEXT_FLAGS_ALL                                                                   \
     ((uint32_t)(SEDX_CONTEXT_VALIDATION | SEDX_CONTEXT_SYNC_VALIDATION | SEDX_CONTEXT_NO_ENV_VALIDATION | \
-                SEDX_CONTEXT_NO_TRANSFER_QUEUE | SEDX_CONTEXT_MINIMAL_FEATURES))
+                SEDX_CONTEXT_NO_TRANSFER_QUEUE | SEDX_CONTEXT_MINIMAL_FEATURES | SEDX_CONTEXT_NO_RAY_TRACING))
 
 /* Zero-initialised means: headless, validation off unless SEDX_VALIDATION=1, the best device. */
 typedef struct sedx_context_info {
@@ -78,7 +80,11 @@ typedef enum sedx_device_feature_bits {
     SEDX_FEATURE_DEBUG_UTILS = 0x080,
     SEDX_FEATURE_MEMORY_PRIORITY = 0x100,
     SEDX_FEATURE_MAINTENANCE4 = 0x200,
-    SEDX_FEATURE_DYNAMIC_RENDERING = 0x400 /* Vulkan 1.3 dynamicRendering (render passes not needed) */
+    SEDX_FEATURE_DYNAMIC_RENDERING = 0x400, /* Vulkan 1.3 dynamicRendering (render passes not needed) */
+    /* VK_KHR_acceleration_structure (with VK_KHR_deferred_host_operations): the three ray-tracing
+     * buffer usages and <sedx/raytracing.h>'s acceleration structures */
+    SEDX_FEATURE_ACCELERATION_STRUCTURE = 0x800,
+    SEDX_FEATURE_RAY_TRACING_PIPELINE = 0x1000 /* VK_KHR_ray_tracing_pipeline: sedx_sbt_create */
 } sedx_device_feature_bits;
 /* Every bit above; sedx_context_create_from_vulkan refuses any other in enabled_features. */
 #define SEDX_DEVICE_FEATURES_ALL                                                                 \
@@ -87,7 +93,8 @@ typedef enum sedx_device_feature_bits {
                 SEDX_FEATURE_MEMORY_BUDGET | SEDX_FEATURE_EXTERNAL_MEMORY_HOST |                  \
                 SEDX_FEATURE_NULL_DESCRIPTOR | SEDX_FEATURE_DEBUG_UTILS |                         \
                 SEDX_FEATURE_MEMORY_PRIORITY | SEDX_FEATURE_MAINTENANCE4 |                        \
-                SEDX_FEATURE_DYNAMIC_RENDERING))
+                SEDX_FEATURE_DYNAMIC_RENDERING | SEDX_FEATURE_ACCELERATION_STRUCTURE |            \
+                SEDX_FEATURE_RAY_TRACING_PIPELINE))
 
 typedef enum sedx_queue {
     SEDX_QUEUE_GRAPHICS = 0, /* graphics+compute: the main queue */

@@ -10,5 +10,6 @@
 #include <sedx/bindless.h>
 #include <sedx/transfer.h>
 #include <sedx/frame.h>
+#include <sedx/raytracing.h>
 #include <sedx/module.h>
 #endif

@@ -4,19 +4,50 @@
  */
 #include "buffer/buffer_private.h"
 
-/* The seed's automatic usage rules. Returns the usage the buffer really gets. */
+/* The seed's ray-tracing usages ("appropriate flags" added): each adds ADDRESS (builds and
+ * traces take device addresses); ACCELERATION_STRUCTURE storage is sized and placed in 256-byte
+ * units (VkAccelerationStructureCreateInfoKHR::offset is a multiple of 256), a
+ * SHADER_BINDING_TABLE at shaderGroupBaseAlignment (a region's address is a multiple of it).
+ * *mem_align: the memory offset alignment the usage needs beyond the driver's. */
+static sedx_result apply_raytracing_rules(sedx_context *ctx, sedx_buffer_usage_flags *usage, const char *name,
+                                          uint64_t *align, uint64_t *mem_align)
+{
+    const sedx_buffer_usage_flags as_bits =
+        SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE | SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT;
+    if (!(*usage & (as_bits | SEDX_BUFFER_USAGE_SHADER_BINDING_TABLE))) return SEDX_SUCCESS;
+    if ((*usage & as_bits) && !(ctx->features & SEDX_FEATURE_ACCELERATION_STRUCTURE))
+        return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
+                         "buffer '%s': acceleration-structure usages need VK_KHR_acceleration_structure, which "
+                         "this context does not have (device without it, or SEDX_CONTEXT_NO_RAY_TRACING)",
+                         sedx__safe_name(name));
+    if ((*usage & SEDX_BUFFER_USAGE_SHADER_BINDING_TABLE) && !(ctx->features & SEDX_FEATURE_RAY_TRACING_PIPELINE))
+        return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
+                         "buffer '%s': the shader-binding-table usage needs VK_KHR_ray_tracing_pipeline, which "
+                         "this context does not have (device without it, or SEDX_CONTEXT_NO_RAY_TRACING)",
+                         sedx__safe_name(name));
+    *usage |= SEDX_BUFFER_USAGE_ADDRESS;
+    if (*usage & SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE) {
+        *align = SEDX__MAX(*align, 256u);
+        *mem_align = SEDX__MAX(*mem_align, 256u);
+    }
+    if (*usage & SEDX_BUFFER_USAGE_SHADER_BINDING_TABLE) {
+        uint64_t base = SEDX__MAX(ctx->rtp_props.shaderGroupBaseAlignment, 1u);
+        *align = SEDX__MAX(*align, base);
+        *mem_align = SEDX__MAX(*mem_align, base);
+    }
+    return SEDX_SUCCESS;
+}
+
+/* The seed's automatic usage rules. Returns the usage the buffer really gets, the size rounding
+ * (*out_align) and the memory offset alignment beyond the driver's (*out_mem_align). */
 static sedx_result apply_usage_rules(sedx_context *ctx, sedx_buffer_usage_flags usage, const char *name,
-                                     sedx_buffer_usage_flags *out_usage, uint64_t *out_align)
+                                     sedx_buffer_usage_flags *out_usage, uint64_t *out_align, uint64_t *out_mem_align)
 {
     const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
     bool bda = (ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS) != 0;
-    uint64_t align = 1;
-    if (usage & (SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE | SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT |
-                 SEDX_BUFFER_USAGE_SHADER_BINDING_TABLE))
-        return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
-                         "buffer '%s': acceleration-structure and shader-binding-table usages need the ray "
-                         "tracing extensions, which this sedx context does not enable",
-                         sedx__safe_name(name));
+    uint64_t align = 1, mem_align = 1;
+    sedx_result rr = apply_raytracing_rules(ctx, &usage, name, &align, &mem_align);
+    if (rr != SEDX_SUCCESS) return rr;
     if ((usage & SEDX_BUFFER_USAGE_ADDRESS) && !bda)
         return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG,
                          "buffer '%s': ADDRESS usage needs buffer device address, which the device lacks",
@@ -34,6 +65,7 @@ static sedx_result apply_usage_rules(sedx_context *ctx, sedx_buffer_usage_flags 
         align = SEDX__MAX(align, lim->minTexelBufferOffsetAlignment);
     *out_usage = usage;
     *out_align = align;
+    *out_mem_align = mem_align;
     return SEDX_SUCCESS;
 }
 
@@ -203,8 +235,14 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
     sedx_result r = check_create_info(ci);
     if (r != SEDX_SUCCESS) return r;
     sedx_buffer_usage_flags usage;
-    uint64_t align;
-    if ((r = apply_usage_rules(ctx, ci->usage, ci->name, &usage, &align)) != SEDX_SUCCESS) return r;
+    uint64_t align, mem_align;
+    if ((r = apply_usage_rules(ctx, ci->usage, ci->name, &usage, &align, &mem_align)) != SEDX_SUCCESS) return r;
+    sedx_buffer_create_info aligned_ci;
+    if (mem_align > 1 && mem_align > ci->alignment) { /* the usage's placement rule, as an explicit alignment */
+        aligned_ci = *ci;
+        aligned_ci.alignment = mem_align;
+        ci = &aligned_ci;
+    }
     /* round UP (the seed's `size += size % align` does not); sizes past 2^63 are refused here,
      * smaller impossible ones by the driver or the allocator */
     uint64_t alloc_size = sedx__align_up(ci->size, align);

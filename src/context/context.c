@@ -1,6 +1,6 @@
 /*
  * The context: a small composite. It creates the device, then each layer in order (memory,
- * buffer, image, bindless, transfer, frame), and destroys them in reverse, with direct calls. The layers
+ * buffer, image, bindless, transfer, raytracing, frame), and destroys them in reverse, with direct calls. The layers
  * below never call up; what they need from above (the bindless table's view of buffers) they
  * get through hooks the upper layer installs.
  */
@@ -17,6 +17,7 @@ static sedx_result create_layers(sedx_context *ctx, const sedx_allocator_info *a
     if (r == SEDX_SUCCESS) r = sedx__images_create(ctx);
     if (r == SEDX_SUCCESS) r = sedx__bindless_create(ctx);
     if (r == SEDX_SUCCESS) r = sedx__transfer_create(ctx, transfer);
+    if (r == SEDX_SUCCESS) r = sedx__raytracing_create(ctx);
     if (r == SEDX_SUCCESS) r = sedx__frames_create(ctx);
     return r;
 }
@@ -27,6 +28,7 @@ static void destroy_layers(sedx_context *ctx)
 {
     sedx__device_drain(ctx);
     sedx__frames_destroy(ctx);
+    sedx__raytracing_destroy(ctx);
     sedx__transfer_destroy(ctx);
     sedx__bindless_destroy(ctx);
     sedx__device_drain(ctx);

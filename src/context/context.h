@@ -8,6 +8,7 @@
 #include "frame/frame.h"
 #include "image/image.h"
 #include "memory/memory.h"
+#include "raytracing/raytracing.h"
 #include "transfer/transfer.h"
 
 #endif

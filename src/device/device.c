@@ -27,6 +27,35 @@ static bool env_flag(const char *name)
     return e && *e && strcmp(e, "0") != 0 && strcasecmp(e, "false") != 0 && strcasecmp(e, "off") != 0;
 }
 
+/* The ray-tracing entry points; a feature whose entry points are missing is dropped. */
+static void load_raytracing(sedx_context *ctx)
+{
+#define SEDX__RT_LOAD(field, type, name) ctx->rt.field = (type)vkGetDeviceProcAddr(ctx->device, name)
+    if (ctx->features & SEDX_FEATURE_ACCELERATION_STRUCTURE) {
+        SEDX__RT_LOAD(create_as, PFN_vkCreateAccelerationStructureKHR, "vkCreateAccelerationStructureKHR");
+        SEDX__RT_LOAD(destroy_as, PFN_vkDestroyAccelerationStructureKHR, "vkDestroyAccelerationStructureKHR");
+        SEDX__RT_LOAD(build_sizes, PFN_vkGetAccelerationStructureBuildSizesKHR,
+                      "vkGetAccelerationStructureBuildSizesKHR");
+        SEDX__RT_LOAD(cmd_build, PFN_vkCmdBuildAccelerationStructuresKHR, "vkCmdBuildAccelerationStructuresKHR");
+        SEDX__RT_LOAD(as_address, PFN_vkGetAccelerationStructureDeviceAddressKHR,
+                      "vkGetAccelerationStructureDeviceAddressKHR");
+        if (!ctx->rt.create_as || !ctx->rt.destroy_as || !ctx->rt.build_sizes || !ctx->rt.cmd_build ||
+            !ctx->rt.as_address || !(ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS)) {
+            SEDX_LOG_WARN_TAG(TAG, "acceleration structures: entry points or buffer device address missing; "
+                                   "ray tracing off");
+            ctx->features &= ~(uint32_t)(SEDX_FEATURE_ACCELERATION_STRUCTURE | SEDX_FEATURE_RAY_TRACING_PIPELINE);
+        }
+    } else {
+        ctx->features &= ~(uint32_t)SEDX_FEATURE_RAY_TRACING_PIPELINE; /* sedx's SBTs need the structures */
+    }
+    if (ctx->features & SEDX_FEATURE_RAY_TRACING_PIPELINE) {
+        SEDX__RT_LOAD(group_handles, PFN_vkGetRayTracingShaderGroupHandlesKHR, "vkGetRayTracingShaderGroupHandlesKHR");
+        if (!ctx->rt.group_handles) ctx->features &= ~(uint32_t)SEDX_FEATURE_RAY_TRACING_PIPELINE;
+    }
+#undef SEDX__RT_LOAD
+    sedx__query_properties(ctx); /* again: the ray-tracing limits follow the features */
+}
+
 /* Entry points of enabled extensions, then the queues' timelines and command pools. */
 static sedx_result finish_setup(sedx_context *ctx)
 {
@@ -44,6 +73,7 @@ static sedx_result finish_setup(sedx_context *ctx)
             ctx->cmd_pipeline_barrier2 =
                 (PFN_vkCmdPipelineBarrier2KHR)vkGetDeviceProcAddr(ctx->device, "vkCmdPipelineBarrier2KHR");
     }
+    load_raytracing(ctx);
     for (int i = 0; i < SEDX_QUEUE_COUNT; ++i) {
         sedx_result r = sedx__queue_init(ctx, &ctx->queues[i]);
         if (r != SEDX_SUCCESS) return r;

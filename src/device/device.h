@@ -16,6 +16,7 @@ struct sedx__image_registry;
 struct sedx__bindless;
 struct sedx__transfer;
 struct sedx__frame;
+struct sedx__raytracing;
 
 typedef struct sedx__deferred {
     uint64_t after[SEDX_QUEUE_COUNT];
@@ -71,6 +72,19 @@ struct sedx_context {
     PFN_vkGetMemoryHostPointerPropertiesEXT get_host_pointer_props;
     PFN_vkCmdPipelineBarrier2KHR cmd_pipeline_barrier2;
 
+    /* ray tracing: filled when SEDX_FEATURE_ACCELERATION_STRUCTURE (and _RAY_TRACING_PIPELINE)
+     * is enabled, zero otherwise (<sedx/raytracing.h>) */
+    VkPhysicalDeviceAccelerationStructurePropertiesKHR as_props;
+    VkPhysicalDeviceRayTracingPipelinePropertiesKHR rtp_props;
+    struct {
+        PFN_vkCreateAccelerationStructureKHR create_as;
+        PFN_vkDestroyAccelerationStructureKHR destroy_as;
+        PFN_vkGetAccelerationStructureBuildSizesKHR build_sizes;
+        PFN_vkCmdBuildAccelerationStructuresKHR cmd_build;
+        PFN_vkGetAccelerationStructureDeviceAddressKHR as_address;
+        PFN_vkGetRayTracingShaderGroupHandlesKHR group_handles;
+    } rt;
+
     /* deletion queue */
     pthread_mutex_t deferred_lock;
     sedx__deferred *deferred;
@@ -83,6 +97,7 @@ struct sedx_context {
         struct sedx__image_registry *image;
         struct sedx__bindless *bindless;
         struct sedx__transfer *transfer;
+        struct sedx__raytracing *raytracing;
         struct sedx__frame *frame;
     } layers;
 };

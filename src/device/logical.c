@@ -14,6 +14,7 @@
 /* Which of the optional device extensions sedx uses the device has. */
 typedef struct extensions {
     bool budget, host_memory, robustness2, priority, sync2, maintenance4;
+    bool accel, deferred_ops, rt_pipeline; /* VK_KHR_acceleration_structure and what it needs, ray-tracing pipelines */
 } extensions;
 
 static sedx_result probe_extensions(sedx_context *ctx, extensions *out)
@@ -30,6 +31,9 @@ static sedx_result probe_extensions(sedx_context *ctx, extensions *out)
     out->priority = sedx__has_extension(exts, n, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME);
     out->sync2 = sedx__has_extension(exts, n, VK_KHR_SYNCHRONIZATION_2_EXTENSION_NAME);
     out->maintenance4 = sedx__has_extension(exts, n, VK_KHR_MAINTENANCE_4_EXTENSION_NAME);
+    out->accel = sedx__has_extension(exts, n, VK_KHR_ACCELERATION_STRUCTURE_EXTENSION_NAME);
+    out->deferred_ops = sedx__has_extension(exts, n, VK_KHR_DEFERRED_HOST_OPERATIONS_EXTENSION_NAME);
+    out->rt_pipeline = sedx__has_extension(exts, n, VK_KHR_RAY_TRACING_PIPELINE_EXTENSION_NAME);
     sedx__free(exts);
     return SEDX_SUCCESS;
 }
@@ -43,6 +47,8 @@ typedef struct feature_chain {
     VkPhysicalDeviceSynchronization2Features sync2;
     VkPhysicalDeviceRobustness2FeaturesEXT robustness2;
     VkPhysicalDeviceMemoryPriorityFeaturesEXT priority;
+    VkPhysicalDeviceAccelerationStructureFeaturesKHR accel;
+    VkPhysicalDeviceRayTracingPipelineFeaturesKHR rt_pipeline;
     void **tail;
 } feature_chain;
 
@@ -54,6 +60,8 @@ static void chain_init(feature_chain *c)
     c->sync2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES;
     c->robustness2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT;
     c->priority.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT;
+    c->accel.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ACCELERATION_STRUCTURE_FEATURES_KHR;
+    c->rt_pipeline.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_RAY_TRACING_PIPELINE_FEATURES_KHR;
     c->tail = &c->base.pNext;
 }
 
@@ -72,11 +80,13 @@ static void query_support(sedx_context *ctx, const extensions *x, bool v13, feat
     else if (x->sync2) chain_add(sup, &sup->sync2);
     if (x->robustness2) chain_add(sup, &sup->robustness2);
     if (x->priority) chain_add(sup, &sup->priority);
+    if (x->accel) chain_add(sup, &sup->accel);
+    if (x->rt_pipeline) chain_add(sup, &sup->rt_pipeline);
     vkGetPhysicalDeviceFeatures2(ctx->physical, &sup->base);
 }
 
 typedef struct enable_list {
-    const char *names[8];
+    const char *names[12];
     uint32_t count;
 } enable_list;
 
@@ -165,6 +175,29 @@ static void enable_extensions(sedx_context *ctx, const extensions *x, const feat
     }
 }
 
+/* Ray tracing (<sedx/raytracing.h>), unless the context opts out: VK_KHR_acceleration_structure
+ * with VK_KHR_deferred_host_operations where the device has them and buffer device address is
+ * on (its other dependencies, descriptor indexing and Vulkan 1.1, are core in the 1.2 sedx
+ * needs), then VK_KHR_ray_tracing_pipeline (SPIR-V 1.4 is core in 1.2). */
+static void enable_raytracing(sedx_context *ctx, const extensions *x, const feature_chain *sup, feature_chain *en,
+                              enable_list *ext)
+{
+    if (!x->accel || !x->deferred_ops || !sup->accel.accelerationStructure ||
+        !(ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS))
+        return;
+    chain_add(en, &en->accel);
+    en->accel.accelerationStructure = VK_TRUE;
+    ext->names[ext->count++] = VK_KHR_ACCELERATION_STRUCTURE_EXTENSION_NAME;
+    ext->names[ext->count++] = VK_KHR_DEFERRED_HOST_OPERATIONS_EXTENSION_NAME;
+    ctx->features |= SEDX_FEATURE_ACCELERATION_STRUCTURE;
+    if (x->rt_pipeline && sup->rt_pipeline.rayTracingPipeline) {
+        chain_add(en, &en->rt_pipeline);
+        en->rt_pipeline.rayTracingPipeline = VK_TRUE;
+        ext->names[ext->count++] = VK_KHR_RAY_TRACING_PIPELINE_EXTENSION_NAME;
+        ctx->features |= SEDX_FEATURE_RAY_TRACING_PIPELINE;
+    }
+}
+
 /* vkCreateDevice with one queue of the main family and, when there is one, one of the
  * transfer-only family; then the queues. */
 static sedx_result create_with_queues(sedx_context *ctx, const feature_chain *en, const enable_list *ext,
@@ -226,6 +259,7 @@ sedx_result sedx__create_logical_device(sedx_context *ctx, const sedx_context_in
         enable_core12(ctx, &sup, &en);
         enable_sync2_maint4(ctx, &x, v13, &sup, &en, &ext);
         enable_extensions(ctx, &x, &sup, &en, &ext);
+        if (!(info->flags & SEDX_CONTEXT_NO_RAY_TRACING)) enable_raytracing(ctx, &x, &sup, &en, &ext);
     }
     return create_with_queues(ctx, &en, &ext, main_f, xfer_f);
 }

@@ -54,6 +54,8 @@ const char *sedx_feature_name(uint32_t bit)
     case SEDX_FEATURE_MEMORY_PRIORITY: return "memory_priority";
     case SEDX_FEATURE_MAINTENANCE4: return "maintenance4";
     case SEDX_FEATURE_DYNAMIC_RENDERING: return "dynamic_rendering";
+    case SEDX_FEATURE_ACCELERATION_STRUCTURE: return "acceleration_structure";
+    case SEDX_FEATURE_RAY_TRACING_PIPELINE: return "ray_tracing_pipeline";
     default: return "?";
     }
 }
@@ -164,6 +166,18 @@ void sedx__query_properties(sedx_context *ctx)
     vkGetPhysicalDeviceProperties2(ctx->physical, &p2);
     ctx->maint3.pNext = NULL;
     ctx->props12.pNext = NULL;
+    /* the ray-tracing limits, where sedx enabled the extensions */
+    ctx->as_props = (VkPhysicalDeviceAccelerationStructurePropertiesKHR){
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ACCELERATION_STRUCTURE_PROPERTIES_KHR};
+    ctx->rtp_props = (VkPhysicalDeviceRayTracingPipelinePropertiesKHR){
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_RAY_TRACING_PIPELINE_PROPERTIES_KHR};
+    if (ctx->features & SEDX_FEATURE_ACCELERATION_STRUCTURE) {
+        VkPhysicalDeviceProperties2 rt2 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &ctx->as_props};
+        if (ctx->features & SEDX_FEATURE_RAY_TRACING_PIPELINE) ctx->as_props.pNext = &ctx->rtp_props;
+        vkGetPhysicalDeviceProperties2(ctx->physical, &rt2);
+        ctx->as_props.pNext = NULL;
+        ctx->rtp_props.pNext = NULL;
+    }
 }
 
 sedx_result sedx_enumerate_devices(sedx_device_summary *out, uint32_t max, uint32_t *count)

@@ -89,9 +89,19 @@ static void test_create(void **state)
                sedx_buffer_create(ctx, 64, SEDX_BUFFER_USAGE_VERTEX, 0x10, "misuse memory", &out));
     CREATE_BAD("sedx_buffer_create", "memory 0x2 (half of CPU)", SEDX_ERROR_INVALID_ARGUMENT, "is not GPU",
                sedx_buffer_create(ctx, 64, SEDX_BUFFER_USAGE_VERTEX, 0x2, "misuse memory", &out));
-    CREATE_BAD("sedx_buffer_create", "acceleration-structure usage (extension not enabled)",
-               SEDX_ERROR_FEATURE_NOT_PRESENT, "ray tracing",
-               sedx_buffer_create(ctx, 64, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE, 0, "misuse as", &out));
+    { /* a context without ray tracing (on every device: the opt-out) */
+        sedx_context *no_rt = mis_context(SEDX_CONTEXT_NO_RAY_TRACING, NULL);
+        CREATE_BAD("sedx_buffer_create", "acceleration-structure usage (context without ray tracing)",
+                   SEDX_ERROR_FEATURE_NOT_PRESENT, "acceleration-structure usages need",
+                   sedx_buffer_create(no_rt, 64, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE, 0, "misuse as", &out));
+        CREATE_BAD("sedx_buffer_create", "acceleration-structure input usage (context without ray tracing)",
+                   SEDX_ERROR_FEATURE_NOT_PRESENT, "acceleration-structure usages need",
+                   sedx_buffer_create(no_rt, 64, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT, 0, "misuse as", &out));
+        CREATE_BAD("sedx_buffer_create", "shader-binding-table usage (context without ray tracing)",
+                   SEDX_ERROR_FEATURE_NOT_PRESENT, "shader-binding-table usage needs",
+                   sedx_buffer_create(no_rt, 64, SEDX_BUFFER_USAGE_SHADER_BINDING_TABLE, 0, "misuse sbt", &out));
+        mis_context_destroy(no_rt);
+    }
 
     sedx_buffer_create_info ci = {0};
     CREATE_BAD("sedx_buffer_create_ex", "NULL info", SEDX_ERROR_INVALID_ARGUMENT, "info is NULL",

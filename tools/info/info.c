@@ -142,8 +142,21 @@ int main(int argc, char **argv)
         if (sedx_context_has_transfer_queue(ctx)) cJSON_AddNumberToObject(root, "transfer_queue_family", tfam);
         else cJSON_AddNullToObject(root, "transfer_queue_family");
         cJSON *f = cJSON_AddObjectToObject(root, "features");
-        for (uint32_t bit = 1; bit <= SEDX_FEATURE_DYNAMIC_RENDERING; bit <<= 1)
+        for (uint32_t bit = 1; bit <= SEDX_FEATURE_RAY_TRACING_PIPELINE; bit <<= 1)
             cJSON_AddBoolToObject(f, sedx_feature_name(bit), (feats & bit) != 0);
+        sedx_raytracing_properties rt;
+        if ((feats & SEDX_FEATURE_ACCELERATION_STRUCTURE) && sedx_raytracing_get_properties(ctx, &rt) == SEDX_SUCCESS) {
+            cJSON *o = cJSON_AddObjectToObject(root, "ray_tracing");
+            cJSON_AddNumberToObject(o, "minAccelerationStructureScratchOffsetAlignment", rt.min_scratch_offset_alignment);
+            cJSON_AddNumberToObject(o, "maxGeometryCount", (double)rt.max_geometry_count);
+            cJSON_AddNumberToObject(o, "maxInstanceCount", (double)rt.max_instance_count);
+            cJSON_AddNumberToObject(o, "maxPrimitiveCount", (double)rt.max_primitive_count);
+            cJSON_AddNumberToObject(o, "shaderGroupHandleSize", rt.shader_group_handle_size);
+            cJSON_AddNumberToObject(o, "shaderGroupHandleAlignment", rt.shader_group_handle_alignment);
+            cJSON_AddNumberToObject(o, "shaderGroupBaseAlignment", rt.shader_group_base_alignment);
+            cJSON_AddNumberToObject(o, "maxShaderGroupStride", rt.max_shader_group_stride);
+            cJSON_AddNumberToObject(o, "maxRayRecursionDepth", rt.max_ray_recursion_depth);
+        }
         char *text = cJSON_Print(root);
         printf("%s\n", text);
         cJSON_free(text);
@@ -185,8 +198,20 @@ int main(int argc, char **argv)
                    (sedx_context_has_transfer_queue(ctx) && i == tfam) ? "  <- transfer queue" : "");
         }
         printf("\nFeatures enabled by sedx:\n");
-        for (uint32_t bit = 1; bit <= SEDX_FEATURE_DYNAMIC_RENDERING; bit <<= 1)
+        for (uint32_t bit = 1; bit <= SEDX_FEATURE_RAY_TRACING_PIPELINE; bit <<= 1)
             printf("  %-24s %s\n", sedx_feature_name(bit), (feats & bit) ? "on" : "off");
+        sedx_raytracing_properties rt;
+        if ((feats & SEDX_FEATURE_ACCELERATION_STRUCTURE) && sedx_raytracing_get_properties(ctx, &rt) == SEDX_SUCCESS) {
+            printf("\nRay tracing (<sedx/raytracing.h>):\n");
+            printf("  minAccelerationStructureScratchOffsetAlignment  %u\n", rt.min_scratch_offset_alignment);
+            printf("  maxGeometryCount / maxInstanceCount / maxPrimitiveCount  %llu / %llu / %llu\n",
+                   (unsigned long long)rt.max_geometry_count, (unsigned long long)rt.max_instance_count,
+                   (unsigned long long)rt.max_primitive_count);
+            printf("  shaderGroupHandleSize / HandleAlignment / BaseAlignment  %u / %u / %u\n",
+                   rt.shader_group_handle_size, rt.shader_group_handle_alignment, rt.shader_group_base_alignment);
+            printf("  maxShaderGroupStride %u, maxRayRecursionDepth %u\n", rt.max_shader_group_stride,
+                   rt.max_ray_recursion_depth);
+        }
         if (sedx_context_validation_enabled(ctx))
             printf("\nValidation: on, %u errors, %u warnings\n", sedx_context_validation_error_count(ctx),
                    sedx_context_validation_warning_count(ctx));

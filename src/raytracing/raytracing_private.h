@@ -1,0 +1,41 @@
+/* Shared by the ray-tracing layer's files only (src/raytracing/). */
+#ifndef SEDX_RAYTRACING_PRIVATE_H
+#define SEDX_RAYTRACING_PRIVATE_H
+
+#include "raytracing/raytracing.h"
+#include "buffer/buffer.h"
+#include "core/core.h"
+#include "device/device.h"
+#include "core/vk.h"
+
+#include <sedx/transfer.h>
+
+#define TAG "RAYTRACING"
+
+/* One acceleration structure: the Vulkan object and the sedx buffer holding it. */
+typedef struct sedx__as {
+    sedx_context *ctx;
+    VkAccelerationStructureKHR as;
+    sedx_buffer storage; /* a reference of its own */
+    char *name;          /* never NULL */
+} sedx__as;
+
+struct sedx__raytracing {
+    sedx__handle_pool handles; /* sedx_acceleration_structure.handle -> sedx__as */
+};
+
+static inline struct sedx__raytracing *sedx__rt(sedx_context *ctx) { return ctx->layers.raytracing; }
+static inline const char *sedx__rt_name(const char *name) { return name && *name ? name : "(unnamed)"; }
+
+/* SEDX_ERROR_FEATURE_NOT_PRESENT (logged with `what`) unless ctx has the feature bit. */
+sedx_result sedx__rt_require(sedx_context *ctx, uint32_t feature, const char *what);
+/* Makes an acceleration structure of type over storage (taken over: released on failure too);
+ * registers it and fills *out but for primitive_count. */
+sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR type, sedx_buffer *storage,
+                            uint64_t size, const char *name, sedx_acceleration_structure *out);
+/* Undoes sedx__as_create at once (the structure was never submitted). */
+void sedx__as_discard(sedx_context *ctx, sedx_acceleration_structure *as);
+/* The live structure behind as (logged with `what` when stale), or NULL. */
+sedx__as *sedx__as_get(sedx_context *ctx, const sedx_acceleration_structure *as, const char *what);
+
+#endif
