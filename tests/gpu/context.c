@@ -375,7 +375,7 @@ static void test_unknown_context_flags(void **state)
 {
     (void)state;
     tu_log_capture();
-    const uint32_t bad[] = {0xFFFFFFE0u, 0x20u, 0x80000000u, SEDX_CONTEXT_VALIDATION | 0x100u};
+    const uint32_t bad[] = {0xFFFFFFC0u, 0x40u, 0x80000000u, SEDX_CONTEXT_VALIDATION | 0x100u};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         sedx_context_info info = {0};
         info.flags = bad[i];

