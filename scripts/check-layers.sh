@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Bottom to top; a layer may include only layers before it in this list (and itself).
-layers=(core device memory buffer image bindless transfer frame module context)
+layers=(core device memory buffer image bindless transfer raytracing frame module context)
 rank() { local i; for i in "${!layers[@]}"; do [ "${layers[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo -1; }
 
 fail=0
