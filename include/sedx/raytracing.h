@@ -129,6 +129,13 @@ typedef struct sedx_as_sizes {
 } sedx_as_sizes;
 SEDX_API sedx_result sedx_blas_sizes(sedx_context *ctx, const sedx_blas_info *info, sedx_as_sizes *out);
 SEDX_API sedx_result sedx_tlas_sizes(sedx_context *ctx, const sedx_tlas_info *info, sedx_as_sizes *out);
+/* For builds recorded by hand: a GPU buffer of size bytes that scratch can live in
+ * (STORAGE | ADDRESS, placed at minAccelerationStructureScratchOffsetAlignment; keep one and
+ * reuse it for build after build), and a GPU buffer of size bytes for structure storage (the
+ * ACCELERATION_STRUCTURE usage). Errors: sedx_buffer_create's, and
+ * SEDX_ERROR_FEATURE_NOT_PRESENT without VK_KHR_acceleration_structure. */
+SEDX_API sedx_result sedx_as_scratch_create(sedx_context *ctx, uint64_t size, const char *name, sedx_buffer *out);
+SEDX_API sedx_result sedx_as_storage_create(sedx_context *ctx, uint64_t size, const char *name, sedx_buffer *out);
 
 /* Builds count BLAS (one submission, one scratch buffer) into outs[0..count). out_ticket NULL:
  * returns when the builds have finished; else the ticket of the submission (commands
@@ -140,9 +147,12 @@ SEDX_API sedx_result sedx_tlas_sizes(sedx_context *ctx, const sedx_tlas_info *in
  * the ACCELERATION_STRUCTURE_INPUT usage SEDX_ERROR_INVALID_USAGE; a vertex or index range past
  * its buffer SEDX_ERROR_OUT_OF_BOUNDS; a misaligned offset or stride
  * SEDX_ERROR_INVALID_ALIGNMENT; index_count not a multiple of 3, or a non-indexed vertex_count
- * not a multiple of 3, an index_size other than 0, 2 or 4, unknown flags SEDX_ERROR_INVALID_ARGUMENT; no
- * triangles, a vertex format the device cannot build from, more geometries or primitives than
- * the device allows SEDX_ERROR_FEATURE_NOT_PRESENT when absent / SEDX_ERROR_INVALID_ARGUMENT. */
+ * not a multiple of 3, an index_size other than 0, 2 or 4, unknown geometry or build flags,
+ * PREFER_FAST_TRACE with PREFER_FAST_BUILD, a vertex format other than R32G32(B32)_SFLOAT and
+ * R16G16(B16A16)_SFLOAT/SNORM, more geometries or triangles than the device allows
+ * SEDX_ERROR_INVALID_ARGUMENT; a vertex format the device cannot build from
+ * SEDX_ERROR_FEATURE_NOT_PRESENT. Without VK_KHR_acceleration_structure:
+ * SEDX_ERROR_FEATURE_NOT_PRESENT. */
 SEDX_API sedx_result sedx_blas_build(sedx_context *ctx, const sedx_blas_info *infos, uint32_t count,
                                      sedx_acceleration_structure *outs, sedx_ticket *out_ticket);
 /* Builds a TLAS over instance_count instances (checked as above; instance_count 0 is allowed:

@@ -223,6 +223,34 @@ static uint64_t scratch_align(sedx_context *ctx)
     return SEDX__MAX(ctx->as_props.minAccelerationStructureScratchOffsetAlignment, 1u);
 }
 
+/* A GPU buffer for scratch: STORAGE | ADDRESS at the scratch alignment. */
+static sedx_result scratch_buffer(sedx_context *ctx, uint64_t size, const char *name, sedx_buffer *out)
+{
+    sedx_buffer_create_info sci = {0};
+    sci.size = size;
+    sci.usage = SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_ADDRESS;
+    sci.memory = SEDX_MEMORY_GPU;
+    sci.alignment = scratch_align(ctx);
+    sci.name = name;
+    return sedx_buffer_create_ex(ctx, &sci, out);
+}
+
+sedx_result sedx_as_scratch_create(sedx_context *ctx, uint64_t size, const char *name, sedx_buffer *out)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_as_scratch_create: ctx is NULL");
+    sedx_result r = sedx__rt_require(ctx, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_as_scratch_create");
+    return r == SEDX_SUCCESS ? scratch_buffer(ctx, size, name, out) : r;
+}
+
+sedx_result sedx_as_storage_create(sedx_context *ctx, uint64_t size, const char *name, sedx_buffer *out)
+{
+    if (!ctx) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_as_storage_create: ctx is NULL");
+    sedx_result r = sedx__rt_require(ctx, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_as_storage_create");
+    return r == SEDX_SUCCESS ? sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE, SEDX_MEMORY_GPU,
+                                                  name, out)
+                             : r;
+}
+
 static void sizes_out(sedx_context *ctx, const plan *p, sedx_as_sizes *out)
 {
     out->storage = sedx__align_up(p->sizes.accelerationStructureSize, 256u);
@@ -252,20 +280,13 @@ static sedx_result build(sedx_context *ctx, plan *plans, uint32_t n, const sedx_
     const uint64_t a = scratch_align(ctx);
     uint64_t scratch_bytes = 0;
     for (uint32_t i = 0; i < n; ++i) scratch_bytes += sedx__align_up(plans[i].sizes.buildScratchSize, a);
-    sedx_buffer_create_info sci = {0};
-    sci.size = SEDX__MAX(scratch_bytes, 1u);
-    sci.usage = SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_ADDRESS;
-    sci.memory = SEDX_MEMORY_GPU;
-    sci.alignment = a;
-    sci.name = "sedx AS scratch";
     sedx_buffer scratch = {0};
-    sedx_result r = sedx_buffer_create_ex(ctx, &sci, &scratch);
+    sedx_result r = scratch_buffer(ctx, SEDX__MAX(scratch_bytes, 1u), "sedx AS scratch", &scratch);
     uint32_t made = 0;
     for (; r == SEDX_SUCCESS && made < n; ++made) {
         sedx_buffer storage = {0};
         uint64_t size = sedx__align_up(plans[made].sizes.accelerationStructureSize, 256u);
-        r = sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE, SEDX_MEMORY_GPU,
-                               plans[made].name, &storage);
+        r = sedx_as_storage_create(ctx, size, plans[made].name, &storage);
         if (r == SEDX_SUCCESS)
             r = sedx__as_create(ctx, plans[made].info.type, &storage, size, plans[made].name, &outs[made]);
         if (r != SEDX_SUCCESS) break;

@@ -88,6 +88,8 @@ static void check_refused(sedx_context *ctx)
     sedx_tlas_info ti = {&vb, 0, 1, 0, "refused"};
     assert_int_equal(sedx_tlas_build(ctx, &ti, &as, NULL), SEDX_ERROR_FEATURE_NOT_PRESENT);
     assert_int_equal(sedx_tlas_sizes(ctx, &ti, &sizes), SEDX_ERROR_FEATURE_NOT_PRESENT);
+    assert_int_equal(sedx_as_scratch_create(ctx, 4096, "refused", &vb), SEDX_ERROR_FEATURE_NOT_PRESENT);
+    assert_int_equal(sedx_as_storage_create(ctx, 4096, "refused", &vb), SEDX_ERROR_FEATURE_NOT_PRESENT);
     sedx_sbt_info si = {(VkPipeline)(uintptr_t)0x1234, 1, 1, 1, 0, 0, NULL, "refused"};
     sedx_sbt sbt;
     tu_log_reset();
@@ -454,6 +456,15 @@ static void test_usage_rules(void **state)
         assert_int_equal(sedx_buffer_create(ctx, 40, SEDX_BUFFER_USAGE_SHADER_BINDING_TABLE, SEDX_MEMORY_CPU, "sbt", &sbt),
                          SEDX_SUCCESS);
         assert_int_equal(sedx_buffer_address(&sbt) % pr.shader_group_base_alignment, 0);
+        sedx_buffer scratch, storage;
+        assert_int_equal(sedx_as_scratch_create(ctx, 777, "scratch", &scratch), SEDX_SUCCESS);
+        assert_int_equal(sedx_buffer_address(&scratch) % pr.min_scratch_offset_alignment, 0);
+        assert_true(scratch.usage & SEDX_BUFFER_USAGE_STORAGE);
+        assert_int_equal(sedx_as_storage_create(ctx, 300, "storage", &storage), SEDX_SUCCESS);
+        assert_int_equal(sedx_buffer_address(&storage) % 256, 0);
+        assert_true(storage.usage & SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE);
+        sedx_buffer_release(&scratch);
+        sedx_buffer_release(&storage);
         sedx_buffer_release(&as);
         sedx_buffer_release(&in);
         sedx_buffer_release(&sbt);
