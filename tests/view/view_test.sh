@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sedx-view tests (ctest runs one case per entry; tests/CMakeLists.txt lists them):
+# sedx-view tests (ctest runs one case per entry; tools/CMakeLists.txt lists them):
 #   view_test.sh render NAME MODEL      renders MODEL at 160x120 (4 frames, validation on) and
 #                                       compares frame.png with tests/view/ref/NAME.png (view_compare's
 #                                       tolerances: its header says why); UPDATE_REFS=1 writes the reference
@@ -7,6 +7,11 @@
 #   view_test.sh pick MODEL X,Y MESH    the object read back at pixel X,Y is mesh MESH
 #   view_test.sh sync MODEL             a run under synchronization validation is clean
 #   view_test.sh config MODEL           settings from a JSON file (--config), the command line overriding one
+#   view_test.sh raytrace MODEL         --raytrace: where the device has ray tracing, raytrace.png is written
+#                                       and its object IDs match the raster image's on >= 99 % of the covered
+#                                       pixels (covering > 1 % of the image); where it has not (lavapipe), exit
+#                                       code 8 with its message, and sedx-info agrees that the features are off.
+#                                       The JSON key "raytrace": true does the same as the option
 #   view_test.sh bad CODE TEXT ARGS...  sedx-view ARGS exits with CODE and says TEXT on stderr
 # Environment: VIEW (sedx-view), COMPARE (view_compare), OUT (a scratch folder), REF (references),
 # MODELS (the assimp test models; default /usr/share/assimp/models).
@@ -62,6 +67,42 @@ case $what in
     printf '{"frames": 0}\n' > "$out/bad.json"
     "$VIEW" --quiet --config "$out/bad.json" > /dev/null 2> "$out/bad.stderr"; rc=$?
     [ $rc -eq 1 ] && grep -q "out of range" "$out/bad.stderr" || { echo "bad config: exit $rc"; cat "$out/bad.stderr"; exit 1; }
+    ;;
+  raytrace)
+    m=$(model "$1")
+    "$VIEW" --quiet --validation --raytrace --size 320x240 --frames 4 --out "$out/rt" "$m" > "$out/rt.stdout" 2> "$out/rt.stderr"
+    rc=$?
+    if [ $rc -eq 8 ]; then # no ray tracing on this device: the message, and nothing traced
+      grep -q "ray tracing is not available on this device" "$out/rt.stderr" || { echo "exit 8 without the message:"; cat "$out/rt.stderr"; exit 1; }
+      grep -q "VALIDATION" "$out/rt.stderr" && { echo "validation messages:"; cat "$out/rt.stderr"; exit 1; }
+      [ -e "$out/rt/raytrace.png" ] && { echo "raytrace.png written without ray tracing"; exit 1; }
+      info="$(dirname "$VIEW")/sedx-info"
+      "$info" --json > "$out/info.json" 2> "$out/info.stderr" || { echo "sedx-info --json failed:"; cat "$out/info.stderr"; exit 1; }
+      if grep -Eq '"acceleration_structure":[[:space:]]*true' "$out/info.json" &&
+         grep -Eq '"ray_tracing_pipeline":[[:space:]]*true' "$out/info.json"; then
+        echo "sedx-view says ray tracing is not available, but sedx-info lists both features on:"; cat "$out/info.json"; exit 1
+      fi
+      rt_expect=8
+      echo "no ray tracing on this device: exit 8 and its message, as expected (sedx-info agrees)"
+    else
+      [ $rc -eq 0 ] || { echo "sedx-view --raytrace exited $rc:"; cat "$out/rt.stderr"; exit 1; }
+      grep -q "ERROR" "$out/rt.stderr" && { echo "errors logged:"; cat "$out/rt.stderr"; exit 1; }
+      [ -s "$out/rt/raytrace.png" ] || { echo "raytrace.png missing"; exit 1; }
+      num() { sed -n 's/.*"'"$1"'":[[:space:]]*\([0-9.eE+-]*\).*/\1/p' "$out/rt/stats.json" | tail -n 1; }
+      ratio=$(num match_ratio) covered=$(num covered_pixels) w=$(num width) h=$(num height)
+      [ -n "$ratio" ] && [ -n "$covered" ] || { echo "stats.json lacks the raytrace object:"; cat "$out/rt/stats.json"; exit 1; }
+      awk -v r="$ratio" 'BEGIN { exit !(r >= 0.99) }' || { echo "object IDs match on only $ratio of the covered pixels"; exit 1; }
+      awk -v c="$covered" -v w="$w" -v h="$h" 'BEGIN { exit !(c * 100 > w * h) }' ||
+        { echo "only $covered covered pixels of ${w}x${h}: too few to compare"; exit 1; }
+      grep -q "  raytrace: ${w}x${h} traced in" "$out/rt.stdout" || { echo "stdout lacks the raytrace line:"; cat "$out/rt.stdout"; exit 1; }
+      rt_expect=0
+      grep "  raytrace:" "$out/rt.stdout"
+    fi
+    # the JSON key does what the option does
+    printf '{"raytrace": true, "width": 64, "height": 48, "frames": 2, "out": "%s"}\n' "$out/cfg" > "$out/rt.json"
+    "$VIEW" --quiet --validation --config "$out/rt.json" "$m" > /dev/null 2> "$out/cfg.stderr"; rc=$?
+    [ $rc -eq $rt_expect ] || { echo "\"raytrace\": true in the configuration: exit $rc, expected $rt_expect:"; cat "$out/cfg.stderr"; exit 1; }
+    [ $rt_expect -eq 8 ] || [ -s "$out/cfg/raytrace.png" ] || { echo "\"raytrace\": true wrote no raytrace.png"; exit 1; }
     ;;
   bad)
     code=$1 text=$2; shift 2

@@ -24,7 +24,7 @@ static int sedx_pass(sedx_context *ctx, const view_scene *s, bool mips, double *
     view_gpu g;
     view_gpu_set_no_mips(!mips);
     double t0 = now_s();
-    int rc = view_gpu_upload_geometry(ctx, s, &g, true, err, sizeof err);
+    int rc = view_gpu_upload_geometry(ctx, s, &g, 0, true, err, sizeof err);
     if (rc == VIEW_OK) rc = view_gpu_upload_materials(ctx, s, &g, err, sizeof err);
     if (rc == VIEW_OK) rc = view_gpu_resident(ctx, err, sizeof err);
     *seconds = now_s() - t0;

@@ -1,7 +1,7 @@
 /*
  * sedx-view's settings: defaults, then a JSON file (--config FILE, read with sedx_config; keys
  * "model", "width", "height", "frames", "frames_in_flight", "pick_x", "pick_y", "out", "device",
- * "validation"), then the command line, which overrides both.
+ * "validation", "raytrace"), then the command line, which overrides both.
  */
 #include "view.h"
 
@@ -15,11 +15,13 @@ static void usage(void)
     fprintf(stderr,
             "usage: sedx-view [--model FILE] [--size WxH] [--frames N] [--frames-in-flight N] [--pick X,Y]\n"
             "                 [--out DIR] [--device NAME|INDEX] [--config FILE] [--validation] [--sync-validation]\n"
-            "                 [--bench]"
+            "                 [--bench] [--raytrace]"
             " [--allow-missing-textures] [--quiet] [FILE]\n"
             "  renders FILE (any format assimp reads; default " DEFAULT_MODEL ")\n"
             "  offscreen for N frames (default 60) and writes DIR/frame.png, DIR/stats.json, DIR/trace.json and\n"
-            "  DIR/memory.json, DIR/memory.png (default DIR: sedx-view-out). Exit codes: docs/viewer.md.\n");
+            "  DIR/memory.json, DIR/memory.png (default DIR: sedx-view-out); --raytrace also traces the last\n"
+            "  frame's primary rays into DIR/raytrace.png and compares its object IDs with the raster image's\n"
+            "  (needs a device with ray tracing: exit code 8 without). Exit codes: docs/viewer.md.\n");
 }
 
 static bool parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -70,6 +72,7 @@ static int apply_file(const char *path, view_options *o)
     uint64_t fif = sedx_config_get_u64(cfg, "frames_in_flight", o->frames_in_flight);
     int64_t px = sedx_config_get_i64(cfg, "pick_x", o->pick_x), py = sedx_config_get_i64(cfg, "pick_y", o->pick_y);
     o->validation = sedx_config_get_bool(cfg, "validation", o->validation);
+    o->raytrace = sedx_config_get_bool(cfg, "raytrace", o->raytrace);
     sedx_config_destroy(cfg);
     if (!w || w > 16384 || !h || h > 16384 || !f || f > 1000000 || !fif || fif > SEDX_MAX_FRAMES_IN_FLIGHT ||
         px < -1 || px > 16383 || py < -1 || py > 16383) {
@@ -99,6 +102,7 @@ static bool apply_arg(int argc, char **argv, int *i, view_options *o)
         if (!strcmp(a, "--validation")) o->validation = true;
         else if (!strcmp(a, "--sync-validation")) o->validation = o->sync_validation = true;
         else if (!strcmp(a, "--bench")) o->bench = true;
+        else if (!strcmp(a, "--raytrace")) o->raytrace = true;
         else if (!strcmp(a, "--quiet")) o->quiet = true;
         else if (!strcmp(a, "--allow-missing-textures")) o->allow_missing_textures = true;
         else if (a[0] != '-') snprintf(o->model, sizeof o->model, "%s", a);

@@ -45,7 +45,8 @@ static sedx_result make_buffer(sedx_context *ctx, uint64_t bytes, sedx_buffer_us
     return r == SEDX_SUCCESS ? upload_buffer(ctx, out, src, bytes, name, progress) : r;
 }
 
-static int upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, bool quiet, char *err, size_t errlen)
+static int upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, sedx_buffer_usage_flags extra_usage,
+                           bool quiet, char *err, size_t errlen)
 {
     const VkPhysicalDeviceLimits *lim = &sedx_context_properties(ctx)->limits;
     uint64_t vbytes = s->vertex_count * sizeof(view_vertex), ibytes = s->index_count * sizeof(uint32_t);
@@ -54,10 +55,11 @@ static int upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, 
             return gfail(err, errlen, VIEW_EXIT_LIMITS, "mesh '%s': %u vertices exceed maxDrawIndexedIndexValue (%u)",
                          s->meshes[m].name, s->meshes[m].vertex_count, lim->maxDrawIndexedIndexValue);
     bool progress = !quiet && vbytes + ibytes > (32ull << 20);
-    sedx_result r = make_buffer(ctx, vbytes, SEDX_BUFFER_USAGE_VERTEX, "scene vertices", s->vertices, progress,
-                                &g->vertices);
+    sedx_result r = make_buffer(ctx, vbytes, SEDX_BUFFER_USAGE_VERTEX | extra_usage, "scene vertices", s->vertices,
+                                progress, &g->vertices);
     if (r == SEDX_SUCCESS)
-        r = make_buffer(ctx, ibytes, SEDX_BUFFER_USAGE_INDEX, "scene indices", s->indices, progress, &g->indices);
+        r = make_buffer(ctx, ibytes, SEDX_BUFFER_USAGE_INDEX | extra_usage, "scene indices", s->indices, progress,
+                        &g->indices);
     if (r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY || r == SEDX_ERROR_INVALID_SIZE || r == SEDX_ERROR_OVER_BUDGET)
         return gfail(err, errlen, VIEW_EXIT_LIMITS, "geometry of %.1f MB does not fit the device: %s",
                      (double)(vbytes + ibytes) / 1e6, sedx_result_name(r));
@@ -164,12 +166,12 @@ static int upload_materials(sedx_context *ctx, const view_scene *s, view_gpu *g,
     return VIEW_OK;
 }
 
-int view_gpu_upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, bool quiet, char *err,
-                             size_t errlen)
+int view_gpu_upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, sedx_buffer_usage_flags extra_usage,
+                             bool quiet, char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
     g->ctx = ctx;
-    return upload_geometry(ctx, s, g, quiet, err, errlen);
+    return upload_geometry(ctx, s, g, extra_usage, quiet, err, errlen);
 }
 
 int view_gpu_upload_materials(sedx_context *ctx, const view_scene *s, view_gpu *g, char *err, size_t errlen)

@@ -7,6 +7,9 @@
  *   RenderModule    frames in flight: camera and transforms in transient memory, one draw per
  *                   object, the object ID under the pick pixel read back asynchronously
  *   StatsModule     frame times, sedx's share of them, the picked object
+ *   RayTraceModule  (--raytrace) the scene's acceleration structures and a ray-tracing pipeline;
+ *                   after the last frame, its primary rays traced into raytrace.png and its
+ *                   object IDs compared with the raster pass's, pixel by pixel
  * Then frame.png (the last frame, read with sedx_download_image), stats.json (sedx_stats_json
  * and the viewer's summary), trace.json (profiling scopes), memory.json (the allocator's dump)
  * and memory.png (that dump drawn as a memory map, as `sedx-report memory` draws it).
@@ -32,6 +35,10 @@ typedef struct app {
     uint32_t frame;
     double *frame_ms, *sedx_us;
     int64_t picked;
+    view_tracer *tracer;       /* --raytrace */
+    uint8_t *traced_rgba;      /* the traced image, for raytrace.png */
+    view_trace_stats rt;
+    view_id_match match;
 } app;
 
 static double now_ms(void) { return (double)sedx_time_ns() * 1e-6; }
@@ -54,7 +61,9 @@ static sedx_result mesh_attach(sedx_module *m)
     a->load_ms = now_ms() - t0;
     if (rc != VIEW_OK) return failed(a, rc);
     t0 = now_ms();
-    rc = view_gpu_upload_geometry(a->ctx, &a->scene, &a->gpu, a->o.quiet, a->err, sizeof a->err);
+    /* with --raytrace the BLAS are built straight from the vertex and index buffers */
+    sedx_buffer_usage_flags extra = a->o.raytrace ? SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT : 0;
+    rc = view_gpu_upload_geometry(a->ctx, &a->scene, &a->gpu, extra, a->o.quiet, a->err, sizeof a->err);
     a->upload_ms += now_ms() - t0;
     return failed(a, rc);
 }
@@ -113,6 +122,50 @@ static void render_detach(sedx_module *m)
     app *a = of(m);
     view_renderer_destroy(a->r);
     a->r = NULL;
+}
+
+/* ---- RayTraceModule (--raytrace) ---- */
+static sedx_result raytrace_attach(sedx_module *m)
+{
+    app *a = of(m);
+    int rc = view_tracer_create(a->ctx, &a->o, &a->scene, &a->gpu, &a->tracer, a->err, sizeof a->err);
+    if (rc != VIEW_OK) { /* a module whose attach fails is never detached */
+        view_tracer_destroy(a->tracer);
+        a->tracer = NULL;
+    }
+    return failed(a, rc);
+}
+static void raytrace_detach(sedx_module *m)
+{
+    app *a = of(m);
+    view_tracer_destroy(a->tracer);
+    a->tracer = NULL;
+}
+static void raytrace_ui(sedx_module *m, char *text, size_t cap)
+{
+    const app *a = of(m);
+    sedx_text_append(text, cap, "%u BLAS, %u instances, %.2f MB of acceleration structures\n", a->rt.blas_count,
+                     a->rt.instance_count, (double)a->rt.as_bytes / 1e6);
+}
+
+/* The last frame's primary rays, traced with that frame's camera; their object IDs against the
+ * raster pass's ID target after that frame. */
+static int raytrace(app *a)
+{
+    size_t pixels = (size_t)a->o.width * a->o.height;
+    uint32_t *traced = malloc(pixels * sizeof *traced), *raster = malloc(pixels * sizeof *raster);
+    a->traced_rgba = malloc(pixels * 4);
+    int rc = traced && raster && a->traced_rgba ? VIEW_OK : VIEW_EXIT_GPU;
+    if (rc != VIEW_OK) snprintf(a->err, sizeof a->err, "out of host memory for the traced image");
+    view_camera cam;
+    view_renderer_camera(a->r, a->o.frames - 1, &cam);
+    if (rc == VIEW_OK) rc = view_tracer_trace(a->tracer, &cam, a->traced_rgba, traced, &a->rt, a->err, sizeof a->err);
+    if (rc == VIEW_OK && (rc = view_renderer_read_ids(a->r, raster)) != VIEW_OK)
+        snprintf(a->err, sizeof a->err, "reading the raster pass's object IDs failed");
+    if (rc == VIEW_OK) a->match = view_ids_compare(traced, raster, pixels);
+    free(traced);
+    free(raster);
+    return rc;
 }
 
 /* ---- StatsModule ---- */
@@ -197,6 +250,20 @@ static bool write_stats(const app *a, const char *path, const view_bench *b)
         cJSON_AddNumberToObject(o, "ratio", b->upload_gbps / b->raw_gbps);
         cJSON_AddNumberToObject(o, "ratio_with_mips", b->full_gbps / b->raw_gbps);
     }
+    if (a->traced_rgba) {
+        cJSON *o = cJSON_AddObjectToObject(root, "raytrace");
+        cJSON_AddNumberToObject(o, "width", a->o.width);
+        cJSON_AddNumberToObject(o, "height", a->o.height);
+        cJSON_AddNumberToObject(o, "covered_pixels", (double)a->match.covered);
+        cJSON_AddNumberToObject(o, "matching_pixels", (double)a->match.matching);
+        cJSON_AddNumberToObject(o, "match_ratio", a->match.ratio);
+        cJSON_AddNumberToObject(o, "trace_ms", a->rt.trace_ms);
+        cJSON_AddStringToObject(o, "trace_timer", a->rt.gpu_timed ? "gpu_timestamps" : "cpu_submit_to_done");
+        cJSON_AddNumberToObject(o, "blas_count", a->rt.blas_count);
+        cJSON_AddNumberToObject(o, "instance_count", a->rt.instance_count);
+        cJSON_AddNumberToObject(o, "as_bytes", (double)a->rt.as_bytes);
+        cJSON_AddNumberToObject(o, "sbt_bytes", (double)a->rt.sbt_bytes);
+    }
     cJSON_AddItemToObject(root, "sedx", cJSON_Parse(sedx));
     sedx_memory_free_string(sedx);
     char *text = cJSON_Print(root);
@@ -218,6 +285,9 @@ static int write_outputs(app *a, const view_bench *b)
     snprintf(path, sizeof path, "%s/frame.png", a->o.out_dir);
     if (rc == VIEW_OK && !view_png_write(path, rgba, a->o.width, a->o.height)) rc = VIEW_EXIT_OUTPUT;
     free(rgba);
+    snprintf(path, sizeof path, "%s/raytrace.png", a->o.out_dir);
+    if (rc == VIEW_OK && a->traced_rgba && !view_png_write(path, a->traced_rgba, a->o.width, a->o.height))
+        rc = VIEW_EXIT_OUTPUT;
     snprintf(path, sizeof path, "%s/stats.json", a->o.out_dir);
     if (rc == VIEW_OK && !write_stats(a, path, b)) rc = VIEW_EXIT_OUTPUT;
     snprintf(path, sizeof path, "%s/trace.json", a->o.out_dir);
@@ -261,7 +331,12 @@ static void summary(const app *a, const view_bench *b)
            a->o.pick_x >= 0 ? a->o.pick_x : (int)a->o.width / 2, a->o.pick_y >= 0 ? a->o.pick_y : (int)a->o.height / 2,
            name ? "mesh '" : "", name ? name : "background", name ? "'" : "", (long long)a->picked,
            a->r ? view_renderer_pick_latency(a->r) : 0);
-    printf("  outputs: %s/frame.png, stats.json, trace.json, memory.json, memory.png\n", a->o.out_dir);
+    if (a->traced_rgba)
+        printf("  raytrace: %ux%u traced in %.3f ms, object IDs match the raster image on %.2f %% of %llu covered "
+               "pixels\n", a->o.width, a->o.height, a->rt.trace_ms, a->match.ratio * 100.0,
+               (unsigned long long)a->match.covered);
+    printf("  outputs: %s/frame.png, %sstats.json, trace.json, memory.json, memory.png\n", a->o.out_dir,
+           a->traced_rgba ? "raytrace.png, " : "");
 }
 
 static int run(app *a)
@@ -273,13 +348,16 @@ static int run(app *a)
         {"MaterialModule", a, material_attach, NULL, NULL, material_ui},
         {"RenderModule", a, render_attach, render_detach, render_update, NULL},
         {"StatsModule", a, NULL, NULL, stats_update, stats_ui},
+        {"RayTraceModule", a, raytrace_attach, raytrace_detach, NULL, raytrace_ui},
     };
-    for (size_t i = 0; i < sizeof mods / sizeof mods[0] && a->rc == VIEW_OK; ++i)
+    size_t count = sizeof mods / sizeof mods[0] - (a->o.raytrace ? 0 : 1);
+    for (size_t i = 0; i < count && a->rc == VIEW_OK; ++i)
         if (sedx_module_push(stack, &mods[i], NULL) != SEDX_SUCCESS && a->rc == VIEW_OK) a->rc = VIEW_EXIT_GPU;
     view_bench bench = {0};
     if (a->rc == VIEW_OK && a->o.bench) a->rc = view_bench_upload(a->ctx, &a->scene, 5, stderr, &bench);
     while (a->rc == VIEW_OK && a->frame < a->o.frames) sedx_module_stack_update(stack, 1.0 / 60.0);
     if (a->rc == VIEW_OK) a->rc = view_renderer_finish(a->r, &a->picked);
+    if (a->rc == VIEW_OK && a->tracer) a->rc = raytrace(a);
     if (a->rc == VIEW_OK) a->rc = write_outputs(a, &bench);
     if (a->rc == VIEW_OK && !a->o.quiet) {
         char ui[4096];
@@ -289,6 +367,19 @@ static int run(app *a)
     if (a->rc == VIEW_OK) summary(a, &bench);
     sedx_module_stack_destroy(stack);
     return a->rc;
+}
+
+/* --raytrace needs both extensions: without them, a distinct exit code before any work. */
+static int check_raytracing(app *a)
+{
+    uint32_t f = sedx_context_features(a->ctx);
+    bool as = f & SEDX_FEATURE_ACCELERATION_STRUCTURE, pipe = f & SEDX_FEATURE_RAY_TRACING_PIPELINE;
+    if (!a->o.raytrace || (as && pipe)) return VIEW_OK;
+    snprintf(a->err, sizeof a->err, "ray tracing is not available on this device (%s: %s%s%s; sedx-info lists the "
+             "features sedx enabled)", sedx_context_properties(a->ctx)->deviceName,
+             as ? "" : "no VK_KHR_acceleration_structure", as || pipe ? "" : ", ",
+             pipe ? "" : "no VK_KHR_ray_tracing_pipeline");
+    return VIEW_EXIT_NO_RAYTRACING;
 }
 
 int main(int argc, char **argv)
@@ -313,7 +404,8 @@ int main(int argc, char **argv)
     if (!a.o.quiet)
         fprintf(stderr, "sedx-view on %s%s: %s\n", sedx_context_properties(a.ctx)->deviceName,
                 a.o.validation ? " (validation on)" : "", a.o.model);
-    a.rc = run(&a);
+    a.rc = check_raytracing(&a);
+    if (a.rc == VIEW_OK) a.rc = run(&a);
     view_gpu_free(&a.gpu);
     uint32_t verrs = a.o.validation ? sedx_context_validation_error_count(a.ctx) +
                                           sedx_context_validation_warning_count(a.ctx)
@@ -330,6 +422,7 @@ int main(int argc, char **argv)
     }
     if (a.rc != VIEW_OK) fprintf(stderr, "sedx-view: error: %s\n", a.err[0] ? a.err : "failed");
     view_scene_free(&a.scene);
+    free(a.traced_rgba);
     free(a.frame_ms);
     free(a.sedx_us);
     return a.rc;

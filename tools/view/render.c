@@ -202,7 +202,7 @@ int view_renderer_create(sedx_context *ctx, const view_options *o, const view_sc
 /* ---- one frame ---------------------------------------------------------------------------- */
 
 /* The orbit camera framing the bounds: a quarter turn over the run, from 35 degrees up. */
-static void camera(const view_renderer *r, uint32_t index, camera_block *c)
+void view_renderer_camera(const view_renderer *r, uint32_t index, view_camera *out)
 {
     const float fov = 0.8f;
     uint32_t frames = r->o->frames ? r->o->frames : 1;
@@ -210,16 +210,26 @@ static void camera(const view_renderer *r, uint32_t index, camera_block *c)
     float dist = r->radius / sinf(fov * 0.5f) * 1.05f;
     float eye[3] = {r->center[0] + dist * cosf(e) * sinf(a), r->center[1] + dist * sinf(e),
                     r->center[2] + dist * cosf(e) * cosf(a)};
-    float up[3] = {0, 1, 0}, view[16], proj[16];
-    vm_look_at(eye, r->center, up, view);
-    float znear = fmaxf(dist - r->radius * 1.5f, dist * 0.01f), zfar = dist + r->radius * 1.5f;
-    vm_perspective(fov, (float)r->o->width / (float)r->o->height, znear, zfar, proj);
-    proj[5] = -proj[5]; /* Vulkan's y points down */
-    vm_mul(proj, view, c->view_proj);
-    memcpy(c->eye, eye, sizeof eye);
+    float up[3] = {0, 1, 0};
+    vm_look_at(eye, r->center, up, out->view);
+    out->znear = fmaxf(dist - r->radius * 1.5f, dist * 0.01f);
+    out->zfar = dist + r->radius * 1.5f;
+    vm_perspective(fov, (float)r->o->width / (float)r->o->height, out->znear, out->zfar, out->proj);
+    out->proj[5] = -out->proj[5]; /* Vulkan's y points down */
+    memcpy(out->eye, eye, sizeof eye);
+    const float l[3] = {-0.35f, -0.8f, -0.5f};
+    memcpy(out->light_dir, l, sizeof l);
+}
+
+static void camera(const view_renderer *r, uint32_t index, camera_block *c)
+{
+    view_camera vc;
+    view_renderer_camera(r, index, &vc);
+    vm_mul(vc.proj, vc.view, c->view_proj);
+    memcpy(c->eye, vc.eye, sizeof vc.eye);
     c->eye[3] = 1.0f;
-    float l[4] = {-0.35f, -0.8f, -0.5f, 0.0f};
-    memcpy(c->light_dir, l, sizeof l);
+    memcpy(c->light_dir, vc.light_dir, sizeof vc.light_dir);
+    c->light_dir[3] = 0.0f;
 }
 
 static void barrier(VkCommandBuffer cb, VkImage img, VkImageAspectFlags aspect, VkImageLayout from, VkImageLayout to,
@@ -414,6 +424,12 @@ int view_renderer_read_color(view_renderer *r, uint8_t *rgba)
 {
     sedx_image_region all = {0};
     return sedx_download_image(r->ctx, &r->color, &all, rgba) == SEDX_SUCCESS ? VIEW_OK : VIEW_EXIT_GPU;
+}
+
+int view_renderer_read_ids(view_renderer *r, uint32_t *ids)
+{
+    sedx_image_region all = {0};
+    return sedx_download_image(r->ctx, &r->id, &all, ids) == SEDX_SUCCESS ? VIEW_OK : VIEW_EXIT_GPU;
 }
 
 uint32_t view_renderer_pick_latency(const view_renderer *r) { return r->pick_latency; }

@@ -22,7 +22,8 @@ enum {
     VIEW_EXIT_LIMITS = 4,     /* the model exceeds the device's limits */
     VIEW_EXIT_TEXTURE = 5,    /* rendered, but a texture was missing or unreadable (a checker stands in) */
     VIEW_EXIT_GPU = 6,        /* Vulkan / sedx failure, or validation messages */
-    VIEW_EXIT_OUTPUT = 7      /* an output file could not be written */
+    VIEW_EXIT_OUTPUT = 7,     /* an output file could not be written */
+    VIEW_EXIT_NO_RAYTRACING = 8 /* --raytrace on a device without acceleration structures or ray-tracing pipelines */
 };
 
 typedef struct view_options {
@@ -38,6 +39,7 @@ typedef struct view_options {
     bool validation;
     bool sync_validation;      /* synchronization validation too */
     bool allow_missing_textures; /* exit 0 instead of VIEW_EXIT_TEXTURE */
+    bool raytrace;             /* also trace the last frame's primary rays: raytrace.png, the ID comparison */
 } view_options;
 
 /* config.c: defaults, then the JSON file (--config), then the command line. Returns an exit code. */
@@ -110,15 +112,24 @@ typedef struct view_gpu {
     uint64_t geometry_bytes, texture_bytes;
 } view_gpu;
 
-/* MeshModule: the vertex and index buffers; MaterialModule: textures (with mips), materials,
- * descriptor sets; then view_gpu_resident waits until all of it is on the GPU. */
-int view_gpu_upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, bool quiet, char *err,
-                             size_t errlen);
+/* MeshModule: the vertex and index buffers (extra_usage added to both: the acceleration-structure
+ * input usage with --raytrace); MaterialModule: textures (with mips), materials, descriptor sets;
+ * then view_gpu_resident waits until all of it is on the GPU. */
+int view_gpu_upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, sedx_buffer_usage_flags extra_usage,
+                             bool quiet, char *err, size_t errlen);
 int view_gpu_upload_materials(sedx_context *ctx, const view_scene *s, view_gpu *g, char *err, size_t errlen);
 int view_gpu_resident(sedx_context *ctx, char *err, size_t errlen);
 /* The benchmark's upload-only pass: textures get level 0 only (no blits). */
 void view_gpu_set_no_mips(bool no_mips);
 void view_gpu_free(view_gpu *g);
+
+/* The camera of one frame, as the raster pass draws it (render.c). */
+typedef struct view_camera {
+    float view[16], proj[16];  /* column-major; proj has Vulkan's y pointing down, depth 0..1 */
+    float eye[3];
+    float znear, zfar;
+    float light_dir[3];        /* the direction the light travels */
+} view_camera;
 
 typedef struct view_renderer view_renderer;
 typedef struct view_frame_result {
@@ -134,8 +145,64 @@ int view_renderer_frame(view_renderer *r, uint32_t index, view_frame_result *res
 /* Waits for the outstanding frames and picking readbacks; the latest picked object. */
 int view_renderer_finish(view_renderer *r, int64_t *picked);
 int view_renderer_read_color(view_renderer *r, uint8_t *rgba);
+/* The object-ID target after the last frame: width * height IDs, 0 background, else object + 1. */
+int view_renderer_read_ids(view_renderer *r, uint32_t *ids);
+/* The camera frame `index` is drawn with (the orbit framing the scene's bounds). */
+void view_renderer_camera(const view_renderer *r, uint32_t index, view_camera *out);
 uint32_t view_renderer_pick_latency(const view_renderer *r);
 void view_renderer_destroy(view_renderer *r);
+
+/* --raytrace. raytrace_as.c: the scene's acceleration structures: one BLAS per mesh (one build
+ * from the shared vertex and index buffers), one TLAS instance per object (its world transform,
+ * custom index = its picking ID, object + 1). */
+typedef struct view_rt_scene {
+    sedx_acceleration_structure *blas; /* one per mesh */
+    uint32_t blas_count;
+    sedx_acceleration_structure tlas;
+    sedx_buffer instances;             /* VkAccelerationStructureInstanceKHR per object */
+    uint32_t instance_count;
+    uint64_t bytes;                    /* storage of every structure */
+} view_rt_scene;
+int view_rt_scene_build(sedx_context *ctx, const view_scene *s, const view_gpu *g, view_rt_scene *out, char *err,
+                        size_t errlen);
+void view_rt_scene_free(sedx_context *ctx, view_rt_scene *rs);
+
+/* raytrace_pipeline.c: the ray-tracing pipeline (raygen, miss, closest hit; set 0: the TLAS,
+ * the colour and the ID storage images; push constants: the trace parameters' address) and its
+ * shader binding table. */
+typedef struct view_rt_pipeline {
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout layout;
+    VkPipeline pipe;
+    PFN_vkCmdTraceRaysKHR trace_rays;
+    sedx_sbt sbt;
+} view_rt_pipeline;
+int view_rt_pipeline_create(sedx_context *ctx, view_rt_pipeline *out, char *err, size_t errlen);
+void view_rt_pipeline_destroy(sedx_context *ctx, view_rt_pipeline *p);
+
+/* raytrace.c: the traced image: one primary ray per pixel from the inverse of a raster camera,
+ * the colour (RGBA8) and the object IDs (R32_UINT, the raster target's values) read back. */
+typedef struct view_tracer view_tracer;
+typedef struct view_trace_stats {
+    double trace_ms;           /* vkCmdTraceRaysKHR on the GPU (timestamps), else submit to done */
+    bool gpu_timed;
+    uint32_t blas_count, instance_count;
+    uint64_t as_bytes, sbt_bytes;
+} view_trace_stats;
+int view_tracer_create(sedx_context *ctx, const view_options *o, const view_scene *s, const view_gpu *g,
+                       view_tracer **out, char *err, size_t errlen);
+/* rgba: width * height * 4 bytes; ids: width * height. */
+int view_tracer_trace(view_tracer *t, const view_camera *cam, uint8_t *rgba, uint32_t *ids, view_trace_stats *st,
+                      char *err, size_t errlen);
+void view_tracer_destroy(view_tracer *t);
+
+/* ids.c: two object-ID images compared where either has an object. */
+typedef struct view_id_match {
+    uint64_t covered;          /* pixels where either image has an object (ID != 0) */
+    uint64_t matching;         /* of those, pixels with the same ID in both */
+    double ratio;              /* matching / covered (0 when nothing is covered) */
+} view_id_match;
+view_id_match view_ids_compare(const uint32_t *a, const uint32_t *b, size_t pixels);
 
 /* bench.c: --bench: the scene's upload through sedx against a raw staging copy of the same
  * bytes, alternating, in the same run. */
