@@ -11,7 +11,8 @@
 #                                       and its object IDs match the raster image's on >= 99 % of the covered
 #                                       pixels (covering > 1 % of the image); where it has not (lavapipe), exit
 #                                       code 8 with its message, and sedx-info agrees that the features are off.
-#                                       The JSON key "raytrace": true does the same as the option
+#                                       The JSON key "raytrace": true does the same as the option.
+#                                       SEDX_REQUIRE_RAY_TRACING=1 (scripts/with-lavapipe-rt.sh sets it): exit 8 fails
 #   view_test.sh bad CODE TEXT ARGS...  sedx-view ARGS exits with CODE and says TEXT on stderr
 # Environment: VIEW (sedx-view), COMPARE (view_compare), OUT (a scratch folder), REF (references),
 # MODELS (the assimp test models; default /usr/share/assimp/models).
@@ -72,6 +73,9 @@ case $what in
     m=$(model "$1")
     "$VIEW" --quiet --validation --raytrace --size 320x240 --frames 4 --out "$out/rt" "$m" > "$out/rt.stdout" 2> "$out/rt.stderr"
     rc=$?
+    if [ $rc -eq 8 ] && [ -n "${SEDX_REQUIRE_RAY_TRACING:-}" ]; then
+      echo "exit 8 (no ray tracing) where SEDX_REQUIRE_RAY_TRACING says the device has it:"; cat "$out/rt.stderr"; exit 1
+    fi
     if [ $rc -eq 8 ]; then # no ray tracing on this device: the message, and nothing traced
       grep -q "ray tracing is not available on this device" "$out/rt.stderr" || { echo "exit 8 without the message:"; cat "$out/rt.stderr"; exit 1; }
       grep -q "VALIDATION" "$out/rt.stderr" && { echo "validation messages:"; cat "$out/rt.stderr"; exit 1; }
