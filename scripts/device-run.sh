@@ -61,6 +61,10 @@ if [ "$what" = view ] || [ "$what" = all ]; then
   echo "device view tests: $vpass passed, $vfail failed"
   for m in OBJ/spider.obj glTF2/2CylinderEngine-glTF-Binary/2CylinderEngine.glb; do
     n=$(basename "${m%.*}")
+    # traced next to the raster image (exit 8: the device has no ray tracing)
+    timeout 300 "$VIEW" --validation --raytrace --size 1280x720 --frames 30 --out "$out/view-$n-rt" "$MODELS/$m" \
+      > "$out/view-$n-rt.stdout" 2> "$out/view-$n-rt.stderr"; echo "sedx-view $m --raytrace --validation: rc=$?"
+    grep -E "raytrace:|frames:" "$out/view-$n-rt.stdout"; grep -c VALIDATION "$out/view-$n-rt.stderr" | sed 's/^/  validation messages: /'
     timeout 300 "$VIEW" --validation --size 1280x720 --frames 120 --pick 640,360 --out "$out/view-$n" "$MODELS/$m" \
       > "$out/view-$n.stdout" 2> "$out/view-$n.stderr"; echo "sedx-view $m --validation: rc=$?"; tail -12 "$out/view-$n.stdout"
     timeout 300 "$VIEW" --bench --size 1280x720 --out "$out/view-$n-bench" "$MODELS/$m" \

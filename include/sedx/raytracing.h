@@ -64,6 +64,7 @@ typedef struct sedx_raytracing_properties {
     uint32_t shader_group_base_alignment;
     uint32_t max_shader_group_stride;
     uint32_t max_ray_recursion_depth;
+    uint32_t max_ray_dispatch_invocation_count; /* width * height * depth of one trace at most */
 } sedx_raytracing_properties;
 /* Fills *out (zeroed where the extensions are absent). NULL ctx or out:
  * SEDX_ERROR_INVALID_ARGUMENT; without VK_KHR_acceleration_structure:
@@ -149,10 +150,10 @@ SEDX_API sedx_result sedx_as_storage_create(sedx_context *ctx, uint64_t size, co
  * SEDX_ERROR_INVALID_ALIGNMENT; index_count not a multiple of 3, or a non-indexed vertex_count
  * not a multiple of 3, an index_size other than 0, 2 or 4, unknown geometry or build flags,
  * PREFER_FAST_TRACE with PREFER_FAST_BUILD, a vertex format other than R32G32(B32)_SFLOAT and
- * R16G16(B16A16)_SFLOAT/SNORM, more geometries or triangles than the device allows
- * SEDX_ERROR_INVALID_ARGUMENT; a vertex format the device cannot build from
- * SEDX_ERROR_FEATURE_NOT_PRESENT. Without VK_KHR_acceleration_structure:
- * SEDX_ERROR_FEATURE_NOT_PRESENT. */
+ * R16G16(B16A16)_SFLOAT/SNORM SEDX_ERROR_INVALID_ARGUMENT; what the device cannot do (more
+ * geometries, triangles or instances than its limits, a vertex format it cannot build from)
+ * SEDX_ERROR_FEATURE_NOT_PRESENT, as for images beyond the device's limits. Without
+ * VK_KHR_acceleration_structure: SEDX_ERROR_FEATURE_NOT_PRESENT. */
 SEDX_API sedx_result sedx_blas_build(sedx_context *ctx, const sedx_blas_info *infos, uint32_t count,
                                      sedx_acceleration_structure *outs, sedx_ticket *out_ticket);
 /* Builds a TLAS over instance_count instances (checked as above; instance_count 0 is allowed:

@@ -144,7 +144,7 @@ static sedx_result blas_plan(sedx_context *ctx, const sedx_blas_info *in, VkAcce
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: BLAS '%s': %s", what, sedx__rt_name(in->name),
                          in->geometries ? "geometry_count 0" : "geometries is NULL");
     if (in->geometry_count > ctx->as_props.maxGeometryCount)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: BLAS '%s': %u geometries, the device allows %llu",
+        return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG, "%s: BLAS '%s': %u geometries, the device allows %llu",
                          what, sedx__rt_name(in->name), in->geometry_count,
                          (unsigned long long)ctx->as_props.maxGeometryCount);
     VkBuildAccelerationStructureFlagsKHR flags = in->build_flags;
@@ -160,7 +160,7 @@ static sedx_result blas_plan(sedx_context *ctx, const sedx_blas_info *in, VkAcce
         total += counts[i];
     }
     if (total > ctx->as_props.maxPrimitiveCount)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: BLAS '%s': %llu triangles, the device allows %llu",
+        return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG, "%s: BLAS '%s': %llu triangles, the device allows %llu",
                          what, sedx__rt_name(in->name), (unsigned long long)total,
                          (unsigned long long)ctx->as_props.maxPrimitiveCount);
     *p = (plan){{VK_STRUCTURE_TYPE_ACCELERATION_STRUCTURE_BUILD_GEOMETRY_INFO_KHR}};
@@ -186,7 +186,7 @@ static sedx_result tlas_plan(sedx_context *ctx, const sedx_tlas_info *in, VkAcce
     sedx_result r = check_build_flags(&flags, what);
     if (r != SEDX_SUCCESS) return r;
     if (in->instance_count > ctx->as_props.maxInstanceCount)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: TLAS '%s': %u instances, the device allows %llu", what,
+        return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG, "%s: TLAS '%s': %u instances, the device allows %llu", what,
                          sedx__rt_name(in->name), in->instance_count, (unsigned long long)ctx->as_props.maxInstanceCount);
     if (!in->instances) return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: instances is NULL", what);
     if (in->instance_offset % 16u)

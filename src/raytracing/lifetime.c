@@ -159,6 +159,7 @@ sedx_result sedx_raytracing_get_properties(sedx_context *ctx, sedx_raytracing_pr
         out->shader_group_base_alignment = p->shaderGroupBaseAlignment;
         out->max_shader_group_stride = p->maxShaderGroupStride;
         out->max_ray_recursion_depth = p->maxRayRecursionDepth;
+        out->max_ray_dispatch_invocation_count = p->maxRayDispatchInvocationCount;
     }
     return SEDX_SUCCESS;
 }
