@@ -32,8 +32,8 @@ static void test_context_create(void **state)
            sedx_context_create(&info, NULL));
     info.flags = SEDX_CONTEXT_VALIDATION | 0x80000000u;
     CREATE_BAD("unknown flag bits (0x80000000)", SEDX_ERROR_INVALID_ARGUMENT, "flags", &info);
-    info.flags = SEDX_CONTEXT_VALIDATION | 0x20u;
-    CREATE_BAD("unknown flag bits (0x20, next to the defined ones)", SEDX_ERROR_INVALID_ARGUMENT, "flags", &info);
+    info.flags = SEDX_CONTEXT_VALIDATION | 0x40u;
+    CREATE_BAD("unknown flag bits (0x40, next to the defined ones)", SEDX_ERROR_INVALID_ARGUMENT, "flags", &info);
     info.flags = SEDX_CONTEXT_VALIDATION;
     info.api_version = VK_API_VERSION_1_1;
     CREATE_BAD("api_version 1.1 (below 1.2)", SEDX_ERROR_UNSUPPORTED_VERSION, "1.1 is not supported", &info);
