@@ -7,20 +7,10 @@
  */
 #include "view.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PIECE (8ull << 20)
-
-static VIEW_PRINTF(4, 5) int gfail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 /* A buffer of `bytes` from src, in pieces through the ring; progress every piece when asked. */
 static sedx_result upload_buffer(sedx_context *ctx, sedx_buffer *dst, const void *src, uint64_t bytes,
@@ -52,7 +42,7 @@ static int upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, 
     uint64_t vbytes = s->vertex_count * sizeof(view_vertex), ibytes = s->index_count * sizeof(uint32_t);
     for (uint32_t m = 0; m < s->mesh_count; ++m)
         if (s->meshes[m].vertex_count - 1 > lim->maxDrawIndexedIndexValue)
-            return gfail(err, errlen, VIEW_EXIT_LIMITS, "mesh '%s': %u vertices exceed maxDrawIndexedIndexValue (%u)",
+            return view_fail(err, errlen, VIEW_EXIT_LIMITS, "mesh '%s': %u vertices exceed maxDrawIndexedIndexValue (%u)",
                          s->meshes[m].name, s->meshes[m].vertex_count, lim->maxDrawIndexedIndexValue);
     bool progress = !quiet && vbytes + ibytes > (32ull << 20);
     sedx_result r = make_buffer(ctx, vbytes, SEDX_BUFFER_USAGE_VERTEX | extra_usage, "scene vertices", s->vertices,
@@ -61,9 +51,9 @@ static int upload_geometry(sedx_context *ctx, const view_scene *s, view_gpu *g, 
         r = make_buffer(ctx, ibytes, SEDX_BUFFER_USAGE_INDEX | extra_usage, "scene indices", s->indices, progress,
                         &g->indices);
     if (r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY || r == SEDX_ERROR_INVALID_SIZE || r == SEDX_ERROR_OVER_BUDGET)
-        return gfail(err, errlen, VIEW_EXIT_LIMITS, "geometry of %.1f MB does not fit the device: %s",
+        return view_fail(err, errlen, VIEW_EXIT_LIMITS, "geometry of %.1f MB does not fit the device: %s",
                      (double)(vbytes + ibytes) / 1e6, sedx_result_name(r));
-    if (r != SEDX_SUCCESS) return gfail(err, errlen, VIEW_EXIT_GPU, "geometry upload: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "geometry upload: %s", sedx_result_name(r));
     g->geometry_bytes = vbytes + ibytes;
     return VIEW_OK;
 }
@@ -144,7 +134,7 @@ static int upload_materials(sedx_context *ctx, const view_scene *s, view_gpu *g,
 {
     g->texture_count = s->texture_count;
     g->textures = calloc(s->texture_count + 1, sizeof *g->textures);
-    if (!g->textures) return gfail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
+    if (!g->textures) return view_fail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
     sedx_result r = SEDX_SUCCESS;
     for (uint32_t i = 0; r == SEDX_SUCCESS && i < s->texture_count; ++i)
         r = upload_texture(ctx, &s->textures[i], &g->textures[i], &g->texture_bytes);
@@ -162,7 +152,7 @@ static int upload_materials(sedx_context *ctx, const view_scene *s, view_gpu *g,
                  : SEDX_ERROR_OUT_OF_HOST_MEMORY;
     free(mats);
     if (r == SEDX_SUCCESS) r = create_sets(ctx, g);
-    if (r != SEDX_SUCCESS) return gfail(err, errlen, VIEW_EXIT_GPU, "textures and materials: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "textures and materials: %s", sedx_result_name(r));
     return VIEW_OK;
 }
 
@@ -183,7 +173,7 @@ int view_gpu_resident(sedx_context *ctx, char *err, size_t errlen)
 {
     sedx_ticket tk; /* every upload submitted, every upload and blit done */
     if (sedx_upload_submit(ctx, &tk) != SEDX_SUCCESS || sedx_context_wait_idle(ctx) != SEDX_SUCCESS)
-        return gfail(err, errlen, VIEW_EXIT_GPU, "waiting for the uploads failed");
+        return view_fail(err, errlen, VIEW_EXIT_GPU, "waiting for the uploads failed");
     return VIEW_OK;
 }
 

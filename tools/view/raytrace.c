@@ -13,7 +13,6 @@
 #include "view.h"
 #include "view_math.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,15 +41,6 @@ struct view_tracer {
     uint64_t timer_mask;
     double tick_ns;
 };
-
-static VIEW_PRINTF(4, 5) int tfail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static double now_ms(void) { return (double)sedx_time_ns() * 1e-6; }
 
@@ -144,11 +134,11 @@ int view_tracer_create(sedx_context *ctx, const view_options *o, const view_scen
 {
     const uint32_t need = SEDX_FEATURE_ACCELERATION_STRUCTURE | SEDX_FEATURE_RAY_TRACING_PIPELINE;
     if ((sedx_context_features(ctx) & need) != need)
-        return tfail(err, errlen, VIEW_EXIT_NO_RAYTRACING, "ray tracing is not available on this device");
+        return view_fail(err, errlen, VIEW_EXIT_NO_RAYTRACING, "ray tracing is not available on this device");
     if (!(sedx_context_features(ctx) & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS))
-        return tfail(err, errlen, VIEW_EXIT_GPU, "the device lacks buffer device address");
+        return view_fail(err, errlen, VIEW_EXIT_GPU, "the device lacks buffer device address");
     view_tracer *t = calloc(1, sizeof *t);
-    if (!t) return tfail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
+    if (!t) return view_fail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
     *out = t;
     t->ctx = ctx;
     t->dev = sedx_context_device(ctx);
@@ -160,10 +150,10 @@ int view_tracer_create(sedx_context *ctx, const view_options *o, const view_scen
     sedx_result r = storage_image(ctx, VK_FORMAT_R8G8B8A8_UNORM, "view traced color", o->width, o->height, &t->color);
     if (r == SEDX_SUCCESS) r = storage_image(ctx, VK_FORMAT_R32_UINT, "view traced id", o->width, o->height, &t->id);
     if (r == SEDX_SUCCESS) r = object_table(ctx, s, &t->objects);
-    if (r != SEDX_SUCCESS) return tfail(err, errlen, VIEW_EXIT_GPU, "trace targets: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "trace targets: %s", sedx_result_name(r));
     VkResult vr = descriptors(t);
     if (vr == VK_SUCCESS) vr = timer(t);
-    if (vr != VK_SUCCESS) return tfail(err, errlen, VIEW_EXIT_GPU, "trace descriptors or timer: VkResult %d", vr);
+    if (vr != VK_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "trace descriptors or timer: VkResult %d", vr);
     return VIEW_OK;
 }
 
@@ -240,7 +230,7 @@ static int trace_time(const view_tracer *t, double cpu_ms, view_trace_stats *st,
     uint64_t ts[2];
     VkResult vr = vkGetQueryPoolResults(t->dev, t->timer, 0, 2, sizeof ts, ts, sizeof ts[0],
                                         VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
-    if (vr != VK_SUCCESS) return tfail(err, errlen, VIEW_EXIT_GPU, "trace timestamps: VkResult %d", vr);
+    if (vr != VK_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "trace timestamps: VkResult %d", vr);
     st->trace_ms = (double)((ts[1] - ts[0]) & t->timer_mask) * t->tick_ns * 1e-6;
     st->gpu_timed = true;
     return VIEW_OK;
@@ -251,12 +241,12 @@ int view_tracer_trace(view_tracer *t, const view_camera *cam, uint8_t *rgba, uin
 {
     sedx_buffer params = {0};
     sedx_result r = params_buffer(t, cam, &params);
-    if (r != SEDX_SUCCESS) return tfail(err, errlen, VIEW_EXIT_GPU, "trace parameters: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "trace parameters: %s", sedx_result_name(r));
     sedx_cmd cmd;
     r = sedx_cmd_begin(t->ctx, SEDX_QUEUE_GRAPHICS, &cmd);
     if (r != SEDX_SUCCESS) {
         sedx_buffer_release(&params);
-        return tfail(err, errlen, VIEW_EXIT_GPU, "trace command buffer: %s", sedx_result_name(r));
+        return view_fail(err, errlen, VIEW_EXIT_GPU, "trace command buffer: %s", sedx_result_name(r));
     }
     record(t, cmd.cmd, sedx_buffer_address(&params));
     double t0 = now_ms();
@@ -267,13 +257,13 @@ int view_tracer_trace(view_tracer *t, const view_camera *cam, uint8_t *rgba, uin
     if (r == SEDX_SUCCESS) r = sedx_ticket_wait(t->ctx, tk, UINT64_MAX);
     double cpu_ms = now_ms() - t0;
     sedx_buffer_release(&params);
-    if (r != SEDX_SUCCESS) return tfail(err, errlen, VIEW_EXIT_GPU, "the trace: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "the trace: %s", sedx_result_name(r));
     int rc = trace_time(t, cpu_ms, st, err, errlen);
     if (rc != VIEW_OK) return rc;
     sedx_image_region all = {0};
     r = sedx_download_image(t->ctx, &t->color, &all, rgba);
     if (r == SEDX_SUCCESS) r = sedx_download_image(t->ctx, &t->id, &all, ids);
-    if (r != SEDX_SUCCESS) return tfail(err, errlen, VIEW_EXIT_GPU, "reading the traced image: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "reading the traced image: %s", sedx_result_name(r));
     st->blas_count = t->scene.blas_count;
     st->instance_count = t->scene.instance_count;
     st->as_bytes = t->scene.bytes;

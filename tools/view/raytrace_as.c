@@ -8,20 +8,10 @@
  */
 #include "view.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CUSTOM_INDEX_MAX 0xFFFFFFu /* gl_InstanceCustomIndexEXT: 24 bits */
-
-static VIEW_PRINTF(4, 5) int afail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 /* A refused build because of the model's size is the device's limit; anything else is a failure. */
 static int code_of(sedx_result r)
@@ -40,7 +30,7 @@ static int build_blas(sedx_context *ctx, const view_scene *s, const view_gpu *g,
     if (!tri || !infos || !rs->blas) {
         free(tri);
         free(infos);
-        return afail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
+        return view_fail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
     }
     for (uint32_t m = 0; m < s->mesh_count; ++m) {
         const view_mesh *mesh = &s->meshes[m];
@@ -62,7 +52,7 @@ static int build_blas(sedx_context *ctx, const view_scene *s, const view_gpu *g,
     free(tri);
     free(infos);
     if (r != SEDX_SUCCESS)
-        return afail(err, errlen, code_of(r), "building %u bottom-level acceleration structures: %s", s->mesh_count,
+        return view_fail(err, errlen, code_of(r), "building %u bottom-level acceleration structures: %s", s->mesh_count,
                      sedx_result_name(r));
     rs->blas_count = s->mesh_count;
     for (uint32_t m = 0; m < rs->blas_count; ++m) rs->bytes += rs->blas[m].size;
@@ -80,7 +70,7 @@ static int build_tlas(sedx_context *ctx, const view_scene *s, view_rt_scene *rs,
 {
     uint32_t n = s->object_count;
     VkAccelerationStructureInstanceKHR *inst = calloc(n ? n : 1, sizeof *inst); /* one zeroed for no objects */
-    if (!inst) return afail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
+    if (!inst) return view_fail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
     for (uint32_t i = 0; i < n; ++i) {
         float t[12];
         transform_3x4(s->objects[i].model, t);
@@ -90,14 +80,14 @@ static int build_tlas(sedx_context *ctx, const view_scene *s, view_rt_scene *rs,
                                                  SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT, SEDX_MEMORY_GPU,
                                                  "view instances", inst, &rs->instances);
     free(inst);
-    if (r != SEDX_SUCCESS) return afail(err, errlen, code_of(r), "the instance buffer: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, code_of(r), "the instance buffer: %s", sedx_result_name(r));
     sedx_tlas_info ti = {0};
     ti.instances = &rs->instances;
     ti.instance_count = n;
     ti.name = "view tlas";
     r = sedx_tlas_build(ctx, &ti, &rs->tlas, NULL);
     if (r != SEDX_SUCCESS)
-        return afail(err, errlen, code_of(r), "building the top-level acceleration structure over %u instances: %s", n,
+        return view_fail(err, errlen, code_of(r), "building the top-level acceleration structure over %u instances: %s", n,
                      sedx_result_name(r));
     rs->instance_count = n;
     rs->bytes += rs->tlas.size;
@@ -111,15 +101,15 @@ int view_rt_scene_build(sedx_context *ctx, const view_scene *s, const view_gpu *
     sedx_raytracing_properties p;
     sedx_result r = sedx_raytracing_get_properties(ctx, &p);
     if (r == SEDX_ERROR_FEATURE_NOT_PRESENT || (r == SEDX_SUCCESS && !p.acceleration_structure))
-        return afail(err, errlen, VIEW_EXIT_NO_RAYTRACING, "ray tracing is not available on this device "
+        return view_fail(err, errlen, VIEW_EXIT_NO_RAYTRACING, "ray tracing is not available on this device "
                      "(no VK_KHR_acceleration_structure)");
-    if (r != SEDX_SUCCESS) return afail(err, errlen, VIEW_EXIT_GPU, "ray-tracing properties: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "ray-tracing properties: %s", sedx_result_name(r));
     if ((uint64_t)s->object_count > CUSTOM_INDEX_MAX - 1 || s->object_count > p.max_instance_count)
-        return afail(err, errlen, VIEW_EXIT_LIMITS, "%u objects: more TLAS instances than the device (%llu) or a "
+        return view_fail(err, errlen, VIEW_EXIT_LIMITS, "%u objects: more TLAS instances than the device (%llu) or a "
                      "24-bit custom index allows", s->object_count, (unsigned long long)p.max_instance_count);
     for (uint32_t m = 0; m < s->mesh_count; ++m)
         if (s->meshes[m].index_count / 3 > p.max_primitive_count)
-            return afail(err, errlen, VIEW_EXIT_LIMITS, "mesh '%s': %u triangles, more than a BLAS holds (%llu)",
+            return view_fail(err, errlen, VIEW_EXIT_LIMITS, "mesh '%s': %u triangles, more than a BLAS holds (%llu)",
                          s->meshes[m].name, s->meshes[m].index_count / 3, (unsigned long long)p.max_primitive_count);
     int rc = build_blas(ctx, s, g, out, err, errlen);
     return rc == VIEW_OK ? build_tlas(ctx, s, out, err, errlen) : rc;

@@ -13,17 +13,7 @@
 #include "raytrace_rgen_spv.h"
 #include "raytrace_rmiss_spv.h"
 
-#include <stdarg.h>
 #include <string.h>
-
-static VIEW_PRINTF(4, 5) int pfail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static VkResult create_layouts(VkDevice dev, view_rt_pipeline *p)
 {
@@ -98,18 +88,18 @@ int view_rt_pipeline_create(sedx_context *ctx, view_rt_pipeline *out, char *err,
         (PFN_vkCreateRayTracingPipelinesKHR)vkGetDeviceProcAddr(dev, "vkCreateRayTracingPipelinesKHR");
     out->trace_rays = (PFN_vkCmdTraceRaysKHR)vkGetDeviceProcAddr(dev, "vkCmdTraceRaysKHR");
     if (!create || !out->trace_rays)
-        return pfail(err, errlen, VIEW_EXIT_NO_RAYTRACING, "ray tracing is not available on this device "
+        return view_fail(err, errlen, VIEW_EXIT_NO_RAYTRACING, "ray tracing is not available on this device "
                      "(vkGetDeviceProcAddr has no VK_KHR_ray_tracing_pipeline entry points)");
     VkResult vr = create_layouts(dev, out);
-    if (vr != VK_SUCCESS) return pfail(err, errlen, VIEW_EXIT_GPU, "ray-tracing pipeline layout: VkResult %d", vr);
+    if (vr != VK_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "ray-tracing pipeline layout: VkResult %d", vr);
     vr = create_pipeline(dev, create, out);
-    if (vr != VK_SUCCESS) return pfail(err, errlen, VIEW_EXIT_GPU, "vkCreateRayTracingPipelinesKHR: VkResult %d", vr);
+    if (vr != VK_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "vkCreateRayTracingPipelinesKHR: VkResult %d", vr);
     sedx_sbt_info si = {0};
     si.pipeline = out->pipe;
     si.raygen_count = si.miss_count = si.hit_count = 1;
     si.name = "view sbt";
     sedx_result r = sedx_sbt_create(ctx, &si, &out->sbt);
-    if (r != SEDX_SUCCESS) return pfail(err, errlen, VIEW_EXIT_GPU, "shader binding table: %s", sedx_result_name(r));
+    if (r != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "shader binding table: %s", sedx_result_name(r));
     return VIEW_OK;
 }
 

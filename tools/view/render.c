@@ -14,7 +14,6 @@
 #include "mesh_vert_spv.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,15 +53,6 @@ struct view_renderer {
     uint32_t pick_latency; /* frames between the request and its answer (the latest) */
     float center[3], radius;
 };
-
-static VIEW_PRINTF(4, 5) int rfail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static double now_s(void) { return (double)sedx_time_ns() * 1e-9; }
 
@@ -171,9 +161,9 @@ int view_renderer_create(sedx_context *ctx, const view_options *o, const view_sc
 {
     if (!(sedx_context_features(ctx) & SEDX_FEATURE_DYNAMIC_RENDERING) ||
         !(sedx_context_features(ctx) & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS))
-        return rfail(err, errlen, VIEW_EXIT_GPU, "the device lacks dynamic rendering or buffer device address");
+        return view_fail(err, errlen, VIEW_EXIT_GPU, "the device lacks dynamic rendering or buffer device address");
     view_renderer *r = calloc(1, sizeof *r);
-    if (!r) return rfail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
+    if (!r) return view_fail(err, errlen, VIEW_EXIT_GPU, "out of host memory");
     *out = r;
     r->ctx = ctx;
     r->dev = sedx_context_device(ctx);
@@ -190,8 +180,8 @@ int view_renderer_create(sedx_context *ctx, const view_options *o, const view_sc
     if (sr == SEDX_SUCCESS)
         sr = sedx_buffer_create(ctx, PICK_SLOTS * 16, SEDX_BUFFER_USAGE_STORAGE, SEDX_MEMORY_GPU, "view pick", &r->pick);
     if (sr == SEDX_SUCCESS) sr = sedx_bindless_get(ctx, &r->bindless);
-    if (sr != SEDX_SUCCESS) return rfail(err, errlen, VIEW_EXIT_GPU, "render targets: %s", sedx_result_name(sr));
-    if (create_pipeline(r) != VK_SUCCESS) return rfail(err, errlen, VIEW_EXIT_GPU, "graphics pipeline creation failed");
+    if (sr != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "render targets: %s", sedx_result_name(sr));
+    if (create_pipeline(r) != VK_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "graphics pipeline creation failed");
     for (int k = 0; k < 3; ++k) r->center[k] = 0.5f * (s->bmin[k] + s->bmax[k]);
     float d[3] = {s->bmax[0] - s->bmin[0], s->bmax[1] - s->bmin[1], s->bmax[2] - s->bmin[2]};
     r->radius = 0.5f * sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);

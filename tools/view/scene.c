@@ -13,18 +13,8 @@
 #include <assimp/postprocess.h>
 #include <assimp/scene.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-static VIEW_PRINTF(4, 5) int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 /* A string cut to fit (assimp's are up to 1024 bytes). */
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -55,14 +45,14 @@ static int count_geometry(const struct aiScene *sc, view_scene *s, uint32_t *kep
         v += mesh->mNumVertices;
         i += (uint64_t)mesh->mNumFaces * 3;
     }
-    if (!n) return fail(err, errlen, VIEW_EXIT_MODEL, "the model has no triangle meshes");
+    if (!n) return view_fail(err, errlen, VIEW_EXIT_MODEL, "the model has no triangle meshes");
     if (v > UINT32_MAX || i > UINT32_MAX)
-        return fail(err, errlen, VIEW_EXIT_LIMITS, "%llu vertices, %llu indices: more than 32-bit indices address",
+        return view_fail(err, errlen, VIEW_EXIT_LIMITS, "%llu vertices, %llu indices: more than 32-bit indices address",
                     (unsigned long long)v, (unsigned long long)i);
     s->vertices = malloc(v * sizeof *s->vertices);
     s->indices = malloc(i * sizeof *s->indices);
     s->meshes = calloc(n, sizeof *s->meshes);
-    if (!s->vertices || !s->indices || !s->meshes) return fail(err, errlen, VIEW_EXIT_LIMITS, "out of host memory");
+    if (!s->vertices || !s->indices || !s->meshes) return view_fail(err, errlen, VIEW_EXIT_LIMITS, "out of host memory");
     s->mesh_count = n;
     return VIEW_OK;
 }
@@ -79,7 +69,7 @@ static int copy_mesh(const struct aiMesh *mesh, uint32_t index, view_scene *s, v
         view_vertex *d = &s->vertices[s->vertex_count + v];
         const struct aiVector3D p = mesh->mVertices[v];
         if (!isfinite(p.x) || !isfinite(p.y) || !isfinite(p.z))
-            return fail(err, errlen, VIEW_EXIT_MODEL, "mesh '%s': vertex %u has a non-finite position (%g, %g, %g)",
+            return view_fail(err, errlen, VIEW_EXIT_MODEL, "mesh '%s': vertex %u has a non-finite position (%g, %g, %g)",
                         out->name, v, p.x, p.y, p.z);
         struct aiVector3D nm = mesh->mNormals ? mesh->mNormals[v] : (struct aiVector3D){0, 0, 1};
         if (!isfinite(nm.x) || !isfinite(nm.y) || !isfinite(nm.z)) nm = (struct aiVector3D){0, 0, 1};
@@ -90,11 +80,11 @@ static int copy_mesh(const struct aiMesh *mesh, uint32_t index, view_scene *s, v
     for (uint32_t f = 0; f < mesh->mNumFaces; ++f) {
         const struct aiFace *face = &mesh->mFaces[f];
         if (face->mNumIndices != 3)
-            return fail(err, errlen, VIEW_EXIT_MODEL, "mesh '%s': face %u has %u indices", out->name, f,
+            return view_fail(err, errlen, VIEW_EXIT_MODEL, "mesh '%s': face %u has %u indices", out->name, f,
                         face->mNumIndices);
         for (int k = 0; k < 3; ++k) {
             if (face->mIndices[k] >= mesh->mNumVertices)
-                return fail(err, errlen, VIEW_EXIT_MODEL, "mesh '%s': face %u index %u is out of range (%u vertices)",
+                return view_fail(err, errlen, VIEW_EXIT_MODEL, "mesh '%s': face %u index %u is out of range (%u vertices)",
                             out->name, f, face->mIndices[k], mesh->mNumVertices);
             s->indices[s->index_count++] = face->mIndices[k]; /* relative: the draw's vertexOffset adds first_vertex */
         }
@@ -249,7 +239,7 @@ static int load_materials(const struct aiScene *sc, const char *dir, view_scene 
 {
     s->material_count = sc->mNumMaterials ? sc->mNumMaterials : 1;
     s->materials = calloc(s->material_count, sizeof *s->materials);
-    if (!s->materials) return fail(err, errlen, VIEW_EXIT_LIMITS, "out of host memory");
+    if (!s->materials) return view_fail(err, errlen, VIEW_EXIT_LIMITS, "out of host memory");
     for (uint32_t i = 0; i < s->material_count; ++i) {
         view_material *m = &s->materials[i];
         m->base_color[0] = m->base_color[1] = m->base_color[2] = m->base_color[3] = 1.0f;
@@ -298,7 +288,7 @@ int view_scene_load(const char *path, view_scene *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, VIEW_EXIT_LOAD, "cannot open '%s'", path);
+    if (!f) return view_fail(err, errlen, VIEW_EXIT_LOAD, "cannot open '%s'", path);
     fclose(f);
     const unsigned flags = aiProcess_Triangulate | aiProcess_GenSmoothNormals | aiProcess_JoinIdenticalVertices |
                            aiProcess_SortByPType | aiProcess_ValidateDataStructure | aiProcess_FlipUVs;
@@ -307,12 +297,12 @@ int view_scene_load(const char *path, view_scene *s, char *err, size_t errlen)
     aiAttachLogStream(&log);
     const struct aiScene *sc = aiImportFile(path, flags);
     aiDetachLogStream(&log);
-    if (!sc) return fail(err, errlen, VIEW_EXIT_LOAD, "assimp cannot read '%s': %s", path, aiGetErrorString());
+    if (!sc) return view_fail(err, errlen, VIEW_EXIT_LOAD, "assimp cannot read '%s': %s", path, aiGetErrorString());
     int rc = VIEW_OK;
-    if (g_dropped[0]) rc = fail(err, errlen, VIEW_EXIT_MODEL, "'%s' has inconsistent data: %s", path, g_dropped);
+    if (g_dropped[0]) rc = view_fail(err, errlen, VIEW_EXIT_MODEL, "'%s' has inconsistent data: %s", path, g_dropped);
     uint32_t *kept = calloc(sc->mNumMeshes ? sc->mNumMeshes : 1, sizeof *kept);
     if (rc == VIEW_OK && (!sc->mNumMeshes || !sc->mRootNode || (sc->mFlags & AI_SCENE_FLAGS_INCOMPLETE)))
-        rc = fail(err, errlen, VIEW_EXIT_MODEL, "'%s' has no meshes (assimp read %u)", path, sc->mNumMeshes);
+        rc = view_fail(err, errlen, VIEW_EXIT_MODEL, "'%s' has no meshes (assimp read %u)", path, sc->mNumMeshes);
     if (rc == VIEW_OK) rc = count_geometry(sc, s, kept, err, errlen);
     for (uint32_t m = 0; rc == VIEW_OK && m < sc->mNumMeshes; ++m)
         if (kept[m] != UINT32_MAX) rc = copy_mesh(sc->mMeshes[m], m, s, &s->meshes[kept[m]], err, errlen);
@@ -321,9 +311,9 @@ int view_scene_load(const char *path, view_scene *s, char *err, size_t errlen)
         float id[16];
         vm_identity(id);
         if (!add_nodes(&w, sc->mRootNode, id))
-            rc = fail(err, errlen, VIEW_EXIT_MODEL, "the node tree is deeper than 256 levels (recursive?)");
+            rc = view_fail(err, errlen, VIEW_EXIT_MODEL, "the node tree is deeper than 256 levels (recursive?)");
         else if (!s->object_count)
-            rc = fail(err, errlen, VIEW_EXIT_MODEL, "no node of the model uses a triangle mesh");
+            rc = view_fail(err, errlen, VIEW_EXIT_MODEL, "no node of the model uses a triangle mesh");
     }
     if (rc == VIEW_OK) {
         char dir[1024];

@@ -13,6 +13,10 @@
 #define VIEW_PRINTF(f, a)
 #endif
 
+/* Writes the message into err (errlen bytes) and returns code: `return view_fail(err, errlen,
+ * VIEW_EXIT_GPU, "...", ...);` at the point of failure (fail.c). */
+int view_fail(char *err, size_t errlen, int code, const char *fmt, ...) VIEW_PRINTF(4, 5);
+
 /* Exit codes (docs/viewer.md): each bad-input class has its own. */
 enum {
     VIEW_OK = 0,
