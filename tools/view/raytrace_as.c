@@ -13,10 +13,12 @@
 
 #define CUSTOM_INDEX_MAX 0xFFFFFFu /* gl_InstanceCustomIndexEXT: 24 bits */
 
-/* A refused build because of the model's size is the device's limit; anything else is a failure. */
+/* A refused build because of the model's size is the device's limit (memory, or more geometries,
+ * triangles or instances than it allows: FEATURE_NOT_PRESENT); anything else is a failure. */
 static int code_of(sedx_result r)
 {
-    return r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY || r == SEDX_ERROR_OVER_BUDGET || r == SEDX_ERROR_INVALID_SIZE
+    return r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY || r == SEDX_ERROR_OVER_BUDGET || r == SEDX_ERROR_INVALID_SIZE ||
+                   r == SEDX_ERROR_FEATURE_NOT_PRESENT
                ? VIEW_EXIT_LIMITS
                : VIEW_EXIT_GPU;
 }
