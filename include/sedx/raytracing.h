@@ -207,7 +207,9 @@ typedef struct sedx_sbt {
  * a group count the pipeline does not have is the driver's (vkGetRayTracingShaderGroupHandlesKHR
  * failing: its error). *out is written only on success. */
 SEDX_API sedx_result sedx_sbt_create(sedx_context *ctx, const sedx_sbt_info *info, sedx_sbt *out);
-/* Releases the table's buffer (destroyed behind the GPU) and empties *sbt. */
+/* Releases the table's buffer and empties *sbt. The buffer is destroyed once every submission
+ * made so far on any queue has finished (the caller's traces read it, unseen by sedx), as for
+ * sedx_acceleration_structure_release. NULL or {0}: no-op. */
 SEDX_API void sedx_sbt_release(sedx_sbt *sbt);
 
 #ifdef __cplusplus

@@ -114,6 +114,13 @@ sedx_result sedx_sbt_create(sedx_context *ctx, const sedx_sbt_info *info, sedx_s
 void sedx_sbt_release(sedx_sbt *sbt)
 {
     if (!sbt) return;
+    /* as for acceleration structures: behind every submission made so far, since the table is
+     * read by the caller's traces, which sedx does not see (a stale or empty buffer: the buffer
+     * layer's release logs or ignores it) */
+    sedx_buffer_resource *res = sbt->buffer.resource ? sedx__buffer_get(&sbt->buffer, "sedx_sbt_release") : NULL;
+    if (res)
+        for (int q = 0; q < SEDX_QUEUE_COUNT; ++q)
+            sedx__buffer_mark_use(res, (sedx_queue)q, sedx_context_submitted_value(res->ctx, (sedx_queue)q));
     sedx_buffer_release(&sbt->buffer);
     *sbt = (sedx_sbt){0};
 }
