@@ -11,11 +11,15 @@
  * a discrete GPU takes for device-local memory), and that with SEDX_TRANSFER_CACHED_STAGING. The bytes are read back and checked once per mode.
  * Also timed: the producer alone into the user buffer; upload / producer is the most in-place
  * production can gain (the ceiling printed next to the ratio).
- * Options: --size MiB, --piece KiB (default: sedx_upload_reserve_limit), --runs R, --json, --out FILE.
+ * --threads T: T producer threads (each its own pieces; reservations are thread-safe), in both
+ * paths and in the producer-alone timing.
+ * Options: --size MiB, --piece KiB (default: sedx_upload_reserve_limit / T), --threads T (1..16),
+ * --runs R, --json, --out FILE.
  */
 #include "bench.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,24 +40,65 @@ static void produce(uint8_t *dst, uint64_t n, uint64_t word)
     }
 }
 
-static sedx_result run_reserve(sedx_context *ctx, sedx_buffer *dst, uint64_t size, uint64_t piece)
+/* One producer thread's share of a run: pieces t, t + T, t + 2T, ... of `piece` bytes, produced
+ * in place (user NULL: reserve, produce, commit) or into the user buffer. */
+typedef struct share {
+    sedx_context *ctx;
+    sedx_buffer *dst;
+    uint64_t size, piece;
+    uint8_t *user;
+    uint32_t t, threads;
+    sedx_result r;
+} share;
+
+static void *produce_share(void *arg)
 {
-    for (uint64_t off = 0; off < size; off += piece) {
-        uint64_t n = size - off < piece ? size - off : piece;
+    share *w = arg;
+    w->r = SEDX_SUCCESS;
+    for (uint64_t off = (uint64_t)w->t * w->piece; off < w->size && w->r == SEDX_SUCCESS;
+         off += (uint64_t)w->threads * w->piece) {
+        uint64_t n = w->size - off < w->piece ? w->size - off : w->piece;
+        if (w->user) {
+            produce(w->user + off, n, off / 8);
+            continue;
+        }
         sedx_upload_reservation rv;
-        sedx_result r = sedx_upload_reserve(ctx, dst, off, n, &rv);
-        if (r != SEDX_SUCCESS) return r;
+        if ((w->r = sedx_upload_reserve(w->ctx, w->dst, off, n, &rv)) != SEDX_SUCCESS) break;
         produce(rv.data, n, off / 8);
-        if ((r = sedx_upload_commit(ctx, &rv)) != SEDX_SUCCESS) return r;
+        w->r = sedx_upload_commit(w->ctx, &rv);
     }
-    return sedx_upload_flush(ctx);
+    return NULL;
 }
 
-static sedx_result run_upload(sedx_context *ctx, sedx_buffer *dst, uint64_t size, uint64_t piece, uint8_t *user)
+/* All pieces, over `threads` producer threads (the calling one among them). */
+static sedx_result produce_all(sedx_context *ctx, sedx_buffer *dst, uint64_t size, uint64_t piece, uint8_t *user,
+                               uint32_t threads)
 {
-    for (uint64_t off = 0; off < size; off += piece) /* the same producer, same pieces */
-        produce(user + off, size - off < piece ? size - off : piece, off / 8);
-    sedx_result r = sedx_upload(ctx, dst, 0, size, user);
+    share w[16];
+    pthread_t th[16];
+    for (uint32_t t = 0; t < threads; ++t) w[t] = (share){ctx, dst, size, piece, user, t, threads, SEDX_SUCCESS};
+    for (uint32_t t = 1; t < threads; ++t)
+        if (pthread_create(&th[t], NULL, produce_share, &w[t]) != 0) return SEDX_ERROR_OUT_OF_HOST_MEMORY;
+    produce_share(&w[0]);
+    sedx_result r = w[0].r;
+    for (uint32_t t = 1; t < threads; ++t) {
+        pthread_join(th[t], NULL);
+        if (r == SEDX_SUCCESS) r = w[t].r;
+    }
+    return r;
+}
+
+static sedx_result run_reserve(sedx_context *ctx, sedx_buffer *dst, uint64_t size, uint64_t piece, uint32_t threads)
+{
+    sedx_result r = produce_all(ctx, dst, size, piece, NULL, threads);
+    return r == SEDX_SUCCESS ? sedx_upload_flush(ctx) : r;
+}
+
+static sedx_result run_upload(sedx_context *ctx, sedx_buffer *dst, uint64_t size, uint64_t piece, uint8_t *user,
+                              uint32_t threads)
+{
+    sedx_result r = produce_all(ctx, dst, size, piece, user, threads); /* the same producers, same pieces */
+    if (r == SEDX_SUCCESS) r = sedx_upload(ctx, dst, 0, size, user);
     return r == SEDX_SUCCESS ? sedx_upload_flush(ctx) : r;
 }
 
@@ -79,13 +124,16 @@ static int run_mode(const bench_args *args, FILE *log, cJSON *root, uint32_t fla
         return 1;
     }
     uint64_t piece = sedx_upload_reserve_limit(ctx) & ~(uint64_t)7;
-    const char *pk = bench_flag_value(args, "--piece"); /* KiB; default: the reservation limit */
+    const char *th = bench_flag_value(args, "--threads"); /* producer threads, 1..16 */
+    uint32_t threads = th && atoi(th) > 1 ? (uint32_t)(atoi(th) > 16 ? 16 : atoi(th)) : 1u;
+    if (threads > 1) piece = (piece / threads) & ~(uint64_t)7; /* every thread's reservation fits at once */
+    const char *pk = bench_flag_value(args, "--piece"); /* KiB; default: the reservation limit / threads */
     if (pk && atoll(pk) > 0 && ((uint64_t)atoll(pk) << 10) < piece) piece = (uint64_t)atoll(pk) << 10;
     int R = args->runs, fails = 0;
     double *tr = calloc((size_t)R, sizeof *tr), *tu = calloc((size_t)R, sizeof *tu), *tp = calloc((size_t)R, sizeof *tp);
     /* one warm-up of each (ring creation, page faults), checked byte for byte */
     for (int which = 0; which < 2; ++which) {
-        sedx_result r = which ? run_upload(ctx, &dst, size, piece, user) : run_reserve(ctx, &dst, size, piece);
+        sedx_result r = which ? run_upload(ctx, &dst, size, piece, user, threads) : run_reserve(ctx, &dst, size, piece, threads);
         memset(back, 0, size);
         if (r == SEDX_SUCCESS) r = sedx_download(ctx, &dst, 0, size, back);
         for (uint64_t off = 0; r == SEDX_SUCCESS && off < size; off += piece) {
@@ -100,13 +148,13 @@ static int run_mode(const bench_args *args, FILE *log, cJSON *root, uint32_t fla
     }
     for (int i = 0; i < R && !fails; ++i) {
         double t0 = now_s();
-        if (run_reserve(ctx, &dst, size, piece) != SEDX_SUCCESS) fails++;
+        if (run_reserve(ctx, &dst, size, piece, threads) != SEDX_SUCCESS) fails++;
         tr[i] = now_s() - t0;
         t0 = now_s();
-        if (run_upload(ctx, &dst, size, piece, user) != SEDX_SUCCESS) fails++;
+        if (run_upload(ctx, &dst, size, piece, user, threads) != SEDX_SUCCESS) fails++;
         tu[i] = now_s() - t0;
         t0 = now_s(); /* the producer alone, into the same user memory: what in-place production can save at most */
-        for (uint64_t off = 0; off < size; off += piece) produce(user + off, size - off < piece ? size - off : piece, off / 8);
+        if (produce_all(ctx, &dst, size, piece, user, threads) != SEDX_SUCCESS) fails++;
         tp[i] = now_s() - t0;
     }
     double mr = bench_median(tr, R), mu = bench_median(tu, R), mp = bench_median(tp, R);
@@ -114,10 +162,10 @@ static int run_mode(const bench_args *args, FILE *log, cJSON *root, uint32_t fla
     sedx_transfer_stats st;
     sedx_transfer_get_stats(ctx, &st);
     fprintf(log, "  %-10s reserve+produce+commit %7.2f GB/s (%.2f ms)   produce+sedx_upload %7.2f GB/s (%.2f ms)   "
-                 "%.2fx   [ring %llu MiB, pieces %llu KiB, %llu direct uploads; producer alone %.2f ms: "
-                 "ceiling %.2fx]\n",
+                 "%.2fx   [ring %llu MiB, pieces %llu KiB, %u producer thread(s), %llu direct uploads; producer "
+                 "alone %.2f ms: ceiling %.2fx]\n",
             name, gr, mr * 1e3, gu, mu * 1e3, mu / mr, (unsigned long long)(st.staging_size >> 20),
-            (unsigned long long)(piece >> 10), (unsigned long long)st.direct_uploads, mp * 1e3, mu / mp);
+            (unsigned long long)(piece >> 10), threads, (unsigned long long)st.direct_uploads, mp * 1e3, mu / mp);
     cJSON *o = cJSON_AddObjectToObject(root, name);
     cJSON_AddNumberToObject(o, "reserve_GBps", gr);
     cJSON_AddNumberToObject(o, "upload_GBps", gu);
@@ -127,6 +175,7 @@ static int run_mode(const bench_args *args, FILE *log, cJSON *root, uint32_t fla
     cJSON_AddNumberToObject(o, "staging_size", (double)st.staging_size);
     cJSON_AddNumberToObject(o, "piece_bytes", (double)piece);
     cJSON_AddNumberToObject(o, "produce_ms", mp * 1e3);
+    cJSON_AddNumberToObject(o, "producer_threads", threads);
     cJSON_AddNumberToObject(o, "ceiling_ratio", mu / mp);
     free(tp);
     free(tr);
