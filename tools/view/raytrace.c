@@ -175,28 +175,14 @@ static sedx_result params_buffer(const view_tracer *t, const view_camera *cam, s
                                         "view trace params", &p, out);
 }
 
-static void barrier(VkCommandBuffer cb, VkImage img, VkImageLayout from, VkImageLayout to, VkPipelineStageFlags ss,
-                    VkAccessFlags sa, VkPipelineStageFlags ds, VkAccessFlags da)
-{
-    VkImageMemoryBarrier b = {VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
-    b.srcAccessMask = sa;
-    b.dstAccessMask = da;
-    b.oldLayout = from;
-    b.newLayout = to;
-    b.srcQueueFamilyIndex = b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    b.image = img;
-    b.subresourceRange = (VkImageSubresourceRange){VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-    vkCmdPipelineBarrier(cb, ss, ds, 0, 0, NULL, 0, NULL, 1, &b);
-}
-
 static void record(const view_tracer *t, VkCommandBuffer cb, VkDeviceAddress params)
 {
     const VkPipelineStageFlags rt = VK_PIPELINE_STAGE_RAY_TRACING_SHADER_BIT_KHR;
     const VkImage imgs[2] = {t->color.image, t->id.image};
     if (t->timer) vkCmdResetQueryPool(cb, t->timer, 0, 2);
     for (int i = 0; i < 2; ++i) /* earlier contents are not needed */
-        barrier(cb, imgs[i], VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_GENERAL, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0,
-                rt, VK_ACCESS_SHADER_WRITE_BIT);
+        view_image_barrier(cb, imgs[i], VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_GENERAL,
+                           VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, 0, rt, VK_ACCESS_SHADER_WRITE_BIT);
     vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_RAY_TRACING_KHR, t->pipe.pipe);
     vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_RAY_TRACING_KHR, t->pipe.layout, 0, 1, &t->set, 0, NULL);
     vkCmdPushConstants(cb, t->pipe.layout, VK_SHADER_STAGE_RAYGEN_BIT_KHR | VK_SHADER_STAGE_CLOSEST_HIT_BIT_KHR, 0,
@@ -206,8 +192,9 @@ static void record(const view_tracer *t, VkCommandBuffer cb, VkDeviceAddress par
     t->pipe.trace_rays(cb, &sbt->raygen, &sbt->miss, &sbt->hit, &sbt->callable, t->o->width, t->o->height, 1);
     if (t->timer) vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, t->timer, 1);
     for (int i = 0; i < 2; ++i)
-        barrier(cb, imgs[i], VK_IMAGE_LAYOUT_GENERAL, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, rt,
-                VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
+        view_image_barrier(cb, imgs[i], VK_IMAGE_ASPECT_COLOR_BIT, VK_IMAGE_LAYOUT_GENERAL,
+                           VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, rt, VK_ACCESS_SHADER_WRITE_BIT,
+                           VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
 }
 
 /* Everything the submission with tk reads or writes, for sedx's destruction and readback order. */

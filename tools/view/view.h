@@ -17,6 +17,11 @@
  * VIEW_EXIT_GPU, "...", ...);` at the point of failure (fail.c). */
 int view_fail(char *err, size_t errlen, int code, const char *fmt, ...) VIEW_PRINTF(4, 5);
 
+/* One image memory barrier over mip 0, layer 0 of img's aspect (render.c). */
+void view_image_barrier(VkCommandBuffer cb, VkImage img, VkImageAspectFlags aspect, VkImageLayout from,
+                        VkImageLayout to, VkPipelineStageFlags ss, VkAccessFlags sa, VkPipelineStageFlags ds,
+                        VkAccessFlags da);
+
 /* Exit codes (docs/viewer.md): each bad-input class has its own. */
 enum {
     VIEW_OK = 0,
