@@ -86,7 +86,7 @@ sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR ty
         as_free(ctx, a);
         return r;
     }
-    if (*name) sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_ACCELERATION_STRUCTURE_KHR, (uint64_t)a->as, name);
+    if (name && *name) sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_ACCELERATION_STRUCTURE_KHR, (uint64_t)a->as, name);
     VkAccelerationStructureDeviceAddressInfoKHR ai = {VK_STRUCTURE_TYPE_ACCELERATION_STRUCTURE_DEVICE_ADDRESS_INFO_KHR};
     ai.accelerationStructure = a->as;
     *out = (sedx_acceleration_structure){a->as, ctx->rt.as_address(ctx->device, &ai), size, (uint32_t)type, 0, h};
