@@ -167,6 +167,19 @@ SEDX_API void sedx_acceleration_structure_release(sedx_context *ctx, sedx_accele
 /* Live structures of ctx (0 for NULL). */
 SEDX_API uint32_t sedx_acceleration_structure_count(sedx_context *ctx);
 
+/* Compacts as[0..count) (built with VK_BUILD_ACCELERATION_STRUCTURE_ALLOW_COMPACTION_BIT_KHR):
+ * the compacted sizes are queried on the GPU (one submission, waited for), each structure is
+ * copied into a new one of that size (one more submission), and each original is released
+ * behind the copy; as[i] then names the copy (new handle, address and size, same type and
+ * primitive count). A BLAS's address changes: build TLAS over the compacted BLAS afterwards.
+ * out_ticket as for builds (NULL: waits for the copies). Errors (logged; nothing changes): NULL
+ * ctx / as, count 0 SEDX_ERROR_INVALID_ARGUMENT; a stale or empty structure
+ * SEDX_ERROR_INVALID_HANDLE; one built without ALLOW_COMPACTION, or the same structure twice,
+ * SEDX_ERROR_INVALID_ARGUMENT; without VK_KHR_acceleration_structure
+ * SEDX_ERROR_FEATURE_NOT_PRESENT. */
+SEDX_API sedx_result sedx_as_compact(sedx_context *ctx, sedx_acceleration_structure *as, uint32_t count,
+                                     sedx_ticket *out_ticket);
+
 /* Writes one TLAS instance: transform is 3x4 row-major (NULL = identity), custom_index the
  * 24-bit gl_InstanceCustomIndexEXT, mask the 8-bit cull mask, sbt_offset the 24-bit hit-group
  * offset, flags VkGeometryInstanceFlagsKHR (8 bits), blas a built BLAS (its address). Values

@@ -39,8 +39,12 @@ static void load_raytracing(sedx_context *ctx)
         SEDX__RT_LOAD(cmd_build, PFN_vkCmdBuildAccelerationStructuresKHR, "vkCmdBuildAccelerationStructuresKHR");
         SEDX__RT_LOAD(as_address, PFN_vkGetAccelerationStructureDeviceAddressKHR,
                       "vkGetAccelerationStructureDeviceAddressKHR");
+        SEDX__RT_LOAD(cmd_write_properties, PFN_vkCmdWriteAccelerationStructuresPropertiesKHR,
+                      "vkCmdWriteAccelerationStructuresPropertiesKHR");
+        SEDX__RT_LOAD(cmd_copy, PFN_vkCmdCopyAccelerationStructureKHR, "vkCmdCopyAccelerationStructureKHR");
         if (!ctx->rt.create_as || !ctx->rt.destroy_as || !ctx->rt.build_sizes || !ctx->rt.cmd_build ||
-            !ctx->rt.as_address || !(ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS)) {
+            !ctx->rt.as_address || !ctx->rt.cmd_write_properties || !ctx->rt.cmd_copy ||
+            !(ctx->features & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS)) {
             SEDX_LOG_WARN_TAG(TAG, "acceleration structures: entry points or buffer device address missing; "
                                    "ray tracing off");
             ctx->features &= ~(uint32_t)(SEDX_FEATURE_ACCELERATION_STRUCTURE | SEDX_FEATURE_RAY_TRACING_PIPELINE);

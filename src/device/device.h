@@ -83,6 +83,8 @@ struct sedx_context {
         PFN_vkCmdBuildAccelerationStructuresKHR cmd_build;
         PFN_vkGetAccelerationStructureDeviceAddressKHR as_address;
         PFN_vkGetRayTracingShaderGroupHandlesKHR group_handles;
+        PFN_vkCmdWriteAccelerationStructuresPropertiesKHR cmd_write_properties;
+        PFN_vkCmdCopyAccelerationStructureKHR cmd_copy;
     } rt;
 
     /* deletion queue */

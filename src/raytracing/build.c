@@ -316,12 +316,7 @@ static sedx_result build(sedx_context *ctx, plan *plans, uint32_t n, const sedx_
     sedx_ticket tk = {0};
     if (r == SEDX_SUCCESS) {
         ctx->rt.cmd_build(cmd.cmd, n, infos, ranges);
-        /* the structures, to every later command of the queue (traces, builds of a TLAS over them) */
-        VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-        mb.srcAccessMask = VK_ACCESS_ACCELERATION_STRUCTURE_WRITE_BIT_KHR;
-        mb.dstAccessMask = VK_ACCESS_ACCELERATION_STRUCTURE_READ_BIT_KHR | VK_ACCESS_SHADER_READ_BIT;
-        vkCmdPipelineBarrier(cmd.cmd, VK_PIPELINE_STAGE_ACCELERATION_STRUCTURE_BUILD_BIT_KHR,
-                             VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+        sedx__as_barrier(cmd.cmd); /* to traces, builds of a TLAS over them, compaction */
         VkSemaphore wait_sem = sedx_context_timeline(ctx, (sedx_queue)up.queue);
         uint64_t wait_value = up.value;
         VkPipelineStageFlags stage = VK_PIPELINE_STAGE_ACCELERATION_STRUCTURE_BUILD_BIT_KHR;
@@ -339,7 +334,9 @@ static sedx_result build(sedx_context *ctx, plan *plans, uint32_t n, const sedx_
         sedx__buffer_mark_use(scratch.resource, (sedx_queue)tk.queue, tk.value);
         for (uint32_t i = 0; i < n; ++i) {
             sedx__as *as = sedx__as_get(ctx, &outs[i], what);
-            if (as) sedx__buffer_mark_use(as->storage.resource, (sedx_queue)tk.queue, tk.value);
+            if (!as) continue;
+            sedx__buffer_mark_use(as->storage.resource, (sedx_queue)tk.queue, tk.value);
+            as->build_flags = plans[i].info.flags;
         }
     }
     sedx__free(infos);

@@ -93,6 +93,36 @@ sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR ty
     return SEDX_SUCCESS;
 }
 
+sedx_result sedx__as_create_like(sedx_context *ctx, const sedx_acceleration_structure *as, const uint64_t *sizes,
+                                 uint32_t count, sedx_acceleration_structure *out)
+{
+    sedx_result r = SEDX_SUCCESS;
+    uint32_t made = 0;
+    for (; made < count && r == SEDX_SUCCESS; ++made) {
+        const sedx__as *a = sedx__handle_get(&sedx__rt(ctx)->handles, as[made].handle);
+        const char *name = a && *a->name ? a->name : NULL;
+        uint64_t size = sedx__align_up(sizes[made], 256u);
+        sedx_buffer storage = {0};
+        r = sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE, SEDX_MEMORY_GPU, name, &storage);
+        if (r == SEDX_SUCCESS)
+            r = sedx__as_create(ctx, (VkAccelerationStructureTypeKHR)as[made].type, &storage, size, name, &out[made]);
+        if (r != SEDX_SUCCESS) break;
+        out[made].primitive_count = as[made].primitive_count;
+    }
+    if (r != SEDX_SUCCESS)
+        for (uint32_t i = 0; i < made; ++i) sedx__as_discard(ctx, &out[i]);
+    return r;
+}
+
+void sedx__as_barrier(VkCommandBuffer cb)
+{
+    VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_ACCELERATION_STRUCTURE_WRITE_BIT_KHR;
+    mb.dstAccessMask = VK_ACCESS_ACCELERATION_STRUCTURE_READ_BIT_KHR | VK_ACCESS_SHADER_READ_BIT;
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_ACCELERATION_STRUCTURE_BUILD_BIT_KHR, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0,
+                         1, &mb, 0, NULL, 0, NULL);
+}
+
 sedx__as *sedx__as_get(sedx_context *ctx, const sedx_acceleration_structure *as, const char *what)
 {
     if (!as) {

@@ -18,6 +18,7 @@ typedef struct sedx__as {
     VkAccelerationStructureKHR as;
     sedx_buffer storage; /* a reference of its own */
     char *name;          /* never NULL */
+    VkBuildAccelerationStructureFlagsKHR build_flags; /* what it was built with (compaction needs ALLOW_COMPACTION) */
 } sedx__as;
 
 struct sedx__raytracing {
@@ -33,9 +34,15 @@ sedx_result sedx__rt_require(sedx_context *ctx, uint32_t feature, const char *wh
  * registers it and fills *out but for primitive_count. */
 sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR type, sedx_buffer *storage,
                             uint64_t size, const char *name, sedx_acceleration_structure *out);
+/* Makes the structures copies of as[0..count) will go to: storage of sizes[i] bytes each, named
+ * as the originals; on failure none is left. */
+sedx_result sedx__as_create_like(sedx_context *ctx, const sedx_acceleration_structure *as, const uint64_t *sizes,
+                                 uint32_t count, sedx_acceleration_structure *out);
 /* Undoes sedx__as_create at once (the structure was never submitted). */
 void sedx__as_discard(sedx_context *ctx, sedx_acceleration_structure *as);
 /* The live structure behind as (logged with `what` when stale), or NULL. */
 sedx__as *sedx__as_get(sedx_context *ctx, const sedx_acceleration_structure *as, const char *what);
+/* The barrier after builds and copies: structure writes to every later command of the queue. */
+void sedx__as_barrier(VkCommandBuffer cb);
 
 #endif

@@ -60,6 +60,8 @@ static void check_refused(sedx_context *ctx)
     sedx_tlas_info ti = {&vb, 0, 1, 0, "refused"};
     assert_int_equal(sedx_tlas_build(ctx, &ti, &as, NULL), SEDX_ERROR_FEATURE_NOT_PRESENT);
     assert_int_equal(sedx_tlas_sizes(ctx, &ti, &sizes), SEDX_ERROR_FEATURE_NOT_PRESENT);
+    sedx_acceleration_structure none = {0};
+    assert_int_equal(sedx_as_compact(ctx, &none, 1, NULL), SEDX_ERROR_FEATURE_NOT_PRESENT);
     assert_int_equal(sedx_as_scratch_create(ctx, 4096, "refused", &vb), SEDX_ERROR_FEATURE_NOT_PRESENT);
     assert_int_equal(sedx_as_storage_create(ctx, 4096, "refused", &vb), SEDX_ERROR_FEATURE_NOT_PRESENT);
     sedx_sbt_info si = {(VkPipeline)(uintptr_t)0x1234, 1, 1, 1, 0, 0, NULL, "refused"};
@@ -146,7 +148,7 @@ static void test_build_and_trace(void **state)
     scene s = {0};
     make_inputs(ctx, &s, &rng);
     sedx_ticket tk;
-    build_blas(ctx, &s, &tk); /* not waited: the TLAS build follows on the same queue */
+    build_blas(ctx, &s, &tk, 0); /* not waited: the TLAS build follows on the same queue */
     build_tlas(ctx, &s, NULL);
     assert_int_equal(sedx_acceleration_structure_count(ctx), 3);
     float xy[PROBES][2];
@@ -171,6 +173,78 @@ static void test_build_and_trace(void **state)
     uint32_t hits = probes_check(ctx, &s, (const float(*)[2])xy, want, PROBES);
     assert_true(hits > PROBES / 8 && hits < PROBES); /* both kinds of answer were asked (about 21 % hit) */
     destroy_pipeline(ctx, &p);
+    sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri, &s.instances, &s.probes, &s.results};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
+    tu_context_destroy(ctx);
+}
+
+/* Compaction: smaller or equal structures under new handles, the old ones gone, the traced
+ * answers unchanged through a TLAS over the compacted BLAS; its bad inputs. */
+static void test_compaction(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    if (!has_rt(ctx)) {
+        tu_context_destroy(ctx);
+        skip();
+    }
+    uint64_t rng = tu_seed() ^ 0xC0C0;
+    scene s = {0};
+    make_inputs(ctx, &s, &rng);
+    build_blas(ctx, &s, NULL, VK_BUILD_ACCELERATION_STRUCTURE_ALLOW_COMPACTION_BIT_KHR);
+    const sedx_acceleration_structure before[2] = {s.blas[0], s.blas[1]};
+    assert_int_equal(sedx_as_compact(ctx, s.blas, 2, NULL), SEDX_SUCCESS);
+    for (int i = 0; i < 2; ++i) {
+        assert_int_not_equal(s.blas[i].handle, before[i].handle);
+        assert_true(s.blas[i].as != VK_NULL_HANDLE && s.blas[i].address != 0);
+        assert_true(s.blas[i].size <= before[i].size && s.blas[i].size % 256 == 0);
+        assert_int_equal(s.blas[i].type, before[i].type);
+        assert_int_equal(s.blas[i].primitive_count, before[i].primitive_count);
+        fprintf(stderr, "BLAS %d: %llu -> %llu bytes\n", i, (unsigned long long)before[i].size,
+                (unsigned long long)s.blas[i].size);
+    }
+    assert_int_equal(sedx_acceleration_structure_count(ctx), 2);
+    /* bad input: the old handles, a structure built without the flag, one twice; nothing changes */
+    tu_log_capture();
+    sedx_acceleration_structure stale[2] = {before[0], before[1]};
+    assert_int_equal(sedx_as_compact(ctx, stale, 2, NULL), SEDX_ERROR_INVALID_HANDLE);
+    assert_true(tu_log_contains("invalid acceleration structure handle"));
+    assert_memory_equal(stale, before, sizeof stale);
+    sedx_as_triangles t = {0};
+    t.vertices = &s.tri;
+    t.vertex_count = 3;
+    sedx_blas_info plain_info = {&t, 1, 0, "no compaction flag"};
+    sedx_acceleration_structure plain[2];
+    assert_int_equal(sedx_blas_build(ctx, &plain_info, 1, &plain[0], NULL), SEDX_SUCCESS);
+    plain[1] = s.blas[0];
+    tu_log_reset();
+    assert_int_equal(sedx_as_compact(ctx, plain, 2, NULL), SEDX_ERROR_INVALID_ARGUMENT);
+    assert_true(tu_log_contains("built without VK_BUILD_ACCELERATION_STRUCTURE_ALLOW_COMPACTION_BIT_KHR"));
+    sedx_acceleration_structure twice[2] = {s.blas[1], s.blas[1]};
+    tu_log_reset();
+    assert_int_equal(sedx_as_compact(ctx, twice, 2, NULL), SEDX_ERROR_INVALID_ARGUMENT);
+    assert_true(tu_log_contains("is also structure 0"));
+    assert_int_equal(sedx_as_compact(ctx, twice, 0, NULL), SEDX_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(sedx_as_compact(NULL, twice, 1, NULL), SEDX_ERROR_INVALID_ARGUMENT);
+    sedx_set_logger(NULL, NULL);
+    assert_int_equal(s.blas[1].handle, twice[0].handle); /* untouched */
+    assert_int_equal(sedx_acceleration_structure_count(ctx), 3);
+    sedx_acceleration_structure_release(ctx, &plain[0]);
+    /* the compacted BLAS answer as before */
+    build_tlas(ctx, &s, NULL);
+    float xy[PROBES][2];
+    uint32_t want[PROBES];
+    probes_create(ctx, &s, &rng, xy, want, PROBES);
+    rt_pipe p;
+    make_pipeline(ctx, &p);
+    sedx_sbt sbt = probe_sbt(ctx, &p);
+    sedx_ticket tk = trace(ctx, &p, &sbt, &s, PROBES);
+    assert_int_equal(sedx_ticket_wait(ctx, tk, UINT64_MAX), SEDX_SUCCESS);
+    probes_check(ctx, &s, (const float(*)[2])xy, want, PROBES);
+    sedx_sbt_release(&sbt);
+    destroy_pipeline(ctx, &p);
+    sedx_acceleration_structure_release(ctx, &s.tlas);
+    for (int i = 0; i < 2; ++i) sedx_acceleration_structure_release(ctx, &s.blas[i]);
     sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri, &s.instances, &s.probes, &s.results};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
     tu_context_destroy(ctx);
@@ -382,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_enabled_where_present),
         cmocka_unit_test(test_usage_rules),
         cmocka_unit_test(test_build_and_trace),
+        cmocka_unit_test(test_compaction),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

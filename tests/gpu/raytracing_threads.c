@@ -39,7 +39,7 @@ static void *tracer(void *arg)
         scene s = {0};
         make_inputs(g_ctx, &s, &rng);
         sedx_ticket tk;
-        build_blas(g_ctx, &s, &tk);
+        build_blas(g_ctx, &s, &tk, 0);
         build_tlas(g_ctx, &s, round & 1 ? &tk : NULL); /* waited every other round */
         float xy[NPROBES][2];
         uint32_t want[NPROBES];

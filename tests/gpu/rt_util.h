@@ -182,7 +182,7 @@ RT_FN sedx_ticket trace(sedx_context *ctx, const rt_pipe *p, const sedx_sbt *sbt
 }
 
 
-RT_FN void build_blas(sedx_context *ctx, scene *s, sedx_ticket *tk)
+RT_FN void build_blas(sedx_context *ctx, scene *s, sedx_ticket *tk, VkBuildAccelerationStructureFlagsKHR extra_flags)
 {
     sedx_as_triangles quad = {0};
     quad.vertices = &s->verts;
@@ -199,7 +199,8 @@ RT_FN void build_blas(sedx_context *ctx, scene *s, sedx_ticket *tk)
     tri.vertex_count = 3;
     tri.vertex_format = VK_FORMAT_R32G32B32_SFLOAT;
     tri.flags = SEDX_AS_GEOMETRY_OPAQUE;
-    sedx_blas_info bi[2] = {{&quad, 1, 0, "rt quad"}, {&tri, 1, VK_BUILD_ACCELERATION_STRUCTURE_PREFER_FAST_BUILD_BIT_KHR, "rt tri"}};
+    sedx_blas_info bi[2] = {{&quad, 1, extra_flags, "rt quad"},
+                            {&tri, 1, VK_BUILD_ACCELERATION_STRUCTURE_PREFER_FAST_BUILD_BIT_KHR | extra_flags, "rt tri"}};
     sedx_as_sizes sz;
     assert_int_equal(sedx_blas_sizes(ctx, &bi[0], &sz), SEDX_SUCCESS);
     assert_true(sz.storage > 0 && sz.storage % 256 == 0 && sz.build_scratch > 0);
