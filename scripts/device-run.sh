@@ -51,7 +51,9 @@ if [ "$what" = view ] || [ "$what" = all ]; then
   # the viewer's test cases (tools/CMakeLists.txt lists them) against the lavapipe references, then
   # two full-size runs with --bench whose pictures and reports come back
   export VIEW="$build/tools/sedx-view" COMPARE="$build/tools/view_compare" OUT="$out/view-tests" \
-         REF=tests/view/ref MODELS="${MODELS:-$build/models}" SEDX_LOG_LEVEL=warn
+         REF=tests/view/ref SEDX_LOG_LEVEL=warn
+  if [ -z "${MODELS:-}" ]; then if [ -d "$build/models" ]; then MODELS=$build/models; else MODELS=/usr/share/assimp/models; fi; fi
+  export MODELS
   mkdir -p "$OUT"; vpass=0; vfail=0
   while IFS='|' read -r name args; do
     IFS='|' read -r -a parts <<< "$args"
