@@ -68,9 +68,16 @@ RT_FN void make_inputs(sedx_context *ctx, scene *s, uint64_t *rng)
     assert_int_equal(sedx_buffer_create_with_data(ctx, sizeof idx, in | SEDX_BUFFER_USAGE_INDEX, SEDX_MEMORY_CPU,
                                                   "rt quad indices", idx, &s->idx),
                      SEDX_SUCCESS);
-    const float tri[3][3] = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}};
-    assert_int_equal(sedx_buffer_create_with_data(ctx, sizeof tri, in, SEDX_MEMORY_GPU, "rt triangle", tri, &s->tri),
+    /* the triangle: created as garbage, then its real vertices uploaded and left in the open
+     * batch (no flush), so that the build must come after that upload: on a GPU with a transfer
+     * queue, sedx_blas_build waits for it on the GPU; built too early, the probes see garbage */
+    float garbage[3][3];
+    for (int i = 0; i < 9; ++i) garbage[i / 3][i % 3] = 1.0e6f + (float)(tu_rand(rng) % 1000u);
+    assert_int_equal(sedx_buffer_create_with_data(ctx, sizeof garbage, in, SEDX_MEMORY_GPU, "rt triangle", garbage,
+                                                  &s->tri),
                      SEDX_SUCCESS);
+    const float tri[3][3] = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}};
+    assert_int_equal(sedx_upload(ctx, &s->tri, 0, sizeof tri, tri), SEDX_SUCCESS);
 }
 
 RT_FN bool near_line(float d) { return fabsf(d) < 2e-3f; }
