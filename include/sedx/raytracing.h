@@ -38,8 +38,10 @@
  * destroyed behind the build. The submission ends with a barrier that makes the structures
  * visible to every later command on that queue.
  *
- * Thread safety: every call may be made from any thread; building from buffers another thread
- * is releasing is the caller's race, as for copies.
+ * Thread safety: every call may be made from any thread; releases of copies of one structure
+ * from several threads at once are safe (one wins, the others are logged and ignored). Building
+ * from buffers, or compacting structures, that another thread is releasing is the caller's
+ * race, as for copies.
  */
 #ifndef SEDX_RAYTRACING_H
 #define SEDX_RAYTRACING_H
@@ -157,7 +159,8 @@ SEDX_API sedx_result sedx_as_storage_create(sedx_context *ctx, uint64_t size, co
 SEDX_API sedx_result sedx_blas_build(sedx_context *ctx, const sedx_blas_info *infos, uint32_t count,
                                      sedx_acceleration_structure *outs, sedx_ticket *out_ticket);
 /* Builds a TLAS over instance_count instances (checked as above; instance_count 0 is allowed:
- * an empty scene). The instances' BLAS must stay alive while the TLAS is used. */
+ * an empty scene, whose instance_offset may be the buffer's end). The instances' BLAS must stay
+ * alive while the TLAS is used. */
 SEDX_API sedx_result sedx_tlas_build(sedx_context *ctx, const sedx_tlas_info *info, sedx_acceleration_structure *out,
                                      sedx_ticket *out_ticket);
 /* Destroys the structure and drops its storage buffer once every submission made so far on any
@@ -216,9 +219,11 @@ typedef struct sedx_sbt {
 /* Asks the pipeline for its group handles, lays them out, uploads them (waits). Errors (logged):
  * NULL ctx / info / out, VK_NULL_HANDLE pipeline, raygen_count != 1, record_data without
  * record_size SEDX_ERROR_INVALID_ARGUMENT; a stride past maxShaderGroupStride
- * SEDX_ERROR_INVALID_SIZE; without VK_KHR_ray_tracing_pipeline SEDX_ERROR_FEATURE_NOT_PRESENT;
- * a group count the pipeline does not have is the driver's (vkGetRayTracingShaderGroupHandlesKHR
- * failing: its error). *out is written only on success. */
+ * SEDX_ERROR_INVALID_SIZE; without VK_KHR_ray_tracing_pipeline SEDX_ERROR_FEATURE_NOT_PRESENT.
+ * The counts must not exceed the pipeline's groups: Vulkan has no query for a pipeline's group
+ * count, so sedx cannot check it, and asking for more handles than the pipeline has is undefined
+ * behaviour (the validation layer reports it; a driver may return garbage handles). *out is
+ * written only on success. */
 SEDX_API sedx_result sedx_sbt_create(sedx_context *ctx, const sedx_sbt_info *info, sedx_sbt *out);
 /* Releases the table's buffer and empties *sbt. The buffer is destroyed once every submission
  * made so far on any queue has finished (the caller's traces read it, unseen by sedx), as for

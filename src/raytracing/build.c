@@ -200,7 +200,9 @@ static sedx_result tlas_plan(sedx_context *ctx, const sedx_tlas_info *in, VkAcce
     geom->geometryType = VK_GEOMETRY_TYPE_INSTANCES_KHR;
     geom->geometry.instances.sType = VK_STRUCTURE_TYPE_ACCELERATION_STRUCTURE_GEOMETRY_INSTANCES_DATA_KHR;
     geom->geometry.instances.arrayOfPointers = VK_FALSE;
-    geom->geometry.instances.data.deviceAddress = ib->address + in->instance_offset;
+    /* no instances: the buffer's own address (instance_offset may be its end, which is no
+     * address of it: VUID-vkCmdBuildAccelerationStructuresKHR-geometry-03673) */
+    geom->geometry.instances.data.deviceAddress = ib->address + (in->instance_count ? in->instance_offset : 0u);
     *range = (VkAccelerationStructureBuildRangeInfoKHR){in->instance_count, 0, 0, 0};
     *p = (plan){{VK_STRUCTURE_TYPE_ACCELERATION_STRUCTURE_BUILD_GEOMETRY_INFO_KHR}};
     p->info.type = VK_ACCELERATION_STRUCTURE_TYPE_TOP_LEVEL_KHR;
@@ -371,6 +373,10 @@ static sedx_result blas_plans(sedx_context *ctx, const sedx_blas_info *infos, ui
         if (!infos[i].geometries || infos[i].geometry_count == 0)
             return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_blas_build: BLAS %u '%s': %s", i,
                              sedx__rt_name(infos[i].name), infos[i].geometries ? "geometry_count 0" : "geometries is NULL");
+        if (infos[i].geometry_count > ctx->as_props.maxGeometryCount) /* before anything is sized by it */
+            return SEDX__ERR(SEDX_ERROR_FEATURE_NOT_PRESENT, TAG, "sedx_blas_build: BLAS %u '%s': %u geometries, the "
+                             "device allows %llu", i, sedx__rt_name(infos[i].name), infos[i].geometry_count,
+                             (unsigned long long)ctx->as_props.maxGeometryCount);
         total += infos[i].geometry_count;
     }
     b->plans = sedx__calloc(count, sizeof *b->plans);

@@ -24,6 +24,7 @@ sedx_result sedx__raytracing_create(sedx_context *ctx)
         sedx__free(rt);
         return SEDX__ERR(r, TAG, "out of host memory (ray-tracing layer)");
     }
+    pthread_mutex_init(&rt->release_lock, NULL);
     ctx->layers.raytracing = rt;
     return SEDX_SUCCESS;
 }
@@ -53,6 +54,7 @@ void sedx__raytracing_destroy(sedx_context *ctx)
     sedx__device_drain(ctx); /* the GPU is past every structure, leaked ones included */
     sedx__handle_free_matching(&rt->handles, take_leaked, ctx);
     sedx__handle_pool_finish(&rt->handles);
+    pthread_mutex_destroy(&rt->release_lock);
     sedx__free(rt);
     ctx->layers.raytracing = NULL;
 }
@@ -130,7 +132,7 @@ sedx__as *sedx__as_get(sedx_context *ctx, const sedx_acceleration_structure *as,
         return NULL;
     }
     sedx__as *a = as->handle && sedx__rt(ctx) ? sedx__handle_get(&sedx__rt(ctx)->handles, as->handle) : NULL;
-    if (!a || a->as != as->as) {
+    if (!a || a->as != as->as) { /* a live handle with another structure's VkAccelerationStructureKHR: corrupted */
         SEDX_LOG_ERROR_TAG(TAG, "%s: invalid acceleration structure handle 0x%llx (released, foreign, empty or "
                            "corrupted)", what, (unsigned long long)as->handle);
         return NULL;
@@ -150,8 +152,16 @@ void sedx__as_discard(sedx_context *ctx, sedx_acceleration_structure *as)
 void sedx_acceleration_structure_release(sedx_context *ctx, sedx_acceleration_structure *as)
 {
     if (!ctx || !as || (!as->handle && !as->as)) return;
+    struct sedx__raytracing *rt = sedx__rt(ctx);
+    if (!rt) return;
+    /* lookup, check and free under the release lock: of two releases of copies of one structure,
+     * the second finds the handle dead (logged, ignored) and never reads the structure, which the
+     * first one's deferred destruction may be freeing */
+    pthread_mutex_lock(&rt->release_lock);
     sedx__as *a = sedx__as_get(ctx, as, "sedx_acceleration_structure_release");
-    if (!a || sedx__handle_free(&sedx__rt(ctx)->handles, as->handle) != SEDX_SUCCESS) return; /* logged: ignored */
+    bool mine = a && sedx__handle_free(&rt->handles, as->handle) == SEDX_SUCCESS;
+    pthread_mutex_unlock(&rt->release_lock);
+    if (!mine) return; /* logged: ignored */
     *as = (sedx_acceleration_structure){0};
     /* behind every submission so far: the structure may be in the caller's commands */
     uint64_t after[SEDX_QUEUE_COUNT];

@@ -23,6 +23,11 @@ typedef struct sedx__as {
 
 struct sedx__raytracing {
     sedx__handle_pool handles; /* sedx_acceleration_structure.handle -> sedx__as */
+    /* held by a release from its lookup to the handle's free: a concurrent release of another
+     * copy then finds the handle dead instead of reading a structure the deletion queue may be
+     * freeing (the other calls read their own structures: releasing those meanwhile is the
+     * caller's race, as for buffers) */
+    pthread_mutex_t release_lock;
 };
 
 static inline struct sedx__raytracing *sedx__rt(sedx_context *ctx) { return ctx->layers.raytracing; }

@@ -23,9 +23,9 @@
  * Skipped (reported) where the device has no ray tracing; failed with SEDX_REQUIRE_RAY_TRACING.
  *
  * Also: the device's primitive and instance limits from real buffers (test_limits).
- * Known library bugs found by this test are behind SEDX_RT_KNOWN_BUG=1 (the comments starting
- * "BUG (": test_bug_*, and the unlogged-release count of test_concurrent_release), so that the
- * suite stays green until they are fixed; SEDX_RT_TEST=<name> runs one test. */
+ * The library bugs this test found (the comments starting "BUG (": test_bug_*, and the
+ * unlogged-release count of test_concurrent_release) are fixed; their cases stay as regression
+ * tests, each checked to fail before its fix. SEDX_RT_TEST=<name> runs one test. */
 #include "rt_util.h"
 
 #include <pthread.h>
@@ -38,12 +38,6 @@
 #define NSTALE 32
 #define EPS 2e-3
 #define SEDX_MIN_U64(a, b) ((a) < (b) ? (a) : (b))
-
-static __attribute__((unused)) bool known_bug(void)
-{
-    const char *e = getenv("SEDX_RT_KNOWN_BUG");
-    return e && *e == '1';
-}
 
 /* ---- the input buffers ---------------------------------------------------------------- */
 enum { VB_F32_A, VB_F32_B, VB_F16, NVB };
@@ -1169,7 +1163,7 @@ static void test_concurrent_release(void **state)
      * sedx_acceleration_structure_release (sedx__as_get found it live, sedx__handle_free then
      * failed) returns without a log line, though a stale copy is "logged and ignored" */
     fprintf(stderr, "%u of %u losing releases were not logged\n", unlogged, 40u * (RTHREADS - 1));
-    if (known_bug()) assert_int_equal(unlogged, 0);
+    assert_int_equal(unlogged, 0);
     sedx_set_logger(NULL, NULL);
     sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
@@ -1311,12 +1305,11 @@ static void test_limits(void **state)
  * buffer's size passes sedx's range check ([size, +0) is inside), but the build then hands Vulkan
  * an address one past the buffer: VUID-vkCmdBuildAccelerationStructuresKHR-geometry-03673 (the
  * layer finds the next buffer there, or none, without the input usage). sedx should refuse the
- * offset (SEDX_ERROR_OUT_OF_BOUNDS) or pass an address inside the buffer. Run with
- * SEDX_RT_KNOWN_BUG=1. */
+ * offset (SEDX_ERROR_OUT_OF_BOUNDS) or pass an address inside the buffer. Fixed: with no
+ * instances the build takes the buffer's own address. */
 static void test_bug_empty_tlas_at_end(void **state)
 {
     (void)state;
-    if (!known_bug()) skip();
     sedx_context *ctx = tu_context(false);
     if (!has_rt(ctx)) {
         tu_context_destroy(ctx);
@@ -1345,11 +1338,11 @@ static void test_bug_empty_tlas_at_end(void **state)
  * geometry_count 0xFFFFFFFF asks for ~400 GiB, so the call returns SEDX_ERROR_OUT_OF_HOST_MEMORY
  * (without a sanitizer) or ASan aborts ("allocator is out of memory trying to allocate
  * 0x5fffffffa0 bytes" in blas_plans); maxGeometryCount + 1 (2^24 on lavapipe) costs a 1.6 GB
- * calloc before the refusal. The same for sedx_blas_sizes. Run with SEDX_RT_KNOWN_BUG=1. */
+ * calloc before the refusal. The same for sedx_blas_sizes. Fixed: each count is checked against
+ * the limit before anything is sized by it. */
 static void test_bug_geometry_count_allocates_first(void **state)
 {
     (void)state;
-    if (!known_bug()) skip();
     sedx_context *ctx = tu_context(false);
     if (!has_rt(ctx)) {
         tu_context_destroy(ctx);
@@ -1378,8 +1371,9 @@ static void test_bug_geometry_count_allocates_first(void **state)
  * collects garbage), the read is of freed memory. TSan (build with -DSEDX_SANITIZE=thread):
  * "data race ... free in as_free <- sedx__run_deferred <- sedx_cmd_submit <- build" against
  * "read in sedx__as_get <- sedx_acceleration_structure_release", on the first run; ASan rarely
- * hits the window. Stale copies are documented as logged and ignored from any thread. Run with
- * SEDX_RT_KNOWN_BUG=1 (under TSan to see it). */
+ * hits the window. Stale copies are documented as logged and ignored from any thread. Fixed:
+ * a release looks up, checks and frees the handle under the layer's release lock (TSan with
+ * detect_deadlocks=0 runs it: the loader's locks overflow TSan's deadlock detector). */
 static sedx_acceleration_structure g_shared;
 static pthread_mutex_t g_shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic bool g_race_stop;
@@ -1399,7 +1393,6 @@ static void *stale_releaser(void *arg)
 static void test_bug_stale_release_race(void **state)
 {
     (void)state;
-    if (!known_bug()) skip();
     g_ctx = tu_context(false);
     if (!has_rt(g_ctx)) {
         tu_context_destroy(g_ctx);
