@@ -13,12 +13,22 @@ if [ -f "$dest/env.sh" ]; then exit 0; fi
 tmp="$dest.tmp"
 rm -rf "$tmp"
 mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/debs" "$tmp/root"
-echo "deb http://deb.debian.org/debian bookworm-backports main" > "$tmp/sources.list"
+# the backports suite of the Debian archive this machine's apt already uses (its first URI that
+# serves the release itself, not -security / -updates)
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+uri=$(
+  { for f in /etc/apt/sources.list.d/*.sources; do [ -f "$f" ] && awk -v c="$codename" '
+      /^URIs:/ {u=$2} /^Suites:/ {for (i = 2; i <= NF; i++) if ($i == c) ok=1}
+      /^$/ {if (ok && u) print u; ok=0; u=""} END {if (ok && u) print u}' "$f"; done
+    [ -f /etc/apt/sources.list ] && awk -v c="$codename" '$1 == "deb" && $3 == c {print $2}' /etc/apt/sources.list
+  } | grep -v security | head -1)
+[ -n "$uri" ] || { echo "fetch-lavapipe-rt: no Debian archive for '$codename' in this machine's apt sources"; exit 1; }
+echo "deb $uri $codename-backports main" > "$tmp/sources.list"
 opts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/dev/null
       -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache" -o Debug::NoLocking=1)
 for attempt in 1 2 3; do apt-get "${opts[@]}" update -qq && break; sleep 5; done
-(cd "$tmp/debs" && apt-get "${opts[@]}" download mesa-vulkan-drivers/bookworm-backports \
-   libdrm2/bookworm-backports libdrm-amdgpu1/bookworm-backports)
+(cd "$tmp/debs" && apt-get "${opts[@]}" download "mesa-vulkan-drivers/$codename-backports" \
+   "libdrm2/$codename-backports" "libdrm-amdgpu1/$codename-backports")
 for d in "$tmp"/debs/*.deb; do dpkg-deb -x "$d" "$tmp/root"; done
 lib="$dest/root/usr/lib/x86_64-linux-gnu"
 [ -f "$tmp/root/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so" ] || { echo "fetch-lavapipe-rt: no libvulkan_lvp.so in the packages"; exit 1; }

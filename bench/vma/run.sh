@@ -7,7 +7,7 @@
 # github.com/GPUOpen-LibrariesAndSDKs/VulkanMemoryAllocator (3.4.0-development at e386068, the
 # figures of bench/results/vma-side-by-side-lavapipe-2026-12-06.txt). Earlier figures used VMA
 # 3.1.0-development, the copy in Debian 12's chromium source package (150.0.7871.100-1~deb12u1):
-#   wget http://deb.debian.org/debian/pool/main/c/chromium/chromium_150.0.7871.100.orig.tar.xz
+#   (Debian's chromium source package: apt-get source chromium, or its chromium_150.0.7871.100.orig.tar.xz)
 #   tar -xJf chromium_150.0.7871.100.orig.tar.xz --wildcards '*/third_party/vulkan_memory_allocator/include/vk_mem_alloc.h'
 # (VMA itself is not packaged in Debian 12; nothing of it is committed here.)
 set -euo pipefail
