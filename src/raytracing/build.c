@@ -286,13 +286,9 @@ static sedx_result build(sedx_context *ctx, plan *plans, uint32_t n, const sedx_
     sedx_result r = scratch_buffer(ctx, SEDX__MAX(scratch_bytes, 1u), "sedx AS scratch", &scratch);
     uint32_t made = 0;
     for (; r == SEDX_SUCCESS && made < n; ++made) {
-        sedx_buffer storage = {0};
-        uint64_t size = sedx__align_up(plans[made].sizes.accelerationStructureSize, 256u);
-        r = sedx_as_storage_create(ctx, size, plans[made].name, &storage);
-        if (r == SEDX_SUCCESS)
-            r = sedx__as_create(ctx, plans[made].info.type, &storage, size, plans[made].name, &outs[made]);
+        r = sedx__as_create(ctx, plans[made].info.type, plans[made].sizes.accelerationStructureSize,
+                            plans[made].primitives, plans[made].name, &outs[made]);
         if (r != SEDX_SUCCESS) break;
-        outs[made].primitive_count = plans[made].primitives;
     }
     sedx_ticket up = {0};
     if (r == SEDX_SUCCESS) r = sedx_upload_submit(ctx, &up); /* the inputs' uploads first */

@@ -59,21 +59,24 @@ void sedx__raytracing_destroy(sedx_context *ctx)
     ctx->layers.raytracing = NULL;
 }
 
-sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR type, sedx_buffer *storage,
-                            uint64_t size, const char *name, sedx_acceleration_structure *out)
+sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR type, uint64_t bytes,
+                            uint32_t primitives, const char *name, sedx_acceleration_structure *out)
 {
+    const uint64_t size = sedx__align_up(bytes, 256u);
+    sedx_buffer storage = {0};
+    sedx_result r = sedx_as_storage_create(ctx, size, name, &storage);
+    if (r != SEDX_SUCCESS) return r;
     sedx__as *a = sedx__calloc(1, sizeof *a);
     char *copy = sedx__strdup(name ? name : "");
     if (!a || !copy) {
         sedx__free(a);
         sedx__free(copy);
-        sedx_buffer_release(storage);
+        sedx_buffer_release(&storage);
         return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "'%s': out of host memory", sedx__rt_name(name));
     }
     a->ctx = ctx;
-    a->storage = *storage;
+    a->storage = storage;
     a->name = copy;
-    *storage = (sedx_buffer){0};
     VkAccelerationStructureCreateInfoKHR ci = {VK_STRUCTURE_TYPE_ACCELERATION_STRUCTURE_CREATE_INFO_KHR};
     ci.buffer = sedx_buffer_vk(&a->storage);
     ci.offset = 0;
@@ -81,7 +84,7 @@ sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR ty
     ci.type = type;
     VkResult vr = ctx->rt.create_as(ctx->device, &ci, NULL, &a->as);
     sedx__handle h = 0;
-    sedx_result r = vr == VK_SUCCESS ? SEDX_SUCCESS : SEDX__VK(vr, "vkCreateAccelerationStructureKHR");
+    r = vr == VK_SUCCESS ? SEDX_SUCCESS : SEDX__VK(vr, "vkCreateAccelerationStructureKHR");
     if (r == SEDX_SUCCESS && (r = sedx__handle_alloc(&sedx__rt(ctx)->handles, a, &h)) != SEDX_SUCCESS)
         r = SEDX__ERR(r, TAG, "'%s': out of host memory", a->name);
     if (r != SEDX_SUCCESS) {
@@ -91,7 +94,8 @@ sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR ty
     if (name && *name) sedx_context_set_object_name(ctx, VK_OBJECT_TYPE_ACCELERATION_STRUCTURE_KHR, (uint64_t)a->as, name);
     VkAccelerationStructureDeviceAddressInfoKHR ai = {VK_STRUCTURE_TYPE_ACCELERATION_STRUCTURE_DEVICE_ADDRESS_INFO_KHR};
     ai.accelerationStructure = a->as;
-    *out = (sedx_acceleration_structure){a->as, ctx->rt.as_address(ctx->device, &ai), size, (uint32_t)type, 0, h};
+    *out = (sedx_acceleration_structure){a->as, ctx->rt.as_address(ctx->device, &ai), size, (uint32_t)type, primitives,
+                                         h};
     return SEDX_SUCCESS;
 }
 
@@ -103,13 +107,9 @@ sedx_result sedx__as_create_like(sedx_context *ctx, const sedx_acceleration_stru
     for (; made < count && r == SEDX_SUCCESS; ++made) {
         const sedx__as *a = sedx__handle_get(&sedx__rt(ctx)->handles, as[made].handle);
         const char *name = a && *a->name ? a->name : NULL;
-        uint64_t size = sedx__align_up(sizes[made], 256u);
-        sedx_buffer storage = {0};
-        r = sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE, SEDX_MEMORY_GPU, name, &storage);
-        if (r == SEDX_SUCCESS)
-            r = sedx__as_create(ctx, (VkAccelerationStructureTypeKHR)as[made].type, &storage, size, name, &out[made]);
+        r = sedx__as_create(ctx, (VkAccelerationStructureTypeKHR)as[made].type, sizes[made], as[made].primitive_count,
+                            name, &out[made]);
         if (r != SEDX_SUCCESS) break;
-        out[made].primitive_count = as[made].primitive_count;
     }
     if (r != SEDX_SUCCESS)
         for (uint32_t i = 0; i < made; ++i) sedx__as_discard(ctx, &out[i]);

@@ -35,10 +35,10 @@ static inline const char *sedx__rt_name(const char *name) { return name && *name
 
 /* SEDX_ERROR_FEATURE_NOT_PRESENT (logged with `what`) unless ctx has the feature bit. */
 sedx_result sedx__rt_require(sedx_context *ctx, uint32_t feature, const char *what);
-/* Makes an acceleration structure of type over storage (taken over: released on failure too);
- * registers it and fills *out but for primitive_count. */
-sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR type, sedx_buffer *storage,
-                            uint64_t size, const char *name, sedx_acceleration_structure *out);
+/* Makes an acceleration structure of type with storage of its own (a sedx buffer of bytes
+ * rounded up to 256, the ACCELERATION_STRUCTURE usage, named name); registers it and fills *out. */
+sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR type, uint64_t bytes,
+                            uint32_t primitives, const char *name, sedx_acceleration_structure *out);
 /* Makes the structures copies of as[0..count) will go to: storage of sizes[i] bytes each, named
  * as the originals; on failure none is left. */
 sedx_result sedx__as_create_like(sedx_context *ctx, const sedx_acceleration_structure *as, const uint64_t *sizes,
