@@ -139,11 +139,7 @@ static sedx_sbt make_sbt(sedx_context *ctx, const rt_pipe *p)
 static void test_build_and_trace(void **state)
 {
     (void)state;
-    sedx_context *ctx = tu_context(false);
-    if (!has_rt(ctx)) {
-        tu_context_destroy(ctx);
-        skip(); /* reported as SKIPPED: the device has no ray tracing (refusals: test_enabled_where_present) */
-    }
+    sedx_context *ctx = rt_context();
     uint64_t rng = tu_seed();
     scene s = {0};
     make_inputs(ctx, &s, &rng);
@@ -173,8 +169,7 @@ static void test_build_and_trace(void **state)
     uint32_t hits = probes_check(ctx, &s, (const float(*)[2])xy, want, PROBES);
     assert_true(hits > PROBES / 8 && hits < PROBES); /* both kinds of answer were asked (about 21 % hit) */
     destroy_pipeline(ctx, &p);
-    sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri, &s.instances, &s.probes, &s.results};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
+    scene_release_buffers(&s);
     tu_context_destroy(ctx);
 }
 
@@ -183,11 +178,7 @@ static void test_build_and_trace(void **state)
 static void test_compaction(void **state)
 {
     (void)state;
-    sedx_context *ctx = tu_context(false);
-    if (!has_rt(ctx)) {
-        tu_context_destroy(ctx);
-        skip();
-    }
+    sedx_context *ctx = rt_context();
     uint64_t rng = tu_seed() ^ 0xC0C0;
     scene s = {0};
     make_inputs(ctx, &s, &rng);
@@ -245,19 +236,14 @@ static void test_compaction(void **state)
     destroy_pipeline(ctx, &p);
     sedx_acceleration_structure_release(ctx, &s.tlas);
     for (int i = 0; i < 2; ++i) sedx_acceleration_structure_release(ctx, &s.blas[i]);
-    sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri, &s.instances, &s.probes, &s.results};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
+    scene_release_buffers(&s);
     tu_context_destroy(ctx);
 }
 
 static void test_usage_rules(void **state)
 {
     (void)state;
-    sedx_context *ctx = tu_context(false);
-    if (!has_rt(ctx)) {
-        tu_context_destroy(ctx);
-        skip();
-    }
+    sedx_context *ctx = rt_context();
     sedx_raytracing_properties pr;
     assert_int_equal(sedx_raytracing_get_properties(ctx, &pr), SEDX_SUCCESS);
     assert_true(pr.min_scratch_offset_alignment > 0 && pr.max_instance_count > 0 && pr.max_primitive_count > 0);
@@ -314,11 +300,7 @@ static void test_usage_rules(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    sedx_context *ctx = tu_context(false);
-    if (!has_rt(ctx)) {
-        tu_context_destroy(ctx);
-        skip();
-    }
+    sedx_context *ctx = rt_context();
     uint64_t rng = tu_seed() ^ 0x5151;
     scene s = {0};
     make_inputs(ctx, &s, &rng);
@@ -445,8 +427,8 @@ static void test_bad_input(void **state)
     sedx_acceleration_structure_release(ctx, &e);
     sedx_buffer_release(&foreign);
     tu_context_destroy(other);
-    sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri, &storage_only};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
+    scene_release_buffers(&s);
+    sedx_buffer_release(&storage_only);
     tu_context_destroy(ctx);
 }
 

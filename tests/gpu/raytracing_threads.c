@@ -56,8 +56,7 @@ static void *tracer(void *arg)
         pthread_mutex_unlock(&g_handoff_lock);
         assert_int_equal(sedx_ticket_wait(g_ctx, tk, UINT64_MAX), SEDX_SUCCESS);
         probes_check(g_ctx, &s, (const float(*)[2])xy, want, NPROBES);
-        sedx_buffer *bufs[] = {&s.verts, &s.idx, &s.tri, &s.instances, &s.probes, &s.results};
-        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
+        scene_release_buffers(&s);
     }
     return NULL;
 }
@@ -88,11 +87,7 @@ static void *uploader(void *arg)
 static void test_threads(void **state)
 {
     (void)state;
-    g_ctx = tu_context(false);
-    if (!has_rt(g_ctx)) {
-        tu_context_destroy(g_ctx);
-        skip(); /* reported as SKIPPED: no ray tracing on this device */
-    }
+    g_ctx = rt_context();
     make_pipeline(g_ctx, &g_pipe);
     pthread_t t[THREADS], up;
     atomic_store(&g_stop, false);

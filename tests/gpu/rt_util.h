@@ -43,6 +43,18 @@ RT_FN bool has_rt(sedx_context *ctx)
     return yes;
 }
 
+/* A validated context that traces; without ray tracing the calling test is reported SKIPPED
+ * (failed instead under SEDX_REQUIRE_RAY_TRACING, see has_rt). */
+RT_FN sedx_context *rt_context(void)
+{
+    sedx_context *ctx = tu_context(false);
+    if (!has_rt(ctx)) {
+        tu_context_destroy(ctx);
+        skip();
+    }
+    return ctx;
+}
+
 /* ---- the scene ------------------------------------------------------------------------- */
 typedef struct scene {
     sedx_buffer verts, idx, tri, instances, probes, results;
@@ -297,6 +309,13 @@ RT_FN sedx_sbt probe_sbt(sedx_context *ctx, const rt_pipe *p)
     sedx_sbt sbt;
     assert_int_equal(sedx_sbt_create(ctx, &si, &sbt), SEDX_SUCCESS);
     return sbt;
+}
+
+/* Releases every buffer of s (empty ones are no-ops). */
+RT_FN void scene_release_buffers(scene *s)
+{
+    sedx_buffer *bufs[] = {&s->verts, &s->idx, &s->tri, &s->instances, &s->probes, &s->results};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i) sedx_buffer_release(bufs[i]);
 }
 
 #endif
