@@ -10,6 +10,7 @@
  * memory_private.h.
  */
 #include "memory/memory_private.h"
+#include "memory/tlsf_core.h" /* the TLSF cores, inline in this file's hot path */
 
 #if defined(__linux__)
 /* The contended type lock: spin a little (the holder keeps it for a few hundred instructions),
@@ -399,7 +400,7 @@ static inline __attribute__((always_inline)) block *block_find(mtype *T, uint8_t
         block *c = T->blocks[i];
         if (c->alloc_count && c->klass != klass) continue;
         if (block_free(c) < vsize) continue;
-        if (sedx__virtual_allocate_checked(c->vb, vsize, align, R, va, voff) == SEDX_SUCCESS) return c;
+        if (tlsf_allocate(c->vb, vsize, align, R, va, voff) == SEDX_SUCCESS) return c;
     }
     return NULL;
 }
@@ -423,7 +424,7 @@ static sedx_result block_new(allocator *A, mtype *T, const sedx_allocation_info 
         size = half;
     }
     if (b) {
-        r = sedx__virtual_allocate_checked(b->vb, vsize, align, R, va, voff);
+        r = tlsf_allocate(b->vb, vsize, align, R, va, voff);
         if (r != SEDX_SUCCESS) { /* cannot happen: an empty block of >= vsize bytes at offset 0 */
             SEDX_LOG_ERROR_TAG(TAG, "internal: empty block of %llu bytes refused %llu bytes",
                                (unsigned long long)b->size, (unsigned long long)vsize);
@@ -638,7 +639,7 @@ static sedx_result free_refused(mtype *T, sedx_allocation alloc, bool double_fre
 static inline __attribute__((always_inline)) void free_in_block(allocator *A, mtype *T, block *b, const rec *R)
 {
     if (T->fill) sedx__mem_fill_user_range(A, T, R, FILL_DESTROYED);
-    sedx__virtual_free_checked(b->vb, R->valloc); /* R's own allocation: R's handle checks passed */
+    tlsf_free_node(b->vb, node_at(b->vb, (uint32_t)R->valloc)); /* R's own allocation: R's checks passed */
     b->alloc_count--;
     b->used -= R->vsize;
     block_sort_emptier(T, b);
@@ -871,8 +872,8 @@ static inline __attribute__((always_inline)) bool alloc_fast(allocator *A, const
     }
     const uint32_t index = T->free_head - 1u;
     rec *R = rec_at(T, index);
-    sedx_virtual_alloc va;
-    uint64_t voff;
+    sedx_virtual_alloc va = 0; /* (set when block_find succeeds; gcc cannot see that) */
+    uint64_t voff = 0;
     block *b = block_find(T, klass, size, align, R, &va, &voff);
     if (!b) { /* a new block: the general path */
         tlock_unlock(&T->lock);
