@@ -371,7 +371,7 @@ static sedx_result upload_region(sedx_context *ctx, struct sedx__transfer *t, se
         VkBufferImageCopy c = piece_copy(img, p, &pc, off);
         batch_add_piece(t, img, final, main, &c, bytes);
         t->stats.staged_bytes += bytes;
-        if (!cursor && t->batch_bytes >= t->up.size / 4) r = sedx__batch_submit(ctx, t, NULL);
+        if (!cursor && t->batch_bytes >= sedx__batch_target(t)) r = sedx__batch_submit(ctx, t, NULL);
     }
     return r;
 }

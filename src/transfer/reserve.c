@@ -229,7 +229,7 @@ static sedx_result commit_locked(sedx_context *ctx, struct sedx__transfer *t, se
     t->stats.uploads++;
     t->stats.upload_bytes += p->data_size;
     t->stats.staged_bytes += p->data_size;
-    if (t->batch_bytes >= t->up.size / 4) r = sedx__batch_submit(ctx, t, NULL); /* as sedx_upload does */
+    if (t->batch_bytes >= sedx__batch_target(t)) r = sedx__batch_submit(ctx, t, NULL); /* as sedx_upload does */
     return r;
 }
 

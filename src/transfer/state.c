@@ -95,6 +95,12 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
                   (t->info.flags & SEDX_TRANSFER_FORCE_SCATTER));
     const char *groups = getenv("SEDX_COPY_GROUPS"); /* tuning knob for benchmarks */
     t->copy_groups = groups && atoi(groups) > 0 ? (uint32_t)atoi(groups) : 65535u;
+    /* tuning knobs for benchmarks (KiB); the defaults were measured on the H100 (docs/transfer.md) */
+    const char *batch_kb = getenv("SEDX_BATCH_KB"), *chunk_kb = getenv("SEDX_CHUNK_KB"),
+               *rb_kb = getenv("SEDX_READBACK_CHUNK_KB");
+    t->batch_cap = (batch_kb && atoi(batch_kb) >= 64 ? (uint64_t)atoi(batch_kb) : 8192u) << 10;
+    t->chunk_cap = (chunk_kb && atoi(chunk_kb) >= 64 ? (uint64_t)atoi(chunk_kb) : 16384u) << 10;
+    t->readback_chunk = (rb_kb && atoi(rb_kb) >= 64 ? (uint64_t)atoi(rb_kb) : 16384u) << 10;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
     t->up.size = t->info.staging_size; /* the rings themselves: sedx__ring_ensure */
     t->down.size = t->info.readback_size;

@@ -98,6 +98,9 @@ struct sedx__transfer {
     uint64_t last_value[SEDX_QUEUE_COUNT]; /* last value of sedx transfer submits per queue */
     bool use_transfer_queue, nvidia;
     uint32_t copy_groups; /* most workgroups of one compute copy (grid-stride beyond) */
+    uint64_t batch_cap;   /* most bytes an open batch collects before it is submitted (sedx__batch_target) */
+    uint64_t chunk_cap;   /* the staged path's largest chunk of one upload (sedx__chunk_target) */
+    uint64_t readback_chunk; /* most bytes of one readback-ring chunk (readback.c) */
     bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
     bool small_copy_libc; /* SEDX_SMALL_COPY=libc: glibc memcpy for small copies into the ring (A/B knob) */
     /* compute */
@@ -118,6 +121,25 @@ struct sedx__transfer {
     bool batch_main;
     int image_queue_ok; /* -1 unknown; 1: the transfer family copies images at texel granularity */
 };
+
+/* When the open batch is submitted (once it holds this many bytes; also the most bytes of one
+ * group of small batched uploads): a quarter of the ring, at most batch_cap (8 MiB). And the
+ * largest chunk one large upload is copied and submitted in: a quarter of the ring, at most
+ * chunk_cap (16 MiB). Fixed caps rather than a quarter alone: once the ring has grown to 256 MiB
+ * a quarter is 64 MiB, and a 64 MiB batch keeps the copy engine idle while the CPU fills it and
+ * the CPU idle while the last one drains. H100, same binary, caps varied by SEDX_BATCH_KB: the
+ * pageable upload 0.69x its limit with quarters, 0.95x with 16 MiB chunks, 0.58-0.64x with 2-4
+ * MiB (each chunk wakes the copy threads); one sedx_upload per 4 KiB piece 0.71x a memcpy with
+ * quarters, 0.89x at 16 MiB, 0.93-1.04x at 8 MiB, 1.11x at 2 MiB; batched 4 KiB pieces best at
+ * 8 MiB (docs/transfer.md). */
+static inline uint64_t sedx__batch_target(const struct sedx__transfer *t)
+{
+    return t->up.size / 4 < t->batch_cap ? t->up.size / 4 : t->batch_cap;
+}
+static inline uint64_t sedx__chunk_target(const struct sedx__transfer *t)
+{
+    return t->up.size / 4 < t->chunk_cap ? t->up.size / 4 : t->chunk_cap;
+}
 
 /* Does the open batch hold anything? */
 static inline bool sedx__batch_open(const struct sedx__transfer *t) { return t->region_count || t->piece_count; }

@@ -163,12 +163,14 @@ static inline sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t
     return sedx__ring_alloc(ctx, t, r, size, true, no_wait, out_offset);
 }
 
-/* The staged path: chunks of at most a quarter of the ring, submitted as they fill it. The
+/* The staged path: chunks of at most sedx__chunk_target, the batch submitted as it fills. The
  * ring exists (ring_ensure). Lock held. */
 static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
                                  uint64_t dst_offset, const uint8_t *src, uint64_t size, bool no_wait)
 {
-    uint64_t chunk = t->up.size / 4, done = 0;
+    /* NO_WAIT: one chunk (fits_without_waiting has found room for all of it), so that no
+     * ring allocation after a submit can refuse the rest of an upload already half recorded */
+    uint64_t chunk = no_wait ? t->up.size / 4 : sedx__chunk_target(t), done = 0;
     sedx_result r = batch_reserve(t, size < chunk ? 1 : size / chunk + 1, 1);
     if (r != SEDX_SUCCESS) return r;
     if (no_wait && !fits_without_waiting(ctx, t, size)) {
@@ -183,7 +185,7 @@ static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, se
         sedx__batch_add(t, res, off, dst_offset + done, n);
         t->stats.staged_bytes += n;
         done += n;
-        if (t->batch_bytes >= t->up.size / 4 && (r = sedx__batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) break;
+        if (t->batch_bytes >= sedx__batch_target(t) && (r = sedx__batch_submit(ctx, t, NULL)) != SEDX_SUCCESS) break;
     }
     return r;
 }
@@ -241,7 +243,7 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
         t->stats.upload_bytes += regions[i].size;
         t->stats.staged_bytes += regions[i].size;
     }
-    if (t->batch_bytes >= t->up.size / 4) r = sedx__batch_submit(ctx, t, NULL);
+    if (t->batch_bytes >= sedx__batch_target(t)) r = sedx__batch_submit(ctx, t, NULL);
     return r;
 }
 
@@ -256,7 +258,7 @@ static sedx_result batch_prepare(sedx_context *ctx, struct sedx__transfer *t, co
     if (!staged) return SEDX_SUCCESS;
     sedx_result r = sedx__ring_ensure(ctx, t, &t->up);
     if (r != SEDX_SUCCESS) return r;
-    uint64_t chunk = t->up.size / 4, pieces = 0;
+    uint64_t chunk = sedx__chunk_target(t), pieces = 0;
     for (uint32_t i = 0; i < count; ++i) pieces += regions[i].size / chunk + 1;
     return sedx__batch_reserve(t, pieces, count);
 }
@@ -266,7 +268,7 @@ static sedx_result upload_batch_locked(sedx_context *ctx, struct sedx__transfer 
 {
     sedx_result r = batch_prepare(ctx, t, regions, count);
     if (r != SEDX_SUCCESS) return r;
-    uint64_t group_limit = t->up.size / 4, group_bytes = 0;
+    uint64_t group_limit = sedx__batch_target(t), group_bytes = 0;
     uint32_t first = 0;
     for (uint32_t i = 0; i < count; ++i) {
         const sedx_upload_region *g = &regions[i];
