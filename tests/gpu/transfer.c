@@ -193,6 +193,52 @@ static void test_ring_many_batches(void **state)
     }
 }
 
+/* Batches are submitted at min(a quarter of the ring, 8 MiB) and large uploads go in chunks of
+ * min(a quarter, 16 MiB), however large the ring (docs/transfer.md: with quarters, a ring grown
+ * to 256 MiB collected 64 MiB before the copy engine saw any of it). A 128 MiB ring (quarter
+ * 32 MiB): 24 MiB of 4 KiB uploads must reach the GPU in batches before the flush, one 48 MiB
+ * upload in at least three; every byte checked in a poisoned buffer. */
+static void test_batch_caps(void **state)
+{
+    (void)state;
+    g_rng = tu_seed() + 11;
+    sedx_context *ctx = make_ctx(SEDX_TRANSFER_NO_DIRECT, 128u << 20);
+    const uint64_t size = 48u << 20, piece = 4096, small = 24u << 20;
+    sedx_buffer b;
+    assert_int_equal(sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
+                                        SEDX_MEMORY_GPU, "batch caps", &b), SEDX_SUCCESS);
+    uint8_t *expect = malloc(size), *got = malloc(size);
+    memset(expect, POISON, size);
+    assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    tu_fill_random(expect, small, &g_rng);
+    sedx_transfer_stats s0, s1, s2;
+    sedx_transfer_get_stats(ctx, &s0);
+    for (uint64_t k = 0; k < small / piece; ++k) {
+        uint64_t slot = (k * 389) % (small / piece);
+        assert_int_equal(sedx_upload(ctx, &b, slot * piece, piece, expect + slot * piece), SEDX_SUCCESS);
+    }
+    sedx_transfer_get_stats(ctx, &s1);
+    assert_true(s1.batches - s0.batches >= 2); /* 8 MiB each: 3 submitted before any flush (quarters: 0) */
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    memset(got, 0x11, size);
+    assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
+    assert_memory_equal(expect, got, size);
+    tu_fill_random(expect, size, &g_rng);
+    sedx_transfer_get_stats(ctx, &s1);
+    assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    sedx_transfer_get_stats(ctx, &s2);
+    assert_true(s2.batches - s1.batches >= 3); /* 16 MiB chunks (quarters: two of 32 MiB) */
+    memset(got, 0x11, size);
+    assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
+    assert_memory_equal(expect, got, size);
+    sedx_buffer_release(&b);
+    free(expect);
+    free(got);
+    tu_context_destroy(ctx);
+}
+
 /* The batched form: same result as one sedx_upload per region in order, all or nothing. */
 static void test_upload_batch(void **state)
 {
@@ -651,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_sync_validation_is_on),
         cmocka_unit_test(test_direct_path),       cmocka_unit_test(test_ring_path),
         cmocka_unit_test(test_small_scatter),     cmocka_unit_test(test_ring_many_batches),
+        cmocka_unit_test(test_batch_caps),
         cmocka_unit_test(test_ring_accounting_open_batch), cmocka_unit_test(test_upload_batch),     cmocka_unit_test(test_device_copy),
         cmocka_unit_test(test_buffer_to_image),   cmocka_unit_test(test_ring_full_and_errors),
         cmocka_unit_test(test_create_with_data),  cmocka_unit_test(test_ring_grows),
