@@ -105,11 +105,13 @@ void sedx__pool_run(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t
     while (atomic_load(&p->active) != 0) sched_yield(); /* stragglers leave at once: nothing left */
 }
 
-/* memcpy, split into 4 page-aligned pieces per thread for large sizes. */
-void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
+/* memcpy (stream: sedx__stream_copy), split into 4 page-aligned pieces per thread for large
+ * sizes. */
+void sedx__pool_copy(memcpy_pool *p, void *dst, const void *src, size_t size, bool stream)
 {
     if (p->count == 0 || size < (2u << 20)) {
-        memcpy(dst, src, size);
+        if (stream) sedx__stream_copy(dst, src, size);
+        else memcpy(dst, src, size);
         return;
     }
     copy_job jobs[64];
@@ -119,6 +121,8 @@ void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size)
     size_t piece = (size_t)sedx__align_up((size + n - 1) / n, 4096);
     uint32_t k = 0;
     for (size_t off = 0; off < size && k < n; off += piece, ++k)
-        jobs[k] = (copy_job){(uint8_t *)dst + off, (const uint8_t *)src + off, SEDX__MIN(piece, size - off), false};
+        jobs[k] = (copy_job){(uint8_t *)dst + off, (const uint8_t *)src + off, SEDX__MIN(piece, size - off), stream};
     sedx__pool_run(p, jobs, k, size);
 }
+
+void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size) { sedx__pool_copy(p, dst, src, size, false); }

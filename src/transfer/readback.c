@@ -64,7 +64,8 @@ static sedx_result download_one(sedx_context *ctx, struct sedx__transfer *t, sed
         if (rr != SEDX_SUCCESS) break;
         rr = sedx_memory_invalidate(ctx, r->buffer.resource->allocation, (uint64_t)tail * chunk, pend[tail].n);
         if (rr != SEDX_SUCCESS) break;
-        sedx__pool_memcpy(&t->pool, dst + pend[tail].dst_off, r->ptr + (uint64_t)tail * chunk, (size_t)pend[tail].n);
+        sedx__pool_copy(&t->pool, dst + pend[tail].dst_off, r->ptr + (uint64_t)tail * chunk, (size_t)pend[tail].n,
+                        t->readback_stream);
         tail = (tail + 1) % slots;
         live--;
     }

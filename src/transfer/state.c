@@ -101,6 +101,8 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->batch_cap = (batch_kb && atoi(batch_kb) >= 64 ? (uint64_t)atoi(batch_kb) : 8192u) << 10;
     t->chunk_cap = (chunk_kb && atoi(chunk_kb) >= 64 ? (uint64_t)atoi(chunk_kb) : 16384u) << 10;
     t->readback_chunk = (rb_kb && atoi(rb_kb) >= 64 ? (uint64_t)atoi(rb_kb) : 16384u) << 10;
+    const char *rb_stream = getenv("SEDX_READBACK_STREAM");
+    t->readback_stream = rb_stream && atoi(rb_stream) == 1;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
     t->up.size = t->info.staging_size; /* the rings themselves: sedx__ring_ensure */
     t->down.size = t->info.readback_size;

@@ -101,6 +101,7 @@ struct sedx__transfer {
     uint64_t batch_cap;   /* most bytes an open batch collects before it is submitted (sedx__batch_target) */
     uint64_t chunk_cap;   /* the staged path's largest chunk of one upload (sedx__chunk_target) */
     uint64_t readback_chunk; /* most bytes of one readback-ring chunk (readback.c) */
+    bool readback_stream;    /* SEDX_READBACK_STREAM=1: non-temporal stores out of the readback ring (A/B knob) */
     bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
     bool small_copy_libc; /* SEDX_SMALL_COPY=libc: glibc memcpy for small copies into the ring (A/B knob) */
     /* compute */
@@ -184,6 +185,8 @@ void sedx__pool_stop(memcpy_pool *p);
 void sedx__pool_run(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes);
 /* memcpy, split into page-aligned pieces over the pool for large sizes. */
 void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size);
+/* The same with non-temporal stores when stream is true. */
+void sedx__pool_copy(memcpy_pool *p, void *dst, const void *src, size_t size, bool stream);
 
 /* ------------------------------------------------------------------------------------------
  * ring.c: the staging and readback rings (lock held for all)
