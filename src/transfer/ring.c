@@ -6,6 +6,8 @@
  */
 #include "transfer/transfer_private.h"
 
+_Static_assert(FIFO_CAP * 2u <= SEDX__CMD_RING, "staging batches in flight must leave command buffers for the rest");
+
 static sedx_result ring_init(sedx_context *ctx, ring *r, uint64_t size, bool upload)
 {
     const bool cached = (sedx__get_transfer(ctx)->info.flags & SEDX_TRANSFER_CACHED_STAGING) != 0;

@@ -10,7 +10,12 @@
 #include <string.h>
 
 #define TAG "TRANSFER"
-#define FIFO_CAP 1024u
+/* Staging batches in flight at most: each holds one of a queue's SEDX__CMD_RING one-time command
+ * buffers until it completes, so the ring's FIFO, not sedx_cmd_begin, is what makes an upload
+ * wait for the GPU, and a NO_WAIT upload fails with OUT_OF_STAGING instead of waiting for a
+ * command buffer (with 8 MiB batches a 512 MiB ring held 64 of them; tests/gpu/transfer_caps.c).
+ * Half the command buffers: the other half stays for downloads, copies and the caller's own. */
+#define FIFO_CAP 32u
 #define RING_MIN (64u << 10) /* the smallest ring: staging_size / readback_size below it are refused */
 #define RING_ALIGN 16u /* ring allocations start 16-byte aligned (uvec4 scatter) */
 

@@ -6,8 +6,9 @@
 
 #include <stdatomic.h>
 
-/* Small staged regions of a batch share one ring allocation (a group of at most a quarter of
- * the ring) and are copied in parallel; the rest goes through upload_locked in order. */
+/* Small staged regions of a batch share one ring allocation (a group of at most
+ * sedx__batch_target bytes) and are copied in parallel; the rest goes through upload_locked in
+ * order. */
 #define GROUP_REGION_MAX (256u << 10)
 
 /* Validation shared by the single and the batched upload: the checks of sedx__check_buffer (the
