@@ -25,6 +25,31 @@ static sedx_context *make_ctx(uint32_t tflags, uint64_t ring)
     return ctx;
 }
 
+/* Downloads b's first size bytes into got (poisoned first) and compares them with expect. */
+static void read_back_equal(sedx_context *ctx, const sedx_buffer *b, const uint8_t *expect, uint8_t *got, uint64_t size)
+{
+    memset(got, 0x11, size);
+    assert_int_equal(sedx_download(ctx, b, 0, size, got), SEDX_SUCCESS);
+    assert_memory_equal(expect, got, size);
+}
+
+/* A GPU buffer of size bytes holding POISON (uploaded and flushed), *expect a host copy of it,
+ * *got a host array of the same size (the caller frees both). */
+static sedx_buffer poisoned_buffer(sedx_context *ctx, uint64_t size, const char *name, uint8_t **expect, uint8_t **got)
+{
+    sedx_buffer b;
+    assert_int_equal(sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
+                                        SEDX_MEMORY_GPU, name, &b), SEDX_SUCCESS);
+    *expect = malloc(size);
+    *got = malloc(size);
+    assert_non_null(*expect);
+    assert_non_null(*got);
+    memset(*expect, POISON, size);
+    assert_int_equal(sedx_upload(ctx, &b, 0, size, *expect), SEDX_SUCCESS);
+    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    return b;
+}
+
 /* Uploads random bytes at [off, off+n) of a poisoned GPU buffer, reads the whole buffer back
  * and checks the range and the poison around it. */
 static void roundtrip(sedx_context *ctx, uint64_t buf_size, uint64_t off, uint64_t n)
@@ -135,9 +160,7 @@ static void test_small_scatter(void **state)
         assert_int_equal(sedx_upload(ctx, &b, off, n, expect + off), SEDX_SUCCESS);
     }
     assert_int_equal(sedx_upload_submit(ctx, NULL), SEDX_SUCCESS);
-    memset(got, 0x11, size);
-    assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
-    assert_memory_equal(expect, got, size);
+    read_back_equal(ctx, &b, expect, got, size);
     sedx_transfer_stats s;
     sedx_transfer_get_stats(ctx, &s);
     if (sedx_context_features(ctx) & SEDX_FEATURE_BUFFER_DEVICE_ADDRESS) assert_true(s.scatter_dispatches >= 1);
@@ -150,9 +173,7 @@ static void test_small_scatter(void **state)
         assert_int_equal(sedx_upload(ctx, &b, off, n, expect + off), SEDX_SUCCESS);
     }
     assert_int_equal(sedx_upload_submit(ctx, NULL), SEDX_SUCCESS);
-    memset(got, 0x11, size);
-    assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
-    assert_memory_equal(expect, got, size);
+    read_back_equal(ctx, &b, expect, got, size);
     sedx_buffer_release(&b);
     free(expect);
     free(got);
@@ -204,13 +225,8 @@ static void test_batch_caps(void **state)
     g_rng = tu_seed() + 11;
     sedx_context *ctx = make_ctx(SEDX_TRANSFER_NO_DIRECT, 128u << 20);
     const uint64_t size = 48u << 20, piece = 4096, small = 24u << 20;
-    sedx_buffer b;
-    assert_int_equal(sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
-                                        SEDX_MEMORY_GPU, "batch caps", &b), SEDX_SUCCESS);
-    uint8_t *expect = malloc(size), *got = malloc(size);
-    memset(expect, POISON, size);
-    assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    uint8_t *expect, *got;
+    sedx_buffer b = poisoned_buffer(ctx, size, "batch caps", &expect, &got);
     tu_fill_random(expect, small, &g_rng);
     sedx_transfer_stats s0, s1, s2;
     sedx_transfer_get_stats(ctx, &s0);
@@ -221,18 +237,14 @@ static void test_batch_caps(void **state)
     sedx_transfer_get_stats(ctx, &s1);
     assert_true(s1.batches - s0.batches >= 2); /* 8 MiB each: 3 submitted before any flush (quarters: 0) */
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
-    memset(got, 0x11, size);
-    assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
-    assert_memory_equal(expect, got, size);
+    read_back_equal(ctx, &b, expect, got, size);
     tu_fill_random(expect, size, &g_rng);
     sedx_transfer_get_stats(ctx, &s1);
     assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
     sedx_transfer_get_stats(ctx, &s2);
     assert_true(s2.batches - s1.batches >= 3); /* 16 MiB chunks (quarters: two of 32 MiB) */
-    memset(got, 0x11, size);
-    assert_int_equal(sedx_download(ctx, &b, 0, size, got), SEDX_SUCCESS);
-    assert_memory_equal(expect, got, size);
+    read_back_equal(ctx, &b, expect, got, size);
     sedx_buffer_release(&b);
     free(expect);
     free(got);
@@ -319,13 +331,8 @@ static void test_ring_accounting_open_batch(void **state)
     g_rng = tu_seed() + 8;
     sedx_context *ctx = make_ctx(SEDX_TRANSFER_NO_DIRECT, 65536);
     const uint64_t K = 1024, size = 256 * K;
-    sedx_buffer b;
-    assert_int_equal(sedx_buffer_create(ctx, size, SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST,
-                                        SEDX_MEMORY_GPU, "accounting", &b), SEDX_SUCCESS);
-    uint8_t *expect = malloc(size), *got = malloc(size);
-    memset(expect, POISON, size);
-    assert_int_equal(sedx_upload(ctx, &b, 0, size, expect), SEDX_SUCCESS);
-    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    uint8_t *expect, *got;
+    sedx_buffer b = poisoned_buffer(ctx, size, "accounting", &expect, &got);
     tu_fill_random(expect, size, &g_rng);
     uint64_t off = 0;
 #define UP(n) (off += (n), sedx_upload_ex(ctx, &b, off - (n), (n), expect + off - (n), SEDX_UPLOAD_NO_WAIT))
