@@ -222,6 +222,19 @@ static void record_copies(struct sedx__transfer *t, VkCommandBuffer cb, VkBuffer
     }
 }
 
+/* Ring room for the scatter region table (no batch submit from here). During a NO_WAIT call
+ * (t->no_wait) only room free now: the upload that fills the ring must not wait for the GPU to
+ * make room for its batch's table, and without room the batch goes by copy commands. */
+static bool table_room(sedx_context *ctx, struct sedx__transfer *t, uint64_t bytes, uint64_t *out_offset)
+{
+    if (t->no_wait) {
+        uint64_t pad;
+        sedx__ring_reclaim(ctx, &t->up);
+        if (!sedx__ring_fits(&t->up, sedx__align_up(bytes, RING_ALIGN), &pad)) return false;
+    }
+    return sedx__ring_alloc(ctx, t, &t->up, bytes, false, false, out_offset) == SEDX_SUCCESS;
+}
+
 /* After the submit (r its result): the batch's references record the use, then go (destruction
  * waits for it). Each buffer is touched once, before its own reference goes: a dropped
  * reference may be the last one, and the buffer may be destroyed at once if the GPU is already
@@ -263,9 +276,7 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
     for (uint32_t i = 0; i < t->region_count && !ordered; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
     bool scatter = n_scatter >= 64;
     uint64_t table_offset = 0;
-    /* the region table goes into the ring too (no batch submit from here) */
-    if (scatter && sedx__ring_alloc(ctx, t, &t->up, (uint64_t)n_scatter * 16, false, false, &table_offset))
-        scatter = false;
+    if (scatter && !table_room(ctx, t, (uint64_t)n_scatter * 16, &table_offset)) scatter = false;
     sedx_queue q = (!scatter && !t->batch_main && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
     sedx_cmd cmd;
     sedx_result r = sedx_cmd_begin(ctx, q, &cmd);

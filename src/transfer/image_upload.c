@@ -472,7 +472,9 @@ sedx_result sedx_upload_image(sedx_context *ctx, const sedx_image *dst, const se
         struct sedx__transfer *t = sedx__get_transfer(ctx);
         SEDX_PROFILE_SCOPE("sedx_upload_image");
         pthread_mutex_lock(&t->lock);
-        r = upload_locked(ctx, t, img, g, bl, count, final, info && (info->flags & SEDX_UPLOAD_NO_WAIT));
+        t->no_wait = info && (info->flags & SEDX_UPLOAD_NO_WAIT);
+        r = upload_locked(ctx, t, img, g, bl, count, final, t->no_wait);
+        t->no_wait = false;
         pthread_mutex_unlock(&t->lock);
     }
     sedx__free(g);

@@ -158,7 +158,9 @@ sedx_result sedx_upload_reserve_ex(sedx_context *ctx, const sedx_buffer *dst, ui
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     SEDX_PROFILE_SCOPE("sedx_upload_reserve");
     pthread_mutex_lock(&t->lock);
-    r = reserve_locked(ctx, t, dst, offset, size, (flags & SEDX_UPLOAD_NO_WAIT) != 0, out);
+    t->no_wait = (flags & SEDX_UPLOAD_NO_WAIT) != 0;
+    r = reserve_locked(ctx, t, dst, offset, size, t->no_wait, out);
+    t->no_wait = false;
     pthread_mutex_unlock(&t->lock);
     return r;
 }

@@ -107,6 +107,7 @@ struct sedx__transfer {
     uint64_t chunk_cap;   /* the staged path's largest chunk of one upload (sedx__chunk_target) */
     uint64_t readback_chunk; /* most bytes of one readback-ring chunk (readback.c) */
     bool readback_stream;    /* SEDX_READBACK_STREAM=1: non-temporal stores out of the readback ring (A/B knob) */
+    bool no_wait;            /* a NO_WAIT call holds the lock: a batch it submits takes no ring room it would wait for */
     bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
     bool small_copy_libc; /* SEDX_SMALL_COPY=libc: glibc memcpy for small copies into the ring (A/B knob) */
     /* compute */

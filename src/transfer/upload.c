@@ -217,7 +217,9 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     SEDX_PROFILE_BEGIN(zone, "sedx_upload");
     pthread_mutex_lock(&t->lock);
+    t->no_wait = (flags & SEDX_UPLOAD_NO_WAIT) != 0;
     r = upload_locked(ctx, t, res, dst_offset, data, size, flags);
+    t->no_wait = false;
     pthread_mutex_unlock(&t->lock);
     if (zone.start_ns) SEDX_PROFILE_END(zone); /* (sedx_profile_end does nothing without a start) */
     return r;

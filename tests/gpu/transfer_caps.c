@@ -195,7 +195,7 @@ static void test_batch_mixed_growth(void **state)
  * 16 MiB ring). A watchdog opens the gate once one call has taken 10 s so that the test fails instead of hanging. */
 typedef struct watchdog {
     sedx_context *ctx;
-    VkSemaphore gate;
+    VkSemaphore gate, gate2; /* the transfer queue's and the main queue's */
     atomic_bool done, fired;
     _Atomic uint64_t call; /* number of calls started */
 } watchdog;
@@ -217,28 +217,31 @@ static void *watchdog_main(void *arg)
         atomic_store(&w->fired, true);
         fprintf(stderr, "watchdog: a NO_WAIT upload is blocked; opening the gate\n");
         tu_open_gate(w->ctx, w->gate);
+        if (w->gate2) tu_open_gate(w->ctx, w->gate2);
     }
     return NULL;
 }
 
-static void test_nowait_never_waits(void **state)
+/* NO_WAIT 4 KiB uploads into a held GPU until the ring refuses one: no call may wait (a
+ * watchdog opens the gate after 10 s, so that the test fails instead of hanging), the last
+ * answer is OUT_OF_STAGING, and everything recorded arrives once the gate opens. */
+static void nowait_until_full(uint32_t tflags, uint64_t ring, const char *batch_kb, bool prime)
 {
-    (void)state;
-    /* 64 KiB batches in a 16 MiB ring: up to 256 batches could be in flight, four times the
-     * command buffers a queue has (the review's case: 8 MiB batches in a 512 MiB ring) */
-    const uint64_t ring = 16u << 20;
-    setenv("SEDX_BATCH_KB", "64", 1);
-    sedx_context *ctx = make_ctx(SEDX_TRANSFER_NO_DIRECT, ring, ring, 64u << 10);
+    if (batch_kb) setenv("SEDX_BATCH_KB", batch_kb, 1);
+    sedx_context *ctx = make_ctx(SEDX_TRANSFER_NO_DIRECT | tflags, ring, ring, 64u << 10);
     unsetenv("SEDX_BATCH_KB"); /* read by sedx_transfer_configure */
     const uint64_t bsize = 8u << 20, piece = 4096;
     sedx_buffer b = make_buf(ctx, bsize, "nowait never waits");
-    uint8_t *data = malloc(bsize);
-    memset(data, 0x5A, bsize);
-    assert_int_equal(sedx_upload(ctx, &b, 0, piece, data), SEDX_SUCCESS); /* the ring exists */
-    assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
-    watchdog w = {ctx, VK_NULL_HANDLE, false, false, 0};
-    sedx_ticket blocker;
+    uint8_t *data = malloc(bsize), *got = malloc(bsize);
+    tu_fill_random(data, bsize, &g_rng);
+    if (prime) { /* the ring exists before the GPU is held */
+        assert_int_equal(sedx_upload(ctx, &b, 0, piece, data), SEDX_SUCCESS);
+        assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    }
+    watchdog w = {ctx, VK_NULL_HANDLE, VK_NULL_HANDLE, false, false, 0};
+    sedx_ticket blocker, blocker2;
     w.gate = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &blocker);
+    w.gate2 = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &blocker2); /* scatter batches run there */
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, watchdog_main, &w), 0);
     sedx_result r = SEDX_SUCCESS;
@@ -247,24 +250,55 @@ static void test_nowait_never_waits(void **state)
     for (; k < ring_pieces && r == SEDX_SUCCESS; ++k) {
         double t0 = now_s();
         atomic_fetch_add(&w.call, 1);
-        r = sedx_upload_ex(ctx, &b, (k * piece) % bsize, piece, data, SEDX_UPLOAD_NO_WAIT);
+        r = sedx_upload_ex(ctx, &b, (k * piece) % bsize, piece, data + (k * piece) % bsize, SEDX_UPLOAD_NO_WAIT);
         double dt = now_s() - t0;
         if (dt > worst) worst = dt;
     }
     atomic_store(&w.done, true);
     pthread_join(th, NULL);
-    if (!atomic_load(&w.fired)) tu_open_gate(ctx, w.gate);
+    if (!atomic_load(&w.fired)) {
+        tu_open_gate(ctx, w.gate);
+        tu_open_gate(ctx, w.gate2);
+    }
     sedx_transfer_stats s;
     sedx_transfer_get_stats(ctx, &s);
-    print_message("NO_WAIT: %llu calls, last %s, longest call %.3f s, %llu batches\n", (unsigned long long)k,
-                  sedx_result_name(r), worst, (unsigned long long)s.batches);
+    print_message("NO_WAIT: %llu calls, last %s, longest call %.3f s, %llu batches, %llu scatter dispatches\n",
+                  (unsigned long long)k, sedx_result_name(r), worst, (unsigned long long)s.batches,
+                  (unsigned long long)s.scatter_dispatches);
     assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
+    /* the refused call wrote nothing: pieces 0 .. k-2 arrived (the first call's piece 0 too) */
+    uint64_t arrived = (k - 1) * piece < bsize ? (k - 1) * piece : bsize;
+    memset(got, 0x11, bsize);
+    assert_int_equal(sedx_download(ctx, &b, 0, arrived, got), SEDX_SUCCESS);
+    check_equal(data, got, arrived, "NO_WAIT pieces");
     vkDestroySemaphore(sedx_context_device(ctx), w.gate, NULL);
+    vkDestroySemaphore(sedx_context_device(ctx), w.gate2, NULL);
     sedx_buffer_release(&b);
     free(data);
+    free(got);
     tu_context_destroy(ctx);
     assert_false(atomic_load(&w.fired)); /* a NO_WAIT call waited for the GPU */
     assert_int_equal(r, SEDX_ERROR_OUT_OF_STAGING);
+}
+
+/* 64 KiB batches in a 16 MiB ring: up to 256 batches could be in flight, four times the command
+ * buffers a queue has (the review's case: 8 MiB batches in a 512 MiB ring). */
+static void test_nowait_never_waits(void **state)
+{
+    (void)state;
+    g_rng = tu_seed() + 303;
+    nowait_until_full(0, 16u << 20, "64", true);
+}
+
+/* Scatter batches (a discrete GPU's, forced here): a batch's region table (16 bytes a region)
+ * goes into the ring at submit. 256 KiB batches of 64 pieces in a ring of 4 x 256 KiB + 3 tables
+ * of 1 KiB: the NO_WAIT upload that completes the fourth batch fills the ring to its last byte
+ * and submits that batch, whose table must not wait for room (it goes by copy commands then). */
+static void test_nowait_scatter_table(void **state)
+{
+    (void)state;
+    g_rng = tu_seed() + 304;
+    nowait_until_full(SEDX_TRANSFER_FORCE_SCATTER, (1024u + 3u) << 10, "256", false);
 }
 
 int main(void)
@@ -274,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_nowait_all_or_nothing),
         cmocka_unit_test(test_batch_mixed_growth),
         cmocka_unit_test(test_nowait_never_waits),
+        cmocka_unit_test(test_nowait_scatter_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
