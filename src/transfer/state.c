@@ -67,6 +67,14 @@ static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
 
 /* Defaults, the environment's benchmark knobs, and what follows from the info (lock held or
  * not yet shared). */
+/* The integer in environment variable name when it is at least min, else fallback. */
+static uint64_t env_at_least(const char *name, int min, uint64_t fallback)
+{
+    const char *v = getenv(name);
+    int n = v ? atoi(v) : 0;
+    return v && n >= min ? (uint64_t)n : fallback;
+}
+
 static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_transfer_info *info)
 {
     t->info = info ? *info : (sedx_transfer_info){0};
@@ -93,16 +101,12 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->scatter = !(t->info.flags & SEDX_TRANSFER_NO_SCATTER) &&
                  (ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU ||
                   (t->info.flags & SEDX_TRANSFER_FORCE_SCATTER));
-    const char *groups = getenv("SEDX_COPY_GROUPS"); /* tuning knob for benchmarks */
-    t->copy_groups = groups && atoi(groups) > 0 ? (uint32_t)atoi(groups) : 65535u;
-    /* tuning knobs for benchmarks (KiB); the defaults were measured on the H100 (docs/transfer.md) */
-    const char *batch_kb = getenv("SEDX_BATCH_KB"), *chunk_kb = getenv("SEDX_CHUNK_KB"),
-               *rb_kb = getenv("SEDX_READBACK_CHUNK_KB");
-    t->batch_cap = (batch_kb && atoi(batch_kb) >= 64 ? (uint64_t)atoi(batch_kb) : 8192u) << 10;
-    t->chunk_cap = (chunk_kb && atoi(chunk_kb) >= 64 ? (uint64_t)atoi(chunk_kb) : 16384u) << 10;
-    t->readback_chunk = (rb_kb && atoi(rb_kb) >= 64 ? (uint64_t)atoi(rb_kb) : 16384u) << 10;
-    const char *rb_stream = getenv("SEDX_READBACK_STREAM");
-    t->readback_stream = rb_stream && atoi(rb_stream) == 1;
+    /* tuning knobs for benchmarks; the defaults were measured on the H100 (docs/transfer.md) */
+    t->copy_groups = (uint32_t)env_at_least("SEDX_COPY_GROUPS", 1, 65535u);
+    t->batch_cap = env_at_least("SEDX_BATCH_KB", 64, 8192u) << 10;
+    t->chunk_cap = env_at_least("SEDX_CHUNK_KB", 64, 16384u) << 10;
+    t->readback_chunk = env_at_least("SEDX_READBACK_CHUNK_KB", 64, 16384u) << 10;
+    t->readback_stream = env_at_least("SEDX_READBACK_STREAM", 1, 0) == 1;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
     t->up.size = t->info.staging_size; /* the rings themselves: sedx__ring_ensure */
     t->down.size = t->info.readback_size;

@@ -139,14 +139,8 @@ struct sedx__transfer {
  * MiB (each chunk wakes the copy threads); one sedx_upload per 4 KiB piece 0.71x a memcpy with
  * quarters, 0.89x at 16 MiB, 0.93-1.04x at 8 MiB, 1.11x at 2 MiB; batched 4 KiB pieces best at
  * 8 MiB (docs/transfer.md). */
-static inline uint64_t sedx__batch_target(const struct sedx__transfer *t)
-{
-    return t->up.size / 4 < t->batch_cap ? t->up.size / 4 : t->batch_cap;
-}
-static inline uint64_t sedx__chunk_target(const struct sedx__transfer *t)
-{
-    return t->up.size / 4 < t->chunk_cap ? t->up.size / 4 : t->chunk_cap;
-}
+static inline uint64_t sedx__batch_target(const struct sedx__transfer *t) { return SEDX__MIN(t->up.size / 4, t->batch_cap); }
+static inline uint64_t sedx__chunk_target(const struct sedx__transfer *t) { return SEDX__MIN(t->up.size / 4, t->chunk_cap); }
 
 /* Does the open batch hold anything? */
 static inline bool sedx__batch_open(const struct sedx__transfer *t) { return t->region_count || t->piece_count; }
