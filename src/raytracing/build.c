@@ -392,10 +392,7 @@ static sedx_result blas_plans(sedx_context *ctx, const sedx_blas_info *infos, ui
 
 sedx_result sedx_blas_sizes(sedx_context *ctx, const sedx_blas_info *info, sedx_as_sizes *out)
 {
-    if (!ctx || !info || !out)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_blas_sizes: %s is NULL",
-                         !ctx ? "ctx" : !info ? "info" : "out");
-    sedx_result r = sedx__rt_require(ctx, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_blas_sizes");
+    sedx_result r = sedx__rt_begin(ctx, info, out, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_blas_sizes");
     blas_arrays b = {0};
     if (r == SEDX_SUCCESS) r = blas_plans(ctx, info, 1, &b);
     if (r == SEDX_SUCCESS) sizes_out(ctx, &b.plans[0], out);
@@ -405,10 +402,7 @@ sedx_result sedx_blas_sizes(sedx_context *ctx, const sedx_blas_info *info, sedx_
 
 sedx_result sedx_tlas_sizes(sedx_context *ctx, const sedx_tlas_info *info, sedx_as_sizes *out)
 {
-    if (!ctx || !info || !out)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_tlas_sizes: %s is NULL",
-                         !ctx ? "ctx" : !info ? "info" : "out");
-    sedx_result r = sedx__rt_require(ctx, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_tlas_sizes");
+    sedx_result r = sedx__rt_begin(ctx, info, out, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_tlas_sizes");
     VkAccelerationStructureGeometryKHR g;
     VkAccelerationStructureBuildRangeInfoKHR range;
     plan p;
@@ -439,11 +433,8 @@ sedx_result sedx_blas_build(sedx_context *ctx, const sedx_blas_info *infos, uint
 sedx_result sedx_tlas_build(sedx_context *ctx, const sedx_tlas_info *info, sedx_acceleration_structure *out,
                             sedx_ticket *out_ticket)
 {
-    if (!ctx || !info || !out)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_tlas_build: %s is NULL",
-                         !ctx ? "ctx" : !info ? "info" : "out");
     SEDX_PROFILE_SCOPE("sedx_tlas_build");
-    sedx_result r = sedx__rt_require(ctx, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_tlas_build");
+    sedx_result r = sedx__rt_begin(ctx, info, out, SEDX_FEATURE_ACCELERATION_STRUCTURE, "sedx_tlas_build");
     VkAccelerationStructureGeometryKHR g;
     VkAccelerationStructureBuildRangeInfoKHR range;
     plan p;

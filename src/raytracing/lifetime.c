@@ -15,6 +15,13 @@ sedx_result sedx__rt_require(sedx_context *ctx, uint32_t feature, const char *wh
                                                                   : "VK_KHR_acceleration_structure");
 }
 
+sedx_result sedx__rt_begin(sedx_context *ctx, const void *info, const void *out, uint32_t feature, const char *fn)
+{
+    if (!ctx || !info || !out)
+        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: %s is NULL", fn, !ctx ? "ctx" : !info ? "info" : "out");
+    return sedx__rt_require(ctx, feature, fn);
+}
+
 sedx_result sedx__raytracing_create(sedx_context *ctx)
 {
     struct sedx__raytracing *rt = sedx__calloc(1, sizeof *rt);

@@ -35,6 +35,9 @@ static inline const char *sedx__rt_name(const char *name) { return name && *name
 
 /* SEDX_ERROR_FEATURE_NOT_PRESENT (logged with `what`) unless ctx has the feature bit. */
 sedx_result sedx__rt_require(sedx_context *ctx, uint32_t feature, const char *what);
+/* The start of a call fn(ctx, info, out, ...): SEDX_ERROR_INVALID_ARGUMENT naming the first of the
+ * three that is NULL, then sedx__rt_require(ctx, feature, fn). */
+sedx_result sedx__rt_begin(sedx_context *ctx, const void *info, const void *out, uint32_t feature, const char *fn);
 /* Makes an acceleration structure of type with storage of its own (a sedx buffer of bytes
  * rounded up to 256, the ACCELERATION_STRUCTURE usage, named name); registers it and fills *out. */
 sedx_result sedx__as_create(sedx_context *ctx, VkAccelerationStructureTypeKHR type, uint64_t bytes,

@@ -79,10 +79,7 @@ static sedx_result fill(sedx_context *ctx, const sedx_sbt_info *in, const sbt_la
 
 sedx_result sedx_sbt_create(sedx_context *ctx, const sedx_sbt_info *info, sedx_sbt *out)
 {
-    if (!ctx || !info || !out)
-        return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_sbt_create: %s is NULL",
-                         !ctx ? "ctx" : !info ? "info" : "out");
-    sedx_result r = sedx__rt_require(ctx, SEDX_FEATURE_RAY_TRACING_PIPELINE, "sedx_sbt_create");
+    sedx_result r = sedx__rt_begin(ctx, info, out, SEDX_FEATURE_RAY_TRACING_PIPELINE, "sedx_sbt_create");
     if (r == SEDX_SUCCESS) r = check_info(ctx, info);
     sbt_layout l = {0};
     if (r == SEDX_SUCCESS) r = layout_for(ctx, info, &l);
