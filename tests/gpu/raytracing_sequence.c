@@ -1226,6 +1226,17 @@ static void test_table_shapes(void **state)
     model_close(m);
 }
 
+/* One triangle's three vertices (R32G32B32_SFLOAT) in a GPU buffer with the ACCELERATION_STRUCTURE_INPUT usage. */
+static sedx_buffer triangle_buffer(sedx_context *ctx)
+{
+    const float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0};
+    sedx_buffer vb;
+    assert_int_equal(sedx_buffer_create_with_data(ctx, sizeof v, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT,
+                                                  SEDX_MEMORY_GPU, "tri", v, &vb),
+                     SEDX_SUCCESS);
+    return vb;
+}
+
 /* ---- the device's limits: more triangles than maxPrimitiveCount, from real buffers ------- */
 static void test_limits(void **state)
 {
@@ -1243,10 +1254,7 @@ static void test_limits(void **state)
     assert_int_equal(sedx_buffer_create(ctx, per * 3 * 2, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT, SEDX_MEMORY_GPU,
                                         "many indices", &ib),
                      SEDX_SUCCESS);
-    const float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0};
-    assert_int_equal(sedx_buffer_create_with_data(ctx, sizeof v, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT,
-                                                  SEDX_MEMORY_GPU, "tri", v, &vb),
-                     SEDX_SUCCESS);
+    vb = triangle_buffer(ctx);
     sedx_as_triangles t[3];
     for (int i = 0; i < 3; ++i) {
         t[i] = (sedx_as_triangles){0};
@@ -1321,11 +1329,7 @@ static void test_bug_geometry_count_allocates_first(void **state)
 {
     (void)state;
     sedx_context *ctx = rt_context();
-    const float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0};
-    sedx_buffer vb;
-    assert_int_equal(sedx_buffer_create_with_data(ctx, sizeof v, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT,
-                                                  SEDX_MEMORY_GPU, "tri", v, &vb),
-                     SEDX_SUCCESS);
+    sedx_buffer vb = triangle_buffer(ctx);
     sedx_as_triangles t = {0};
     t.vertices = &vb;
     t.vertex_count = 3;
@@ -1367,11 +1371,7 @@ static void test_bug_stale_release_race(void **state)
 {
     (void)state;
     g_ctx = rt_context();
-    const float v[9] = {0, 0, 0, 1, 0, 0, 0, 1, 0};
-    sedx_buffer vb;
-    assert_int_equal(sedx_buffer_create_with_data(g_ctx, sizeof v, SEDX_BUFFER_USAGE_ACCELERATION_STRUCTURE_INPUT,
-                                                  SEDX_MEMORY_GPU, "tri", v, &vb),
-                     SEDX_SUCCESS);
+    sedx_buffer vb = triangle_buffer(g_ctx);
     sedx_as_triangles t = {0};
     t.vertices = &vb;
     t.vertex_count = 3;
