@@ -335,6 +335,25 @@ SEDX_API sedx_result sedx_gpu_copy(sedx_context *ctx, const sedx_buffer *src, ui
                                    const sedx_buffer *dst, uint64_t dst_offset, uint64_t size,
                                    sedx_ticket *out_ticket);
 
+/* Many device copies in one submission: the same result as sedx_gpu_copy for each region in
+ * order (a region sees what earlier regions wrote), with one command buffer and one ticket. A
+ * barrier is recorded between two regions only where the later one reads or writes bytes an
+ * earlier one writes, or writes bytes an earlier one reads; independent regions run
+ * together. One submission instead of one per copy (docs/transfer.md has what that saves). All or
+ * nothing: every region is checked first (the errors of sedx_gpu_copy, and a line naming the
+ * region), and one bad region copies nothing. NULL ctx, regions NULL with count > 0
+ * SEDX_ERROR_INVALID_ARGUMENT; count 0 or only empty regions: SUCCESS, ticket value 0.
+ * out_ticket NULL = wait. Every buffer is kept alive until the ticket passes. */
+typedef struct sedx_copy_region {
+    const sedx_buffer *src;
+    uint64_t src_offset;
+    const sedx_buffer *dst;
+    uint64_t dst_offset;
+    uint64_t size;
+} sedx_copy_region;
+SEDX_API sedx_result sedx_gpu_copy_batch(sedx_context *ctx, const sedx_copy_region *regions, uint32_t count,
+                                         sedx_ticket *out_ticket);
+
 /* Counters for tests and benchmarks. */
 /* ------------------------------------------------------------------------------------------
  * Images (<sedx/image.h>; docs/images.md)
