@@ -13,6 +13,8 @@
 #include "bench_copy_spv.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +83,69 @@ double bench_parallel_memcpy(void *dst, const void *src, size_t n, int threads)
     pthread_barrier_destroy(&start);
     pthread_barrier_destroy(&end);
     return t;
+}
+
+/* ---------------------------------------------------------------- the host and the DMA at once */
+
+typedef struct ov_job {
+    uint8_t *dst;
+    const uint8_t *src;
+    size_t n;
+    atomic_bool *stop;
+    _Atomic uint64_t *bytes;
+    pthread_barrier_t *ready;
+} ov_job;
+
+/* Copies its slice again and again, 1 MiB at a time, counting bytes, until told to stop. */
+static void *ov_worker(void *p)
+{
+    ov_job *j = p;
+    const size_t piece = 1u << 20;
+    pthread_barrier_wait(j->ready);
+    for (size_t off = 0; !atomic_load_explicit(j->stop, memory_order_relaxed);) {
+        size_t c = j->n - off < piece ? j->n - off : piece;
+        memcpy(j->dst + off, j->src + off, c);
+        atomic_fetch_add_explicit(j->bytes, c, memory_order_relaxed);
+        off = off + c >= j->n ? 0 : off + c;
+    }
+    return NULL;
+}
+
+int bench_overlap(sedx_context *ctx, sedx_queue queue, VkBuffer dma_src, VkBuffer dma_dst, const VkBufferCopy *dma,
+                  uint32_t dma_repeat, void *mc_dst, const void *mc_src, size_t mc_size, int threads,
+                  double *dma_gbps, double *mc_gbps)
+{
+    if (threads < 1) threads = 1;
+    if (threads > BENCH_MAX_MEMCPY_THREADS) threads = BENCH_MAX_MEMCPY_THREADS;
+    size_t slice = (mc_size / (size_t)threads) & ~(size_t)4095;
+    if (!slice) return 1;
+    atomic_bool stop = false;
+    _Atomic uint64_t bytes = 0;
+    pthread_barrier_t ready;
+    pthread_barrier_init(&ready, NULL, (unsigned)threads + 1);
+    pthread_t tid[BENCH_MAX_MEMCPY_THREADS];
+    ov_job jobs[BENCH_MAX_MEMCPY_THREADS];
+    for (int i = 0; i < threads; ++i) {
+        size_t off = slice * (size_t)i;
+        jobs[i] = (ov_job){(uint8_t *)mc_dst + off, (const uint8_t *)mc_src + off, slice, &stop, &bytes, &ready};
+        if (pthread_create(&tid[i], NULL, ov_worker, &jobs[i]) != 0) {
+            fprintf(stderr, "sedx-bench: pthread_create failed\n");
+            exit(1); /* the started workers wait on a barrier that will never fill */
+        }
+    }
+    pthread_barrier_wait(&ready);
+    double t0 = now_s();
+    uint64_t b0 = atomic_load(&bytes);
+    double t = bench_raw_copy(ctx, queue, dma_src, dma_dst, 0, dma_repeat, 1, dma);
+    uint64_t b1 = atomic_load(&bytes);
+    double t1 = now_s();
+    atomic_store(&stop, true);
+    for (int i = 0; i < threads; ++i) pthread_join(tid[i], NULL);
+    pthread_barrier_destroy(&ready);
+    if (t <= 0) return 1;
+    *dma_gbps = (double)dma->size * dma_repeat / t / 1e9;
+    *mc_gbps = (double)(b1 - b0) / (t1 - t0) / 1e9;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- raw buffers */
@@ -289,6 +354,30 @@ double bench_compute_copy_run(sedx_context *ctx, const bench_compute_copy *c, Vk
     full_barrier(cmd.cmd);
     sedx_ticket t;
     if (sedx_cmd_submit(ctx, &cmd, NULL, &t) != SEDX_SUCCESS) return -1;
+    if (sedx_ticket_wait(ctx, t, UINT64_MAX) != SEDX_SUCCESS) return -1;
+    return now_s() - t0;
+}
+
+double bench_compute_copy_run_each(sedx_context *ctx, const bench_compute_copy *c, VkDeviceAddress src,
+                                   VkDeviceAddress dst, uint64_t size, uint32_t groups, uint32_t repeat)
+{
+    if (!c->pipeline || !src || !dst || ((src | dst | size) & 15) || size / 16 > UINT32_MAX) return -1;
+    struct {
+        uint64_t src, dst;
+        uint32_t count, pad;
+    } pc = {src, dst, (uint32_t)(size / 16), 0};
+    sedx_ticket t = {0};
+    double t0 = now_s();
+    for (uint32_t k = 0; k < (repeat ? repeat : 1); ++k) {
+        sedx_cmd cmd;
+        if (sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd) != SEDX_SUCCESS) return -1;
+        full_barrier(cmd.cmd);
+        vkCmdBindPipeline(cmd.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->pipeline);
+        vkCmdPushConstants(cmd.cmd, c->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+        vkCmdDispatch(cmd.cmd, groups, 1, 1);
+        full_barrier(cmd.cmd);
+        if (sedx_cmd_submit(ctx, &cmd, NULL, &t) != SEDX_SUCCESS) return -1;
+    }
     if (sedx_ticket_wait(ctx, t, UINT64_MAX) != SEDX_SUCCESS) return -1;
     return now_s() - t0;
 }

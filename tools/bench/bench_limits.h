@@ -41,4 +41,14 @@ uint32_t bench_compute_copy_full_groups(const bench_compute_copy *c, uint64_t si
 /* `repeat` dispatches of `groups` workgroups copying size bytes (16-byte aligned), barriers between. */
 double bench_compute_copy_run(sedx_context *ctx, const bench_compute_copy *c, VkDeviceAddress src,
                               VkDeviceAddress dst, uint64_t size, uint32_t groups, uint32_t repeat);
+/* The same copies, one submission each (a full barrier before and after each, as sedx_gpu_copy
+ * records them), waiting only for the last: what one submission per copy costs. */
+double bench_compute_copy_run_each(sedx_context *ctx, const bench_compute_copy *c, VkDeviceAddress src,
+                                   VkDeviceAddress dst, uint64_t size, uint32_t groups, uint32_t repeat);
+/* The host and the copy engine at once, as a pipelined transfer runs them: `threads` threads
+ * memcpy mc_src -> mc_dst (mc_size bytes, over and over) while dma_repeat copies `dma` run on
+ * queue in one submission; each one's rate while the other runs. 0, or 1 on failure. */
+int bench_overlap(sedx_context *ctx, sedx_queue queue, VkBuffer dma_src, VkBuffer dma_dst, const VkBufferCopy *dma,
+                  uint32_t dma_repeat, void *mc_dst, const void *mc_src, size_t mc_size, int threads,
+                  double *dma_gbps, double *mc_gbps);
 #endif

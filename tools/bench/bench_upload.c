@@ -44,6 +44,11 @@ typedef struct st {
     bench_compute_copy cc;
     uint32_t groups[2][MAX_GROUP_VARIANTS];
     int n_groups[2];
+    /* the host and the copy engine at once (bench_overlap), per round (index round + 1, the
+     * warm-up at 0): ov[0] host -> device, ov[1] device -> host; ov[.][.][0] the DMA's rate,
+     * ov[.][.][1] memcpy's */
+    int round, ov_threads;
+    double ov[2][MAX_RUNS + 1][2];
     uint32_t *slots;
     sedx_upload_region *ups;
     VkBufferCopy *regions;
@@ -184,6 +189,56 @@ static double m_d2d_sedx(st *s, int which)
     return r == SEDX_SUCCESS ? rate(n * k, now_s() - t0) : -1;
 }
 
+/* The same device copies in one sedx_gpu_copy_batch (one submission) */
+static double m_d2d_batch(st *s, int which)
+{
+    sedx_buffer *a, *b;
+    uint64_t n;
+    d2d_pair(s, which, &a, &b, &n);
+    uint32_t k = s->rep[which];
+    sedx_copy_region regs[64];
+    for (uint32_t i = 0; i < k; ++i) regs[i] = (sedx_copy_region){a, 0, b, 0, n};
+    sedx_ticket tk = {0};
+    double t0 = now_s();
+    sedx_result r = sedx_gpu_copy_batch(s->ctx, regs, k, &tk);
+    if (r == SEDX_SUCCESS) r = sedx_ticket_wait(s->ctx, tk, UINT64_MAX);
+    return r == SEDX_SUCCESS ? rate(n * k, now_s() - t0) : -1;
+}
+
+/* reference: the plain compute copy (sedx's workgroup count) with one submission per copy */
+static double m_d2d_each(st *s, int which)
+{
+    sedx_buffer *a, *b;
+    uint64_t n;
+    d2d_pair(s, which, &a, &b, &n);
+    uint32_t k = s->rep[which], groups = BMIN(bench_compute_copy_full_groups(&s->cc, n), 65535u);
+    return rate(n * k, bench_compute_copy_run_each(s->ctx, &s->cc, sedx_buffer_address(a), sedx_buffer_address(b), n,
+                                                   groups, k));
+}
+
+/* Limit of a pipelined host path: the copy engine and the host memcpy at once, each on its own
+ * half of the raw host buffer (which 0: pageable -> host buffer while the DMA reads the other
+ * half into device memory; 1: the DMA writes one half from device memory while host buffer ->
+ * pageable copies out of the other). Returns the lower of the two rates. */
+static double m_overlap(st *s, int which)
+{
+    uint64_t half = (s->size / 2) & ~(uint64_t)4095;
+    sedx_queue q = sedx_context_has_transfer_queue(s->ctx) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
+    uint32_t reps = s->cpu_device ? 1 : 4;
+    double *out = s->ov[which][s->round + 1];
+    int bad;
+    if (which == 0) {
+        VkBufferCopy c = {half, 0, half};
+        bad = bench_overlap(s->ctx, q, s->h_up.buffer, s->d_raw.buffer, &c, reps, s->h_up.mapped, s->user, half,
+                            s->ov_threads, &out[0], &out[1]);
+    } else {
+        VkBufferCopy c = {0, half, half};
+        bad = bench_overlap(s->ctx, q, s->d_raw.buffer, s->h_down.buffer, &c, reps, s->back, s->h_down.mapped, half,
+                            s->ov_threads, &out[0], &out[1]);
+    }
+    return bad ? -1 : BMIN(out[0], out[1]);
+}
+
 static double m_readback(st *s, int unused)
 {
     (void)unused;
@@ -227,6 +282,7 @@ static void run_rounds(st *s, items *L, int runs, FILE *log)
     double t_start = now_s();
     for (int round = -1; round < runs; ++round) { /* round -1: warm-up, not kept */
         bool backward = round >= 0 && (round & 1);
+        s->round = round;
         for (int j = 0; j < L->n; ++j) {
             item *i = &L->it[backward ? L->n - 1 - j : j];
             double g = i->fn(s, i->arg);
@@ -282,6 +338,12 @@ static void check_d2d(st *s, int which)
     d2d_pair(s, which, &a, &b, &n);
     clear_buffer(s, sedx_buffer_vk(b), n);
     s->fails += check(m_d2d_sedx(s, which) > 0 && equals_user(s, b, n), "sedx_gpu_copy equal");
+    clear_buffer(s, sedx_buffer_vk(b), n);
+    s->fails += check(m_d2d_batch(s, which) > 0 && equals_user(s, b, n), "sedx_gpu_copy_batch equal");
+    if (s->n_groups[which]) {
+        clear_buffer(s, sedx_buffer_vk(b), n);
+        s->fails += check(m_d2d_each(s, which) > 0 && equals_user(s, b, n), "compute copy, one submission each, equal");
+    }
     for (int v = 0; v < s->n_groups[which]; v += BMAX(1, s->n_groups[which] - 1)) { /* first and last */
         clear_buffer(s, sedx_buffer_vk(b), n);
         s->fails += check(m_d2d_compute(s, which * MAX_GROUP_VARIANTS + v) > 0 && equals_user(s, b, n),
@@ -405,12 +467,14 @@ static void group_variants(st *s, int which)
 }
 
 /* The device-copy measurements of one size: copy command, compute copy per group count, sedx. */
-static void d2d_item(items *L, st *s, int which, item **cmd, item **cc, item **sx)
+static void d2d_item(items *L, st *s, int which, item **cmd, item **cc, item **sx, item **bx, item **each)
 {
     *cmd = add(L, m_d2d_command, which, "d2d copy command %d", which);
     for (int v = 0; v < s->n_groups[which]; ++v)
         cc[v] = add(L, m_d2d_compute, which * MAX_GROUP_VARIANTS + v, "d2d compute %d/%u", which, s->groups[which][v]);
+    *each = s->n_groups[which] ? add(L, m_d2d_each, which, "d2d compute one submission each %d", which) : NULL;
     *sx = add(L, m_d2d_sedx, which, which ? "d2d_large" : "d2d");
+    *bx = add(L, m_d2d_batch, which, which ? "d2d_large_batch" : "d2d_batch");
 }
 
 static void usage_upload(void)
@@ -543,6 +607,9 @@ int bench_upload(const bench_args *args)
     r = sedx_upload(s.ctx, &s.dev, 0, s.size, s.user);
     if (r == SEDX_SUCCESS) r = sedx_upload_flush(s.ctx);
     s.fails += check(r == SEDX_SUCCESS, "initial uploads");
+    sedx_transfer_stats ts0;
+    sedx_transfer_get_stats(s.ctx, &ts0);
+    s.ov_threads = (int)BMAX(1u, ts0.memcpy_threads); /* as many copying threads as sedx's transfers use */
 
     /* scattered pieces: count distinct 4 KiB slots, shuffled */
     s.slots = malloc(slots_n * sizeof *s.slots);
@@ -574,11 +641,17 @@ int bench_upload(const bench_args *args)
     item *scc = add(&L, m_scatter_calls, 0, "scatter_per_call");
     item *scb = add(&L, m_scatter_batch, 0, "scatter_batch");
     item *reg = add(&L, m_copy_regions, 0, "copy regions baseline");
-    item *dcmd[2] = {0}, *dsedx[2] = {0}, *dcc[2][MAX_GROUP_VARIANTS] = {{0}};
-    d2d_item(&L, &s, 0, &dcmd[0], dcc[0], &dsedx[0]);
+    item *dcmd[2] = {0}, *dsedx[2] = {0}, *dbatch[2] = {0}, *deach[2] = {0}, *dcc[2][MAX_GROUP_VARIANTS] = {{0}};
+    d2d_item(&L, &s, 0, &dcmd[0], dcc[0], &dsedx[0], &dbatch[0], &deach[0]);
     item *d2h[2] = {add(&L, m_raw_d2h, SEDX_QUEUE_GRAPHICS, "raw D2H main queue"),
                     xfer ? add(&L, m_raw_d2h, SEDX_QUEUE_TRANSFER, "raw D2H transfer queue") : NULL};
     item *rb = add(&L, m_readback, 0, "readback");
+    /* (not on a CPU device: its copy engine is a driver thread on the same cores as the memcpy) */
+    item *ovl[2] = {NULL, NULL};
+    if (!s.cpu_device) {
+        ovl[0] = add(&L, m_overlap, 0, "overlap host -> device");
+        ovl[1] = add(&L, m_overlap, 1, "overlap device -> host");
+    }
     fprintf(log, "phase 1: everything at --size\n");
     run_rounds(&s, &L, R, log);
     checks(&s);
@@ -639,7 +712,7 @@ int bench_upload(const bench_args *args)
         if (r == SEDX_SUCCESS) r = sedx_upload_flush(s.ctx);
         s.fails += check(r == SEDX_SUCCESS, "large initial upload");
         group_variants(&s, 1);
-        d2d_item(&L2, &s, 1, &dcmd[1], dcc[1], &dsedx[1]);
+        d2d_item(&L2, &s, 1, &dcmd[1], dcc[1], &dsedx[1], &dbatch[1], &deach[1]);
         fprintf(log, "phase 2: device copies at %llu MiB%s\n", (unsigned long long)(s.large >> 20),
                 s.large != large_req ? " (less than --large: see above)" : "");
         run_rounds(&s, &L2, R, log);
@@ -754,6 +827,40 @@ int bench_upload(const bench_args *args)
                 compute_wins ? "compute" : "vkCmdCopyBuffer");
     }
 
+    /* one submission per copy: the same compute copy as the limit, submitted as sedx_gpu_copy is */
+    for (int which = 0; which < 2; ++which) {
+        if (!deach[which]) continue;
+        char k[64];
+        snprintf(k, sizeof k, "%scompute_each_submission_GBps", which ? "d2d_large_" : "d2d_");
+        cJSON_AddNumberToObject(lj, k, deach[which]->median);
+        fprintf(log, "  reference, not a limit: the compute copy with one submission per copy (%llu MiB x%u): %.2f GB/s, "
+                     "%.2fx the best\n",
+                (unsigned long long)((which ? s.large : s.size) >> 20), s.rep[which], deach[which]->median,
+                d2d_lim[which].gbps > 0 ? deach[which]->median / d2d_lim[which].gbps : 0);
+    }
+    /* the host and the copy engine at once */
+    limit l_ov[2] = {{"overlap_h2d_GBps", ovl[0] ? ovl[0]->median : 0, {0}},
+                     {"overlap_d2h_GBps", ovl[1] ? ovl[1]->median : 0, {0}}};
+    if (!ovl[0]) fprintf(log, "  both at once (host memcpy and the copy engine): not measured on a CPU device\n");
+    for (int w = 0; w < 2 && ovl[w]; ++w) {
+        double dma[MAX_RUNS], mcv[MAX_RUNS];
+        for (int i = 0; i < R; ++i) {
+            l_ov[w].round[i] = ovl[w]->v[i];
+            dma[i] = s.ov[w][i + 1][0];
+            mcv[i] = s.ov[w][i + 1][1];
+        }
+        double dm = bench_median(dma, R), mm = bench_median(mcv, R);
+        cJSON *o = cJSON_AddObjectToObject(lj, w ? "overlap_d2h" : "overlap_h2d");
+        cJSON_AddNumberToObject(o, "dma_GBps", dm);
+        cJSON_AddNumberToObject(o, "memcpy_GBps", mm);
+        cJSON_AddNumberToObject(o, "memcpy_threads", s.ov_threads);
+        cJSON_AddNumberToObject(o, "bound_GBps", l_ov[w].gbps);
+        fprintf(log, "  both at once (%d memcpy threads, %s): %s %.2f GB/s while memcpy %s %.2f GB/s; bound "
+                     "(the lower, by round) %.2f GB/s\n",
+                s.ov_threads, w ? "device -> host" : "host -> device", w ? "DMA into host memory" : "DMA from host memory",
+                dm, w ? "out of host memory into pageable" : "pageable into host memory", mm, l_ov[w].gbps);
+    }
+
     /* ---- sedx against its limits */
     fprintf(log, "sedx against its limit (ratio = sedx / limit; targets are for a discrete GPU):\n");
     cJSON *figs = cJSON_AddObjectToObject(root, "figures");
@@ -763,7 +870,21 @@ int bench_upload(const bench_args *args)
     figure(figs, log, "scatter_per_call", "4 KiB scattered, one sedx_upload each + flush", scc, R, &host_h2d, 1.0, &l_scm);
     if (dsedx[0]) figure(figs, log, "d2d", "sedx_gpu_copy device -> device (--size)", dsedx[0], R, &d2d_lim[0], 0.97, &d2d_lim[0]);
     if (dsedx[1]) figure(figs, log, "d2d_large", "sedx_gpu_copy device -> device (--large)", dsedx[1], R, &d2d_lim[1], 0.97, &d2d_lim[1]);
+    if (dbatch[0]) figure(figs, log, "d2d_batch", "sedx_gpu_copy_batch, the same copies (--size)", dbatch[0], R, &d2d_lim[0], 0.97, &d2d_lim[0]);
+    if (dbatch[1]) figure(figs, log, "d2d_large_batch", "sedx_gpu_copy_batch, the same copies (--large)", dbatch[1], R, &d2d_lim[1], 0.97, &d2d_lim[1]);
     figure(figs, log, "readback", "sedx_download into pageable memory", rb, R, &host_d2h, 0.95, &l_raw_d2h);
+    /* the host paths against what the host and the copy engine reach at once */
+    const item *host_items[2] = {up, rb};
+    const char *host_keys[2] = {"upload_pageable", "readback"};
+    for (int w = 0; w < 2 && ovl[w]; ++w) {
+        double rr[MAX_RUNS];
+        double med = round_ratios(host_items[w], &l_ov[w], R, rr);
+        cJSON *o = cJSON_GetObjectItem(figs, host_keys[w]);
+        cJSON_AddNumberToObject(o, "ratio_to_overlap_bound", l_ov[w].gbps > 0 ? host_items[w]->median / l_ov[w].gbps : 0);
+        cJSON_AddNumberToObject(o, "ratio_to_overlap_bound_by_round", med);
+        fprintf(log, "  %-18s against %s (both at once): %.2fx (by round %.2fx)\n", host_keys[w], l_ov[w].key,
+                l_ov[w].gbps > 0 ? host_items[w]->median / l_ov[w].gbps : 0, med);
+    }
 
     /* ---- baselines that are not limits: the seed's pattern, one copy command with every region */
     cJSON *base = cJSON_AddObjectToObject(root, "baselines");
