@@ -383,6 +383,46 @@ static void test_download_and_copy(void **state)
     MIS_TRUE("sedx_copy", "every refused copy", "no buffer's bytes changed",
              bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N) && keeper_intact(ctx, &s));
 
+    /* sedx_gpu_copy_batch: a good first region, the bad one second (nothing of either may run) */
+    memset(&tk, 0x5E, sizeof tk);
+    sedx_copy_region cr[2] = {{&gpu, 0, &cpu, 0, 64}, {&gpu, 64, &cpu, 64, 64}};
+    MIS_RC("sedx_gpu_copy_batch", "NULL ctx", SEDX_ERROR_INVALID_ARGUMENT, "ctx is NULL", sedx_gpu_copy_batch(NULL, cr, 2, &tk));
+    MIS_RC("sedx_gpu_copy_batch", "regions NULL, count 2", SEDX_ERROR_INVALID_ARGUMENT, "regions is NULL",
+           sedx_gpu_copy_batch(ctx, NULL, 2, &tk));
+    for (int k = 0; k < MIS_BAD_COUNT; ++k) {
+        cr[1] = (sedx_copy_region){mis_bad_ptr(&s, k), 0, &cpu, 64, 16};
+        MIS_RC("sedx_gpu_copy_batch", as_src[k], SEDX_ERROR_INVALID_HANDLE, mis_bad_log[k], sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+        cr[1] = (sedx_copy_region){&gpu, 64, mis_bad_ptr(&s, k), 64, 16};
+        MIS_RC("sedx_gpu_copy_batch", as_dst[k], SEDX_ERROR_INVALID_HANDLE, mis_bad_log[k], sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    }
+    cr[1] = (sedx_copy_region){&foreign, 0, &cpu, 64, 16};
+    MIS_RC("sedx_gpu_copy_batch", "second region's source of another context", SEDX_ERROR_WRONG_CONTEXT,
+           "belongs to another context", sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    cr[1] = (sedx_copy_region){&gpu, 64, &foreign, 0, 16};
+    MIS_RC("sedx_gpu_copy_batch", "second region's destination of another context", SEDX_ERROR_WRONG_CONTEXT,
+           "belongs to another context", sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    cr[1] = (sedx_copy_region){&gpu, N - 8, &cpu, 64, 16};
+    MIS_RC("sedx_gpu_copy_batch", "second region's source range past the end", SEDX_ERROR_OUT_OF_BOUNDS,
+           "is outside its 4096 bytes", sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    cr[1] = (sedx_copy_region){&gpu, 64, &cpu, N, 1};
+    MIS_RC("sedx_gpu_copy_batch", "second region's destination range past the end", SEDX_ERROR_OUT_OF_BOUNDS,
+           "is outside its 4096 bytes", sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    cr[1] = (sedx_copy_region){&gpu, UINT64_MAX - 3, &cpu, 64, 8};
+    MIS_RC("sedx_gpu_copy_batch", "second region's offset + size wraps", SEDX_ERROR_OUT_OF_BOUNDS, "region 1 of 2 refused",
+           sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    cr[1] = (sedx_copy_region){&gpu, 64, &gpu, 96, 64};
+    MIS_RC("sedx_gpu_copy_batch", "second region overlaps itself in one buffer", SEDX_ERROR_INVALID_ARGUMENT, "overlap",
+           sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    MIS_TRUE("sedx_gpu_copy_batch", "every refused batch", "*out_ticket not written", mis_all(&tk, 0x5E, sizeof tk));
+    MIS_RC("sedx_gpu_copy_batch", "count 0 (no-op)", SEDX_SUCCESS, LOG_NONE, sedx_gpu_copy_batch(ctx, NULL, 0, &tk));
+    MIS_TRUE("sedx_gpu_copy_batch", "count 0 (no-op)", "a ticket with nothing to wait for", tk.value == 0);
+    cr[0].size = cr[1].size = 0;
+    memset(&tk, 0x5E, sizeof tk);
+    MIS_RC("sedx_gpu_copy_batch", "every region of size 0 (no-op)", SEDX_SUCCESS, LOG_NONE, sedx_gpu_copy_batch(ctx, cr, 2, &tk));
+    MIS_TRUE("sedx_gpu_copy_batch", "every region of size 0 (no-op)", "a ticket with nothing to wait for", tk.value == 0);
+    MIS_TRUE("sedx_gpu_copy_batch", "every refused batch", "no buffer's bytes changed (not the good first region's either)",
+             bytes_are(ctx, &gpu, 0, ref_gpu, N) && bytes_are(ctx, &cpu, 0, ref_cpu, N) && keeper_intact(ctx, &s));
+
     sedx_buffer_release(&gpu);
     sedx_buffer_release(&cpu);
     sedx_buffer_release(&foreign);
