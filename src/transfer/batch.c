@@ -294,13 +294,34 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
     return r;
 }
 
+sedx_result sedx__transfer_wait(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket tk)
+{
+    if (t->wait_spin_ns && tk.value && tk.queue < SEDX_QUEUE_COUNT) {
+        uint64_t until = sedx_time_ns() + t->wait_spin_ns;
+        do {
+            if (sedx_context_completed_value(ctx, (sedx_queue)tk.queue) >= tk.value) return SEDX_SUCCESS;
+        } while (sedx_time_ns() < until);
+    }
+    return sedx_ticket_wait(ctx, tk, UINT64_MAX);
+}
+
+uint64_t sedx__chunk_next(const struct sedx__transfer *t, uint64_t chunk, uint64_t done, uint64_t total)
+{
+    uint64_t left = total - done;
+    if (!t->ramp || total <= 2 * chunk) return SEDX__MIN(chunk, left);
+    uint64_t least = SEDX__MAX(chunk / 16, (uint64_t)64 << 10);
+    uint64_t head = SEDX__MAX(least, done);          /* 1/16, 1/16, 1/8, 1/4, 1/2 of chunk, then chunk */
+    uint64_t tail = SEDX__MAX(least, left / 2);      /* ..., chunk / 2, chunk / 4, ... down to least */
+    return SEDX__MIN(SEDX__MIN(chunk, left), SEDX__MIN(head, tail));
+}
+
 /* Waits for every transfer submit so far (both queues). */
 sedx_result sedx__transfer_wait_all(sedx_context *ctx, struct sedx__transfer *t)
 {
     for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {
         if (!t->last_value[q]) continue;
         sedx_ticket tk = {t->last_value[q], (uint32_t)q, ctx->id};
-        sedx_result r = sedx_ticket_wait(ctx, tk, UINT64_MAX);
+        sedx_result r = sedx__transfer_wait(ctx, t, tk);
         if (r != SEDX_SUCCESS) return r;
     }
     return SEDX_SUCCESS;

@@ -31,6 +31,14 @@ static void *pool_thread(void *arg)
     memcpy_pool *p = arg;
     uint64_t seen = 0;
     for (;;) {
+        if (p->spin_ns && atomic_load(&p->generation) == seen) { /* SEDX_POOL_SPIN_US: poll a while first */
+            uint64_t until = sedx_time_ns() + p->spin_ns;
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit) && sedx_time_ns() < until) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+            }
+        }
         if (atomic_load(&p->generation) == seen) {
             pthread_mutex_lock(&p->lock);
             while (!atomic_load(&p->quit) && atomic_load(&p->generation) == seen) pthread_cond_wait(&p->wake, &p->lock);

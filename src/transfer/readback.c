@@ -35,13 +35,13 @@ static sedx_result download_one(sedx_context *ctx, struct sedx__transfer *t, sed
     uint64_t chunk = SEDX__MIN(r->size / 4, t->readback_chunk);
     const uint32_t slots = (uint32_t)SEDX__MIN(r->size / chunk, (uint64_t)DL_SLOTS);
     sedx_queue q = t->use_transfer_queue ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
-    struct { uint64_t dst_off, n; sedx_ticket tk; } pend[DL_SLOTS];
+    struct { uint64_t dst_off, n; sedx_ticket tk; } pend[DL_SLOTS]; /* slot i: ring bytes [i * chunk, + n) */
     uint64_t issued = 0;
     uint32_t head = 0, tail = 0, live = 0;
     sedx_result rr = SEDX_SUCCESS;
     while (issued < size || live) {
         if (issued < size && live < slots) {
-            uint64_t n = SEDX__MIN(chunk, size - issued);
+            uint64_t n = sedx__chunk_next(t, chunk, issued, size);
             sedx_cmd cmd;
             rr = sedx_cmd_begin(ctx, q, &cmd);
             if (rr != SEDX_SUCCESS) break;
@@ -60,7 +60,7 @@ static sedx_result download_one(sedx_context *ctx, struct sedx__transfer *t, sed
             live++;
             continue;
         }
-        rr = sedx_ticket_wait(ctx, pend[tail].tk, UINT64_MAX);
+        rr = sedx__transfer_wait(ctx, t, pend[tail].tk);
         if (rr != SEDX_SUCCESS) break;
         rr = sedx_memory_invalidate(ctx, r->buffer.resource->allocation, (uint64_t)tail * chunk, pend[tail].n);
         if (rr != SEDX_SUCCESS) break;

@@ -151,7 +151,7 @@ sedx_result sedx__ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *
             return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "the staging ring is full and NO_WAIT was asked");
         }
         t->stats.ring_waits++;
-        sedx_result wr = sedx_ticket_wait(ctx, r->fifo[r->fifo_first].ticket, UINT64_MAX);
+        sedx_result wr = sedx__transfer_wait(ctx, t, r->fifo[r->fifo_first].ticket);
         if (wr != SEDX_SUCCESS) return wr;
     }
 }

@@ -107,6 +107,9 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->chunk_cap = env_at_least("SEDX_CHUNK_KB", 64, 16384u) << 10;
     t->readback_chunk = env_at_least("SEDX_READBACK_CHUNK_KB", 64, 16384u) << 10;
     t->readback_stream = env_at_least("SEDX_READBACK_STREAM", 1, 0) == 1;
+    t->ramp = env_at_least("SEDX_RAMP", 1, 0) == 1;
+    t->wait_spin_ns = env_at_least("SEDX_WAIT_SPIN_US", 1, 0) * 1000u;
+    t->pool.spin_ns = env_at_least("SEDX_POOL_SPIN_US", 1, 0) * 1000u;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
     t->up.size = t->info.staging_size; /* the rings themselves: sedx__ring_ensure */
     t->down.size = t->info.readback_size;

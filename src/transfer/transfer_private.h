@@ -87,6 +87,7 @@ typedef struct memcpy_pool {
     _Atomic uint32_t job_count;
     _Atomic uint32_t next, finished;
     _Atomic uint32_t active; /* threads inside pool_work: a list ends only when this is 0 */
+    uint64_t spin_ns;        /* SEDX_POOL_SPIN_US: how long a worker polls for the next list before it sleeps */
 } memcpy_pool;
 
 struct sedx__transfer {
@@ -107,6 +108,8 @@ struct sedx__transfer {
     uint64_t chunk_cap;   /* the staged path's largest chunk of one upload (sedx__chunk_target) */
     uint64_t readback_chunk; /* most bytes of one readback-ring chunk (readback.c) */
     bool readback_stream;    /* SEDX_READBACK_STREAM=1: non-temporal stores out of the readback ring (A/B knob) */
+    bool ramp;               /* SEDX_RAMP=1: large transfers start and end with small chunks (A/B knob) */
+    uint64_t wait_spin_ns;   /* SEDX_WAIT_SPIN_US: transfer waits poll the timeline this long before they block */
     bool no_wait;            /* a NO_WAIT call holds the lock: a batch it submits takes no ring room it would wait for */
     bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
     bool small_copy_libc; /* SEDX_SMALL_COPY=libc: glibc memcpy for small copies into the ring (A/B knob) */
@@ -231,6 +234,13 @@ static inline void sedx__batch_add(struct sedx__transfer *t, sedx_buffer_resourc
 sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
 sedx_result sedx__submit_ordered(sedx_context *ctx, struct sedx__transfer *t, sedx_cmd *cmd, sedx_ticket *out);
 sedx_result sedx__transfer_wait_all(sedx_context *ctx, struct sedx__transfer *t);
+/* sedx_ticket_wait, after polling the timeline for up to t->wait_spin_ns (0: at once). */
+sedx_result sedx__transfer_wait(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket tk);
+/* The next chunk of a large transfer of `total` bytes with `done` moved, at most `chunk`: with
+ * t->ramp the first chunks grow from chunk / 16 and the last ones shrink to it, so that less
+ * of the transfer runs one half of the pipeline alone (the first chunk's CPU copy or DMA, the
+ * last one's). */
+uint64_t sedx__chunk_next(const struct sedx__transfer *t, uint64_t chunk, uint64_t done, uint64_t total);
 void sedx__barrier(VkCommandBuffer cb, VkPipelineStageFlags src_stage, VkAccessFlags src_access,
                    VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
 void sedx__barrier_before(VkCommandBuffer cb, bool compute);

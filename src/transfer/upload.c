@@ -172,7 +172,8 @@ static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, se
     /* NO_WAIT: one chunk (fits_without_waiting has found room for all of it), so that no
      * ring allocation after a submit can refuse the rest of an upload already half recorded */
     uint64_t chunk = no_wait ? t->up.size / 4 : sedx__chunk_target(t), done = 0;
-    sedx_result r = batch_reserve(t, size < chunk ? 1 : size / chunk + 1, 1);
+    /* regions: one per chunk; sedx__chunk_next's ramp adds at most 4 at the start and 6 at the end */
+    sedx_result r = batch_reserve(t, size < chunk ? 1 : size / chunk + 1 + (t->ramp ? 12 : 0), 1);
     if (r != SEDX_SUCCESS) return r;
     if (no_wait && !fits_without_waiting(ctx, t, size)) {
         t->stats.ring_full_errors++;
@@ -180,7 +181,7 @@ static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, se
                          "ring now and NO_WAIT was asked (nothing written)", res->name, (unsigned long long)size);
     }
     while (done < size) {
-        uint64_t n = SEDX__MIN(chunk, size - done), off;
+        uint64_t n = no_wait ? SEDX__MIN(chunk, size - done) : sedx__chunk_next(t, chunk, done, size), off;
         if ((r = ring_alloc(ctx, t, n, no_wait, &off)) != SEDX_SUCCESS) break;
         copy_to_ring(t, off, src + done, n);
         sedx__batch_add(t, res, off, dst_offset + done, n);
