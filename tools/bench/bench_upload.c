@@ -175,22 +175,9 @@ static double m_d2d_compute(st *s, int arg)
                                               s->groups[which][variant], k));
 }
 
-static double m_d2d_sedx(st *s, int which)
-{
-    sedx_buffer *a, *b;
-    uint64_t n;
-    d2d_pair(s, which, &a, &b, &n);
-    uint32_t k = s->rep[which];
-    sedx_result r = SEDX_SUCCESS;
-    sedx_ticket tk = {0};
-    double t0 = now_s();
-    for (uint32_t i = 0; i < k && r == SEDX_SUCCESS; ++i) r = sedx_gpu_copy(s->ctx, a, 0, b, 0, n, &tk);
-    if (r == SEDX_SUCCESS) r = sedx_ticket_wait(s->ctx, tk, UINT64_MAX);
-    return r == SEDX_SUCCESS ? rate(n * k, now_s() - t0) : -1;
-}
-
-/* The same device copies in one sedx_gpu_copy_batch (one submission) */
-static double m_d2d_batch(st *s, int which)
+/* k device copies back to back: k sedx_gpu_copy calls (k submissions), or one sedx_gpu_copy_batch
+ * of k regions (one submission); waited for */
+static double d2d_sedx(st *s, int which, bool batch)
 {
     sedx_buffer *a, *b;
     uint64_t n;
@@ -198,12 +185,17 @@ static double m_d2d_batch(st *s, int which)
     uint32_t k = s->rep[which];
     sedx_copy_region regs[64];
     for (uint32_t i = 0; i < k; ++i) regs[i] = (sedx_copy_region){a, 0, b, 0, n};
+    sedx_result r = SEDX_SUCCESS;
     sedx_ticket tk = {0};
     double t0 = now_s();
-    sedx_result r = sedx_gpu_copy_batch(s->ctx, regs, k, &tk);
+    if (batch) r = sedx_gpu_copy_batch(s->ctx, regs, k, &tk);
+    for (uint32_t i = 0; !batch && i < k && r == SEDX_SUCCESS; ++i) r = sedx_gpu_copy(s->ctx, a, 0, b, 0, n, &tk);
     if (r == SEDX_SUCCESS) r = sedx_ticket_wait(s->ctx, tk, UINT64_MAX);
     return r == SEDX_SUCCESS ? rate(n * k, now_s() - t0) : -1;
 }
+
+static double m_d2d_sedx(st *s, int which) { return d2d_sedx(s, which, false); }
+static double m_d2d_batch(st *s, int which) { return d2d_sedx(s, which, true); }
 
 /* reference: the plain compute copy (sedx's workgroup count) with one submission per copy */
 static double m_d2d_each(st *s, int which)
