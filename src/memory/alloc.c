@@ -394,7 +394,7 @@ static sedx_result block_layout(const allocator *A, const mtype *T, const alloc_
 /* The first existing block (fullest first) of the granularity class with room for vsize bytes,
  * the virtual allocation made in it; NULL if none. */
 static inline __attribute__((always_inline)) block *block_find(mtype *T, uint8_t klass, uint64_t vsize, uint64_t align,
-                                                               rec *R, sedx_virtual_alloc *va, uint64_t *voff)
+                                                               rec *R, tlsf_node **va, uint64_t *voff)
 {
     for (uint32_t i = 0; i < T->block_count; ++i) {
         block *c = T->blocks[i];
@@ -407,7 +407,7 @@ static inline __attribute__((always_inline)) block *block_find(mtype *T, uint8_t
 
 /* A new block for vsize bytes, the virtual allocation made in it. *out = NULL on failure. */
 static sedx_result block_new(allocator *A, mtype *T, const sedx_allocation_info *info, uint64_t vsize, uint64_t align,
-                             rec *R, sedx_virtual_alloc *va, uint64_t *voff, block **out)
+                             rec *R, tlsf_node **va, uint64_t *voff, block **out)
 {
     block *b = NULL;
     sedx_result r;
@@ -460,7 +460,7 @@ static sedx_result alloc_block(allocator *A, mtype *T, const alloc_request *q, b
         R->name[0] = '\0';
     }
 
-    sedx_virtual_alloc va = 0;
+    tlsf_node *va = NULL;
     uint64_t voff = 0;
     block *b = block_find(T, klass, vsize, align, R, &va, &voff);
     if (!b && may_create && !(info->flags & SEDX_ALLOCATION_NEVER_ALLOCATE))
@@ -477,19 +477,18 @@ static sedx_result alloc_block(allocator *A, mtype *T, const alloc_request *q, b
     R->offset = voff + front;
     R->size = q->size;
     R->vsize = vsize;
-    R->valloc = va;
-    R->ded_mapped = NULL;
+    R->vnode = va;
     R->map_count = 0;
     if (info->flags & SEDX_ALLOCATION_MAPPED) {
         r = sedx__mem_block_map(A, b);
         if (r != SEDX_SUCCESS) {
-            sedx_virtual_free(b->vb, va);
+            tlsf_free_node(b->vb, va);
             sedx__mem_rec_discard(T, index);
             return r;
         }
         R->map_count = 1;
     }
-    if (b->alloc_count == 0) b->klass = klass;
+    b->klass = klass; /* a change only if b was empty: block_find skips non-empty blocks of other classes */
     b->alloc_count++;
     b->used += vsize;
     block_sort_fuller(T, b);
@@ -639,61 +638,81 @@ static sedx_result free_refused(mtype *T, sedx_allocation alloc, bool double_fre
 static inline __attribute__((always_inline)) void free_in_block(allocator *A, mtype *T, block *b, const rec *R)
 {
     if (T->fill) sedx__mem_fill_user_range(A, T, R, FILL_DESTROYED);
-    tlsf_free_node(b->vb, node_at(b->vb, (uint32_t)R->valloc)); /* R's own allocation: R's checks passed */
+    tlsf_free_node(b->vb, R->vnode); /* R's own allocation: R's checks passed */
     b->alloc_count--;
     b->used -= R->vsize;
     block_sort_emptier(T, b);
     if (b->alloc_count == 0) block_became_empty(A, T, b);
 }
 
-/* sedx_memory_free after the allocator check (sedx_memory_destroy_buffer has made it already). */
+/* With T locked: the record's share of T's counters goes and the record dies (rec_kill). */
+static inline __attribute__((always_inline)) void rec_release(mtype *T, rec *R, uint32_t index)
+{
+    T->alloc_count--;
+    T->alloc_bytes -= R->size;
+    rec_kill(T, R, index);
+}
+
+/* memory_free of a dedicated allocation, with T locked; unlocks T, then frees the memory. */
+static __attribute__((noinline)) sedx_result free_dedicated(allocator *A, mtype *T, rec *R, uint32_t index)
+{
+    const uint64_t size = R->size;
+    const VkDeviceMemory ded = R->memory;
+    const bool ded_mapped = R->ded_mapped != NULL;
+    T->dedicated_count--;
+    T->dedicated_bytes -= size;
+    rec_release(T, R, index);
+    tlock_unlock(&T->lock);
+    if (ded) {
+        if (ded_mapped) A->vk.UnmapMemory(A->device, ded);
+        sedx__mem_devmem_free(A, T, ded, size);
+    }
+    return SEDX_SUCCESS;
+}
+
+/* memory_free of a block allocation in a type with debug margins, with T locked; unlocks T.
+ * The margins are checked before the range goes back; the free happens either way, and an
+ * overwritten margin is reported (after the unlock) as SEDX_ERROR_CORRUPTION. */
+static __attribute__((noinline)) sedx_result free_with_margins(allocator *A, mtype *T, block *b, rec *R, uint32_t index)
+{
+    char name[128];
+    bool front_bad = false;
+    const bool ok = sedx__mem_margin_ok(A, T, R, true, &front_bad);
+    if (!ok) name_copy(name, sizeof name, R);
+    const uint64_t ci = R->creation_index, off = R->offset, size = R->size;
+    free_in_block(A, T, b, R);
+    rec_release(T, R, index);
+    tlock_unlock(&T->lock);
+    if (ok) return SEDX_SUCCESS;
+    SEDX_LOG_ERROR_TAG(TAG,
+                       "memory corruption: the debug margin %s allocation '%s' (#%llu, %llu bytes at offset %llu "
+                       "of memory type %u) was overwritten",
+                       front_bad ? "before" : "after", name, (unsigned long long)ci, (unsigned long long)size,
+                       (unsigned long long)off, T->index);
+    return SEDX_ERROR_CORRUPTION;
+}
+
+/* sedx_memory_free after the allocator check (sedx_memory_destroy_buffer has made it already).
+ * The hot path is a block allocation without debug margins; the other two have their own
+ * functions (so does a refused handle). */
 static inline __attribute__((always_inline)) sedx_result memory_free(allocator *A, sedx_allocation alloc)
 {
     mtype *T = handle_type(A, alloc);
     if (!T)
         return SEDX__ERR(SEDX_ERROR_INVALID_HANDLE, TAG, "sedx_memory_free: invalid or foreign allocation handle 0x%llx",
                          (unsigned long long)alloc.id);
-    char name[128];
     uint32_t index;
     bool double_free;
     tlock_lock(&T->lock);
     rec *R = handle_rec(T, alloc, &index, &double_free);
     if (!R) return free_refused(T, alloc, double_free);
-    sedx_result result = SEDX_SUCCESS;
-    bool front_bad = false;
-    uint64_t ci = 0, off = 0, size = R->size; /* ci, off: for the corruption report only */
     block *b = R->block;
-    VkDeviceMemory ded = VK_NULL_HANDLE;
-    bool ded_mapped = false;
-    if (b) {
-        if (T->margins && !sedx__mem_margin_ok(A, T, R, true, &front_bad)) {
-            result = SEDX_ERROR_CORRUPTION;
-            name_copy(name, sizeof name, R);
-            ci = R->creation_index;
-            off = R->offset;
-        }
-        free_in_block(A, T, b, R);
-    } else {
-        ded = R->memory;
-        ded_mapped = R->ded_mapped != NULL;
-        T->dedicated_count--;
-        T->dedicated_bytes -= R->size;
-    }
-    T->alloc_count--;
-    T->alloc_bytes -= R->size;
-    rec_kill(T, R, index);
+    if (!b) return free_dedicated(A, T, R, index);
+    if (T->margins) return free_with_margins(A, T, b, R, index);
+    free_in_block(A, T, b, R);
+    rec_release(T, R, index);
     tlock_unlock(&T->lock);
-    if (ded) {
-        if (ded_mapped) A->vk.UnmapMemory(A->device, ded);
-        sedx__mem_devmem_free(A, T, ded, size);
-    }
-    if (result == SEDX_ERROR_CORRUPTION)
-        SEDX_LOG_ERROR_TAG(TAG,
-                           "memory corruption: the debug margin %s allocation '%s' (#%llu, %llu bytes at offset %llu "
-                           "of memory type %u) was overwritten",
-                           front_bad ? "before" : "after", name, (unsigned long long)ci, (unsigned long long)size,
-                           (unsigned long long)off, T->index);
-    return result;
+    return SEDX_SUCCESS;
 }
 
 sedx_result sedx_memory_free(sedx_context *ctx, sedx_allocation alloc)
@@ -872,7 +891,7 @@ static inline __attribute__((always_inline)) bool alloc_fast(allocator *A, const
     }
     const uint32_t index = T->free_head - 1u;
     rec *R = rec_at(T, index);
-    sedx_virtual_alloc va = 0; /* (set when block_find succeeds; gcc cannot see that) */
+    tlsf_node *va = NULL; /* (set when block_find succeeds; gcc cannot see that) */
     uint64_t voff = 0;
     block *b = block_find(T, klass, size, align, R, &va, &voff);
     if (!b) { /* a new block: the general path */
@@ -891,10 +910,9 @@ static inline __attribute__((always_inline)) bool alloc_fast(allocator *A, const
     R->offset = voff;
     R->size = size;
     R->vsize = size;
-    R->valloc = va;
-    R->ded_mapped = NULL;
+    R->vnode = va;
     R->map_count = 0;
-    if (b->alloc_count == 0) b->klass = klass;
+    b->klass = klass; /* a change only if b was empty: block_find skips non-empty blocks of other classes */
     b->alloc_count++;
     b->used += size;
     block_sort_fuller(T, b);
@@ -904,7 +922,7 @@ static inline __attribute__((always_inline)) bool alloc_fast(allocator *A, const
     R->user_data = info->user_data;
     R->kind = SEDX_ALLOCATION_KIND_BUFFER;
     R->gen = (R->gen + 1u) & GEN_MASK; /* even -> odd: live */
-    out->id = handle_make(A, T, index, R->gen);
+    out->id = handle_make(T, index, R->gen);
     *out_memory = b->memory;
     *out_offset = voff;
     if (place) fill_placement(T, R, place);

@@ -133,6 +133,7 @@ static sedx_result init_types(allocator *A, const sedx_context *ctx, uint32_t *o
             return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "pthread_mutex_init failed");
         }
         T->index = t;
+        T->handle_bits = ((uint64_t)t << H_TYPE_SHIFT) | ((uint64_t)A->tag << H_TAG_SHIFT);
         T->heap = ctx->mem_props.memoryTypes[t].heapIndex;
         T->flags = ctx->mem_props.memoryTypes[t].propertyFlags;
         T->host_visible = (T->flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) != 0;

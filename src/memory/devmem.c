@@ -235,7 +235,6 @@ sedx_result sedx__mem_alloc_dedicated(allocator *A, mtype *T, const alloc_reques
     R->offset = 0;
     R->size = q->size;
     R->vsize = 0;
-    R->valloc = 0;
     R->ded_mapped = mapped;
     R->map_count = mapped ? 1u : 0u;
     T->alloc_count++;

@@ -145,6 +145,7 @@ static inline void tlock_unlock(type_lock *l) { pthread_mutex_unlock(&l->m); }
  * Types
  * ---------------------------------------------------------------------------------------- */
 struct block;
+struct tlsf_node; /* tlsf_core.h */
 
 typedef struct rec {
     uint32_t gen;              /* odd while live */
@@ -154,15 +155,20 @@ typedef struct rec {
     uint64_t offset;           /* of the user range, in memory */
     uint64_t size;             /* as requested */
     uint64_t vsize;            /* block allocations: size of the virtual allocation (margins included) */
-    sedx_virtual_alloc valloc; /* block allocations */
+    union {                    /* which one is in use: R->block says */
+        struct tlsf_node *vnode; /* block allocations: the virtual allocation's node in block->vb (nodes never move) */
+        void *ded_mapped;        /* dedicated: the mapping while map_count > 0 */
+    };
     uint64_t creation_index;
     void *user_data;
-    void *ded_mapped;          /* dedicated: the mapping while map_count > 0 */
     char *name_heap;           /* names longer than the inline buffer */
     uint32_t map_count;
     uint8_t kind;              /* sedx_allocation_kind */
     char name[NAME_INLINE];    /* inline copy (truncated for long names; kept after free for reports) */
 } rec;
+/* 128 bytes on 64-bit targets: &page[i] is a shift (at 136 bytes it took three instructions on
+ * every allocate and free). */
+_Static_assert(sizeof(void *) != 8 || sizeof(rec) == 128, "rec: keep it at 128 bytes on 64-bit targets");
 
 typedef struct block {
     VkDeviceMemory memory;
@@ -186,6 +192,7 @@ typedef struct mtype {
     bool margins;              /* debug margins apply (host-visible and enabled) */
     bool fill;                 /* debug fill patterns apply */
     uint64_t min_align;
+    uint64_t handle_bits;      /* (index << H_TYPE_SHIFT) | (allocator tag << H_TAG_SHIFT): what its handles share */
     /* blocks, sorted by free space ascending */
     block **blocks;
     uint32_t block_count, block_cap, next_block_id;
@@ -200,9 +207,9 @@ typedef struct mtype {
      * &types[i] is a shift (at 176 bytes it took three instructions on every allocate and
      * free). Elsewhere the lock is a pthread mutex of the platform's size: 64 bytes of padding. */
 #if defined(__linux__)
-    char pad[144];
+    char pad[136];
 #else
-    char pad[64];
+    char pad[56];
 #endif
 } mtype;
 #if defined(__linux__)
@@ -317,10 +324,9 @@ static inline rec *rec_at(mtype *T, uint32_t index)
     return &T->pages[index >> REC_PAGE_SHIFT][index & (REC_PAGE_SIZE - 1u)];
 }
 
-static inline uint64_t handle_make(const allocator *A, const mtype *T, uint32_t index, uint32_t gen)
+static inline uint64_t handle_make(const mtype *T, uint32_t index, uint32_t gen)
 {
-    return (uint64_t)(index + 1u) | ((uint64_t)T->index << H_TYPE_SHIFT) | ((uint64_t)A->tag << H_TAG_SHIFT) |
-           ((uint64_t)gen << H_GEN_SHIFT);
+    return (uint64_t)(index + 1u) | T->handle_bits | ((uint64_t)gen << H_GEN_SHIFT);
 }
 
 /* The memory type a handle names, or NULL if it cannot be ours. No lock needed. */
@@ -384,7 +390,7 @@ static inline void rec_publish(allocator *A, mtype *T, rec *R, uint32_t index, c
     R->user_data = q->info->user_data;
     R->kind = q->kind;
     R->gen = (R->gen + 1u) & GEN_MASK; /* even -> odd: live */
-    out->id = handle_make(A, T, index, R->gen);
+    out->id = handle_make(T, index, R->gen);
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -219,7 +219,10 @@ sedx_result sedx_virtual_allocate(sedx_virtual_block *b, uint64_t size, uint64_t
     if (TLSF_UNLIKELY(!b || !out_alloc || size - 1u >= SEDX_VIRTUAL_MAX_SIZE || (alignment & (alignment - 1u))))
         return bad_request(b, out_alloc, size, alignment);
     if (b->linear) return linear_allocate(b, size, alignment, user_data, out_alloc, out_offset);
-    return tlsf_allocate(b, size, alignment, user_data, out_alloc, out_offset);
+    tlsf_node *n = NULL; /* (set on success; gcc cannot see that) */
+    sedx_result r = tlsf_allocate(b, size, alignment, user_data, &n, out_offset);
+    if (r == SEDX_SUCCESS) *out_alloc = make_handle(n);
+    return r;
 }
 
 sedx_result sedx_virtual_free(sedx_virtual_block *b, sedx_virtual_alloc h)

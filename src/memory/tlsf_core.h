@@ -313,11 +313,12 @@ static inline tlsf_node *tlsf_find(const sedx_virtual_block *b, uint64_t size, u
 TLSF_COLD sedx_result sedx__tlsf_out_of_space(const sedx_virtual_block *b, uint64_t size, uint64_t alignment);
 
 /* ---- allocate / free cores ------------------------------------------------------------------ */
-/* The TLSF allocation itself; the arguments are checked (see below). */
+/* The TLSF allocation itself; the arguments are checked (see below). *out_node: the allocation's
+ * node (its handle is make_handle(node); the GPU allocator's records keep the node itself, which
+ * never moves, so a free needs no handle lookup). */
 static inline __attribute__((always_inline)) sedx_result tlsf_allocate(sedx_virtual_block *b, uint64_t size,
                                                                         uint64_t alignment, void *user_data,
-                                                                        sedx_virtual_alloc *out_alloc,
-                                                                        uint64_t *out_offset)
+                                                                        tlsf_node **out_node, uint64_t *out_offset)
 {
     uint64_t mask = alignment - 1u;
     tlsf_node *f = tlsf_find(b, size, mask);
@@ -363,7 +364,7 @@ static inline __attribute__((always_inline)) sedx_result tlsf_allocate(sedx_virt
     a->u.user_data = user_data;
     b->alloc_count++;
     b->alloc_bytes += size;
-    *out_alloc = make_handle(a);
+    *out_node = a;
     if (out_offset) *out_offset = a->offset;
     return SEDX_SUCCESS;
 }
