@@ -5,6 +5,10 @@
 #extension GL_EXT_buffer_reference : require
 
 layout(local_size_x = 64) in;
+// 16-byte words each invocation loads before it stores any (1: load, store, load, ...). The
+// loads of one invocation are independent; issuing several before the first store keeps more
+// reads of the ring (host memory, over PCIe, on a discrete GPU) in flight per workgroup.
+layout(constant_id = 0) const uint LOADS = 1u;
 
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer Words { uint w[]; };
 layout(buffer_reference, std430, buffer_reference_align = 16) buffer Words4 { uvec4 v[]; };
@@ -36,7 +40,13 @@ void main()
         uint base4 = reg.src_word >> 2;
         uint n4 = n >> 2;
         // src + src_word*4 is 16-byte aligned: index the uvec4 view
-        for (uint i = gl_LocalInvocationID.x; i < n4; i += 64u)
+        uint i = gl_LocalInvocationID.x;
+        for (; LOADS > 1u && i + 64u * (LOADS - 1u) < n4; i += 64u * LOADS) {
+            uvec4 v[LOADS];
+            for (uint k = 0u; k < LOADS; ++k) v[k] = s4.v[base4 + i + 64u * k];
+            for (uint k = 0u; k < LOADS; ++k) d4.v[i + 64u * k] = v[k];
+        }
+        for (; i < n4; i += 64u)
             d4.v[i] = s4.v[base4 + i];
     } else {
         for (uint i = gl_LocalInvocationID.x; i < n; i += 64u)

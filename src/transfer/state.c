@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static sedx_result create_pipeline(sedx_context *ctx, struct sedx__transfer *t, const uint32_t *code, size_t bytes,
-                                   VkPipeline *out)
+                                   const VkSpecializationInfo *spec, VkPipeline *out)
 {
     VkShaderModuleCreateInfo mi = {VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
     mi.codeSize = bytes;
@@ -23,6 +23,7 @@ static sedx_result create_pipeline(sedx_context *ctx, struct sedx__transfer *t, 
     pci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
     pci.stage.module = module;
     pci.stage.pName = "main";
+    pci.stage.pSpecializationInfo = spec;
     pci.layout = t->layout;
     vr = vkCreateComputePipelines(ctx->device, VK_NULL_HANDLE, 1, &pci, NULL, out);
     vkDestroyShaderModule(ctx->device, module, NULL);
@@ -144,8 +145,14 @@ static sedx_result create_pipelines(sedx_context *ctx, struct sedx__transfer *t)
     li.pPushConstantRanges = &pcr;
     VkResult vr = vkCreatePipelineLayout(ctx->device, &li, NULL, &t->layout);
     if (vr != VK_SUCCESS) return SEDX__VK(vr, "vkCreatePipelineLayout");
-    sedx_result r = create_pipeline(ctx, t, sedx__spv_copy, sizeof sedx__spv_copy, &t->copy_pipe);
-    if (r == SEDX_SUCCESS) r = create_pipeline(ctx, t, sedx__spv_scatter, sizeof sedx__spv_scatter, &t->scatter_pipe);
+    sedx_result r = create_pipeline(ctx, t, sedx__spv_copy, sizeof sedx__spv_copy, NULL, &t->copy_pipe);
+    /* SEDX_SCATTER_LOADS=N (1-8, A/B knob): 16-byte loads per invocation before its stores */
+    uint32_t loads = (uint32_t)env_at_least("SEDX_SCATTER_LOADS", 1, 1);
+    if (loads > 8) loads = 8;
+    VkSpecializationMapEntry me = {0, 0, sizeof loads};
+    VkSpecializationInfo spec = {1, &me, sizeof loads, &loads};
+    if (r == SEDX_SUCCESS)
+        r = create_pipeline(ctx, t, sedx__spv_scatter, sizeof sedx__spv_scatter, &spec, &t->scatter_pipe);
     return r;
 }
 

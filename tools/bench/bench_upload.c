@@ -208,6 +208,16 @@ static double m_d2d_each(st *s, int which)
                                                    groups, k));
 }
 
+/* reference: a plain compute copy whose loads read host memory (the sedx staging buffer) and
+ * whose stores go to device memory, as the scatter reads the ring on a discrete GPU */
+static double m_h2d_compute(st *s, int unused)
+{
+    (void)unused;
+    return rate(s->size, bench_compute_copy_run(s->ctx, &s->cc, sedx_buffer_address(&s->staging),
+                                                sedx_buffer_address(&s->dev2), s->size,
+                                                bench_compute_copy_full_groups(&s->cc, s->size), 1));
+}
+
 /* Limit of a pipelined host path: the copy engine and the host memcpy at once, each on its own
  * half of the raw host buffer (which 0: pageable -> host buffer while the DMA reads the other
  * half into device memory; 1: the DMA writes one half from device memory while host buffer ->
@@ -633,6 +643,9 @@ int bench_upload(const bench_args *args)
     item *scc = add(&L, m_scatter_calls, 0, "scatter_per_call");
     item *scb = add(&L, m_scatter_batch, 0, "scatter_batch");
     item *reg = add(&L, m_copy_regions, 0, "copy regions baseline");
+    item *h2dc = s.cc.pipeline && sedx_buffer_address(&s.staging) && sedx_buffer_address(&s.dev2)
+                     ? add(&L, m_h2d_compute, 0, "compute copy host -> device")
+                     : NULL;
     item *dcmd[2] = {0}, *dsedx[2] = {0}, *dbatch[2] = {0}, *deach[2] = {0}, *dcc[2][MAX_GROUP_VARIANTS] = {{0}};
     d2d_item(&L, &s, 0, &dcmd[0], dcc[0], &dsedx[0], &dbatch[0], &deach[0]);
     item *d2h[2] = {add(&L, m_raw_d2h, SEDX_QUEUE_GRAPHICS, "raw D2H main queue"),
@@ -829,6 +842,12 @@ int bench_upload(const bench_args *args)
                      "%.2fx the best\n",
                 (unsigned long long)((which ? s.large : s.size) >> 20), s.rep[which], deach[which]->median,
                 d2d_lim[which].gbps > 0 ? deach[which]->median / d2d_lim[which].gbps : 0);
+    }
+    if (h2dc) {
+        cJSON_AddNumberToObject(lj, "h2d_compute_GBps", h2dc->median);
+        fprintf(log, "  reference, not a limit: a compute shader reading host memory (a sedx staging buffer) into device "
+                     "memory, as the scatter reads the ring: %.2f GB/s, %.2fx raw H2D\n",
+                h2dc->median, raw_h2d > 0 ? h2dc->median / raw_h2d : 0);
     }
     /* the host and the copy engine at once */
     limit l_ov[2] = {{"overlap_h2d_GBps", ovl[0] ? ovl[0]->median : 0, {0}},
