@@ -417,6 +417,7 @@ typedef struct sedx_transfer_stats {
     uint64_t image_downloads, image_download_bytes;
     uint64_t mip_generations;
     uint64_t image_transfer_queue_regions;          /* of image_copy_regions: run on the transfer-only queue */
+    uint64_t mirror_bytes; /* SEDX_SCATTER_MIRROR (a benchmark knob): ring bytes copied to device memory for scatter */
 } sedx_transfer_stats;
 SEDX_API sedx_result sedx_transfer_get_stats(sedx_context *ctx, sedx_transfer_stats *out);
 

@@ -158,6 +158,65 @@ static bool batch_has_overlap(struct sedx__transfer *t)
 /* Submits the open batch. Lock held. */
 /* One compute dispatch (per 65,535 regions) copies every scatter-eligible region; its table of
  * {dst address, src word, words | aligned16} goes into the ring at table_offset. */
+/* SEDX_SCATTER_MIRROR: the device-local mirror of the upload ring (created, or replaced when the
+ * ring has grown; the old one is released behind its in-flight batches), or NULL. */
+static sedx_buffer_resource *mirror_get(sedx_context *ctx, struct sedx__transfer *t)
+{
+    if (!t->scatter_mirror) return NULL;
+    if (t->mirror.resource && t->mirror.resource->size == t->up.size) return t->mirror.resource;
+    sedx_buffer_release(&t->mirror); /* its last uses are marked: destroyed once they have passed */
+    sedx_buffer_create_info ci = {0};
+    ci.size = t->up.size;
+    ci.usage = SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST;
+    ci.memory = SEDX_MEMORY_GPU;
+    ci.name = "sedx scatter mirror";
+    if (sedx__buffer_create(ctx, &ci, SEDX__BUFFER_INTERNAL, &t->mirror) != SEDX_SUCCESS || !t->mirror.resource->address) {
+        sedx_buffer_release(&t->mirror);
+        t->scatter_mirror = false; /* logged; scatter reads the ring itself */
+        return NULL;
+    }
+    return t->mirror.resource;
+}
+
+/* With the mirror: copies the ring bytes the scatter will read (its regions' and the table's:
+ * at most two runs, the second after a wrap) to the same offsets of the mirror, and returns the
+ * mirror's address, or 0 (scatter reads the ring) when there is no mirror or the runs would
+ * carry more than twice the scatter's own bytes (a batch of large regions between small ones). */
+static VkDeviceAddress mirror_fill(sedx_context *ctx, struct sedx__transfer *t, VkCommandBuffer cb,
+                                   uint64_t table_offset, uint32_t n_scatter)
+{
+    sedx_buffer_resource *m = mirror_get(ctx, t);
+    if (!m) return 0;
+    uint64_t base = UINT64_MAX, hi1 = 0, lo2 = UINT64_MAX, hi2 = 0, bytes = (uint64_t)n_scatter * 16;
+    for (uint32_t i = 0; i <= t->region_count; ++i) {
+        uint64_t off, end;
+        if (i < t->region_count) {
+            const region *g = &t->regions[i];
+            if (!scatter_ok(t, g)) continue;
+            off = g->src_offset;
+            end = off + g->size;
+            bytes += g->size;
+        } else {
+            off = table_offset; /* allocated after every region */
+            end = off + (uint64_t)n_scatter * 16;
+        }
+        if (base == UINT64_MAX) base = off;
+        if (off >= base) hi1 = SEDX__MAX(hi1, end);
+        else { /* past the ring's end: the next lap */
+            lo2 = SEDX__MIN(lo2, off);
+            hi2 = SEDX__MAX(hi2, end);
+        }
+    }
+    uint64_t run_bytes = (hi1 - base) + (hi2 > lo2 ? hi2 - lo2 : 0);
+    if (run_bytes > 2 * bytes) return 0;
+    VkBufferCopy c[2] = {{base, base, hi1 - base}, {lo2, lo2, hi2 > lo2 ? hi2 - lo2 : 0}};
+    vkCmdCopyBuffer(cb, t->up.buffer.resource->buffer, m->buffer, c[1].size ? 2 : 1, c);
+    sedx__barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                  VK_ACCESS_SHADER_READ_BIT);
+    t->stats.mirror_bytes += run_bytes;
+    return m->address;
+}
+
 static void record_scatter(sedx_context *ctx, struct sedx__transfer *t, VkCommandBuffer cb, uint64_t table_offset,
                            uint32_t n_scatter)
 {
@@ -177,10 +236,11 @@ static void record_scatter(sedx_context *ctx, struct sedx__transfer *t, VkComman
         k++;
     }
     sedx_memory_flush(ctx, t->up.buffer.resource->allocation, table_offset, (uint64_t)n_scatter * 16);
+    VkDeviceAddress src = mirror_fill(ctx, t, cb, table_offset, n_scatter);
+    if (!src) src = t->up.address;
     vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, t->scatter_pipe);
     for (uint32_t first = 0; first < n_scatter; first += 65535u) {
-        struct { uint64_t src, table; uint32_t count, first; } pc = {t->up.address, t->up.address + table_offset,
-                                                                     n_scatter, first};
+        struct { uint64_t src, table; uint32_t count, first; } pc = {src, src + table_offset, n_scatter, first};
         vkCmdPushConstants(cb, t->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
         vkCmdDispatch(cb, SEDX__MIN(n_scatter - first, 65535u), 1, 1);
         t->stats.scatter_dispatches++;
@@ -290,6 +350,8 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
     sedx__barrier_after(cmd.cmd, scatter);
     sedx_ticket ticket = {0};
     r = close_batch(t, sedx__submit_ordered(ctx, t, &cmd, &ticket), ticket);
+    if (r == SEDX_SUCCESS && scatter && t->mirror.resource)
+        sedx__buffer_mark_use(t->mirror.resource, (sedx_queue)ticket.queue, ticket.value);
     if (r == SEDX_SUCCESS && out) *out = ticket;
     return r;
 }

@@ -55,6 +55,7 @@ static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
     sedx__readback_destroy(ctx, t);
     sedx_buffer_release(&t->up.buffer);
     sedx_buffer_release(&t->down.buffer);
+    sedx_buffer_release(&t->mirror);
     if (t->copy_pipe) vkDestroyPipeline(ctx->device, t->copy_pipe, NULL);
     if (t->scatter_pipe) vkDestroyPipeline(ctx->device, t->scatter_pipe, NULL);
     if (t->layout) vkDestroyPipelineLayout(ctx->device, t->layout, NULL);
@@ -109,6 +110,7 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->readback_chunk = env_at_least("SEDX_READBACK_CHUNK_KB", 64, 16384u) << 10;
     t->readback_stream = env_at_least("SEDX_READBACK_STREAM", 1, 0) == 1;
     t->ramp = env_at_least("SEDX_RAMP", 1, 0) == 1;
+    t->scatter_mirror = env_at_least("SEDX_SCATTER_MIRROR", 1, 0) == 1;
     t->wait_spin_ns = env_at_least("SEDX_WAIT_SPIN_US", 1, 0) * 1000u;
     t->pool.spin_ns = env_at_least("SEDX_POOL_SPIN_US", 1, 0) * 1000u;
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);

@@ -110,6 +110,8 @@ struct sedx__transfer {
     bool readback_stream;    /* SEDX_READBACK_STREAM=1: non-temporal stores out of the readback ring (A/B knob) */
     bool ramp;               /* SEDX_RAMP=1: large transfers start and end with small chunks (A/B knob) */
     uint64_t wait_spin_ns;   /* SEDX_WAIT_SPIN_US: transfer waits poll the timeline this long before they block */
+    bool scatter_mirror;     /* SEDX_SCATTER_MIRROR=1: a scatter batch's ring bytes go to device memory first (A/B knob) */
+    sedx_buffer mirror;      /* batch.c: device-local, the upload ring's size; its offsets are the ring's */
     bool no_wait;            /* a NO_WAIT call holds the lock: a batch it submits takes no ring room it would wait for */
     bool scatter;         /* small uploads by compute dispatch (discrete GPUs; see docs/transfer.md) */
     bool small_copy_libc; /* SEDX_SMALL_COPY=libc: glibc memcpy for small copies into the ring (A/B knob) */
