@@ -28,14 +28,6 @@ sedx_buffer_resource *sedx__check_buffer(sedx_context *ctx, const sedx_buffer *b
     return res;
 }
 
-/* Does host memory [p, p + size) overlap bytes [offset, offset + size) of res's mapping? */
-bool sedx__host_overlap(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const void *p)
-{
-    if (!res->host_ptr || !size || !p) return false;
-    uintptr_t a = (uintptr_t)res->host_ptr + (uintptr_t)offset, b = (uintptr_t)p;
-    return a < b + size && b < a + size;
-}
-
 bool sedx__gpu_idle_for(sedx_context *ctx, sedx_buffer_resource *res)
 {
     for (int q = 0; q < SEDX_QUEUE_COUNT; ++q) {

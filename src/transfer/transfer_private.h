@@ -284,7 +284,14 @@ void sedx__readback_destroy(sedx_context *ctx, struct sedx__transfer *t);
 sedx_result sedx__check_range(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const char *what);
 sedx_buffer_resource *sedx__check_buffer(sedx_context *ctx, const sedx_buffer *buf, uint64_t offset, uint64_t size,
                                          const char *what, sedx_result *r);
-bool sedx__host_overlap(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const void *p);
+/* Does host memory [p, p + size) overlap bytes [offset, offset + size) of res's mapping? Inline:
+ * it runs for every region of a batch. */
+static inline bool sedx__host_overlap(const sedx_buffer_resource *res, uint64_t offset, uint64_t size, const void *p)
+{
+    if (!res->host_ptr || !size || !p) return false;
+    uintptr_t a = (uintptr_t)res->host_ptr + (uintptr_t)offset, b = (uintptr_t)p;
+    return a < b + size && b < a + size;
+}
 bool sedx__gpu_idle_for(sedx_context *ctx, sedx_buffer_resource *res);
 /* The live sedx buffer behind a raw VkBuffer, with a reference (sedx__buffer_unref it). */
 sedx_buffer_resource *sedx__lookup_vk(sedx_context *ctx, VkBuffer buffer, const char *what, sedx_result *r);

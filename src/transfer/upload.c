@@ -14,6 +14,8 @@
 /* Validation shared by the single and the batched upload: the checks of sedx__check_buffer (the
  * handle, the context, the range, with the same codes and log lines) and the upload's own. Inline:
  * it runs once per sedx_upload call. */
+static inline sedx_buffer_resource *check_upload_res(sedx_context *ctx, const sedx_buffer *dst, sedx_buffer_resource *res,
+                                                     uint64_t dst_offset, const void *data, uint64_t size, sedx_result *r);
 static inline sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset,
                                                  const void *data, uint64_t size, sedx_result *r)
 {
@@ -22,6 +24,13 @@ static inline sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_b
         *r = SEDX_ERROR_INVALID_HANDLE;
         return NULL;
     }
+    return check_upload_res(ctx, dst, res, dst_offset, data, size, r);
+}
+
+/* The checks after the handle's: res is dst's live resource. */
+static inline sedx_buffer_resource *check_upload_res(sedx_context *ctx, const sedx_buffer *dst, sedx_buffer_resource *res,
+                                                     uint64_t dst_offset, const void *data, uint64_t size, sedx_result *r)
+{
     /* rare: the shared check logs the exact error */
     if ((res->ctx != ctx || dst_offset > res->size || size > res->size - dst_offset) &&
         !sedx__check_buffer(ctx, dst, dst_offset, size, "sedx_upload", r))
@@ -233,20 +242,21 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
     uint64_t base;
     sedx_result r = sedx__ring_alloc(ctx, t, &t->up, bytes, true, false, &base);
     if (r != SEDX_SUCCESS) return r;
-    uint64_t off = base;
+    uint64_t off = base, sum = 0;
     for (uint32_t i = first; i < end; ++i) {
         jobs[i - first] = (copy_job){t->up.ptr + off, regions[i].data, (size_t)regions[i].size, true};
         off += sedx__align_up(regions[i].size, RING_ALIGN);
+        sum += regions[i].size;
     }
     sedx__pool_run(&t->pool, jobs, end - first, (size_t)bytes);
     off = base;
     for (uint32_t i = first; i < end; ++i) {
         sedx__batch_add(t, regions[i].dst->resource, off, regions[i].offset, regions[i].size);
         off += sedx__align_up(regions[i].size, RING_ALIGN);
-        t->stats.uploads++;
-        t->stats.upload_bytes += regions[i].size;
-        t->stats.staged_bytes += regions[i].size;
     }
+    t->stats.uploads += end - first;
+    t->stats.upload_bytes += sum;
+    t->stats.staged_bytes += sum;
     if (t->batch_bytes >= sedx__batch_target(t)) r = sedx__batch_submit(ctx, t, NULL);
     return r;
 }
@@ -301,9 +311,22 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
     if (!ctx || (count && !regions))
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "sedx_upload_batch: NULL argument");
     sedx_result r;
-    /* all or nothing: every region is checked before a byte moves */
-    for (uint32_t i = 0; i < count; ++i)
-        if (!check_upload(ctx, regions[i].dst, regions[i].offset, regions[i].data, regions[i].size, &r)) return r;
+    /* all or nothing: every region is checked before a byte moves. A region naming the same
+     * handle as the one before it (the common batch: one buffer, many pieces) skips the handle
+     * lookup; the handle was live a moment ago, within this call, and the range, data and
+     * overlap checks still run for every region. */
+    const sedx_buffer *prev = NULL;
+    sedx_buffer_resource *prev_res = NULL;
+    for (uint32_t i = 0; i < count; ++i) {
+        const sedx_buffer *d = regions[i].dst;
+        sedx_buffer_resource *res =
+            prev_res && d && (d == prev || (d->handle == prev->handle && d->resource == prev->resource))
+                ? check_upload_res(ctx, d, prev_res, regions[i].offset, regions[i].data, regions[i].size, &r)
+                : check_upload(ctx, d, regions[i].offset, regions[i].data, regions[i].size, &r);
+        if (!res) return r;
+        prev = d;
+        prev_res = res;
+    }
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     SEDX_PROFILE_SCOPE("sedx_upload_batch");
     copy_job *jobs = sedx__malloc(sizeof *jobs * (count ? count : 1));

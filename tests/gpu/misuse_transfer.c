@@ -226,6 +226,17 @@ static void test_upload(void **state)
     BATCH_BAD("third region overlaps its buffer's mapping", SEDX_ERROR_INVALID_ARGUMENT, "overlap",
               ((sedx_upload_region){&cpu, 256, 64, cpu_map + 300}));
 #undef BATCH_BAD
+    /* the batch skips the handle lookup for a region naming the same handle as the one before it:
+     * a stale copy right after its live keeper (same resource, another handle) must still be refused */
+    {
+        uint8_t k64[64];
+        memset(k64, 0x42, sizeof k64);
+        sedx_upload_region kr[2] = {{&s.keeper, 0, 64, k64}, {&s.stale, 64, 64, k64}};
+        MIS_RC("sedx_upload_batch", "second region a stale copy of the first region's live buffer",
+               SEDX_ERROR_INVALID_HANDLE, "invalid handle", sedx_upload_batch(ctx, kr, 2));
+        MIS_TRUE("sedx_upload_batch", "second region a stale copy of the first region's live buffer",
+                 "the keeper's bytes are intact", keeper_intact(ctx, &s));
+    }
     MIS_TRUE("sedx_upload_batch", "another context's buffer in a refused batch", "its bytes are intact",
              bytes_are(other, &foreign, 0, ref_foreign, N));
 
