@@ -173,6 +173,13 @@ static inline sedx_result ring_alloc(sedx_context *ctx, struct sedx__transfer *t
     return sedx__ring_alloc(ctx, t, r, size, true, no_wait, out_offset);
 }
 
+/* Regions one staged upload of size bytes in chunks of at most chunk adds to the batch: one per
+ * chunk; sedx__chunk_next's ramp adds at most 4 at the start and 6 at the end. */
+static inline uint64_t staged_pieces(const struct sedx__transfer *t, uint64_t size, uint64_t chunk)
+{
+    return size < chunk ? 1 : size / chunk + 1 + (t->ramp ? 12 : 0);
+}
+
 /* The staged path: chunks of at most sedx__chunk_target, the batch submitted as it fills. The
  * ring exists (ring_ensure). Lock held. */
 static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, sedx_buffer_resource *res,
@@ -181,8 +188,7 @@ static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, se
     /* NO_WAIT: one chunk (fits_without_waiting has found room for all of it), so that no
      * ring allocation after a submit can refuse the rest of an upload already half recorded */
     uint64_t chunk = no_wait ? t->up.size / 4 : sedx__chunk_target(t), done = 0;
-    /* regions: one per chunk; sedx__chunk_next's ramp adds at most 4 at the start and 6 at the end */
-    sedx_result r = batch_reserve(t, size < chunk ? 1 : size / chunk + 1 + (t->ramp ? 12 : 0), 1);
+    sedx_result r = batch_reserve(t, staged_pieces(t, size, chunk), 1);
     if (r != SEDX_SUCCESS) return r;
     if (no_wait && !fits_without_waiting(ctx, t, size)) {
         t->stats.ring_full_errors++;
@@ -273,7 +279,7 @@ static sedx_result batch_prepare(sedx_context *ctx, struct sedx__transfer *t, co
     sedx_result r = sedx__ring_ensure(ctx, t, &t->up);
     if (r != SEDX_SUCCESS) return r;
     uint64_t chunk = sedx__chunk_target(t), pieces = 0;
-    for (uint32_t i = 0; i < count; ++i) pieces += regions[i].size / chunk + 1;
+    for (uint32_t i = 0; i < count; ++i) pieces += staged_pieces(t, regions[i].size, chunk); /* as upload_staged */
     return sedx__batch_reserve(t, pieces, count);
 }
 
