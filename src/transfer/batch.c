@@ -171,6 +171,7 @@ static sedx_buffer_resource *mirror_get(sedx_context *ctx, struct sedx__transfer
     ci.usage = SEDX_BUFFER_USAGE_STORAGE | SEDX_BUFFER_USAGE_TRANSFER_DST;
     ci.memory = SEDX_MEMORY_GPU;
     ci.name = "sedx scatter mirror";
+    ci.alignment = 256; /* as the ring: the scatter's uvec4 path needs a 16-byte aligned base */
     if (sedx__buffer_create(ctx, &ci, SEDX__BUFFER_INTERNAL, &t->mirror) != SEDX_SUCCESS || !t->mirror.resource->address) {
         sedx_buffer_release(&t->mirror);
         t->scatter_mirror = false; /* logged; scatter reads the ring itself */
