@@ -88,7 +88,14 @@ void sedx__pool_stop(memcpy_pool *p)
  * (callers hold the transfer lock). */
 void sedx__pool_run(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes)
 {
+    sedx__pool_run_with(p, jobs, count, total_bytes, NULL, NULL);
+}
+
+void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes, void (*side)(void *),
+                         void *side_arg)
+{
     if (p->count == 0 || count < 2 || total_bytes < (1u << 20)) {
+        if (side) side(side_arg);
         for (uint32_t i = 0; i < count; ++i) {
             if (jobs[i].stream) sedx__stream_copy(jobs[i].dst, jobs[i].src, jobs[i].size);
             else memcpy(jobs[i].dst, jobs[i].src, jobs[i].size);
@@ -106,6 +113,7 @@ void sedx__pool_run(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t
     atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->lock);
+    if (side) side(side_arg); /* while the workers copy; then the caller copies too */
     pool_work(p);
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->finished) != count) pthread_cond_wait(&p->done, &p->lock);

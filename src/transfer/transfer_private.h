@@ -188,6 +188,10 @@ void sedx__pool_stop(memcpy_pool *p);
 /* Runs every job, over the pool's threads when there is enough work. One list at a time
  * (callers hold the transfer lock). */
 void sedx__pool_run(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes);
+/* The same, with side(side_arg) run on the calling thread while the workers start on the list
+ * (before the caller joins them): work of the caller's that does not need the copied bytes. */
+void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes, void (*side)(void *),
+                         void *side_arg);
 /* memcpy, split into page-aligned pieces over the pool for large sizes. */
 void sedx__pool_memcpy(memcpy_pool *p, void *dst, const void *src, size_t size);
 /* The same with non-temporal stores when stream is true. */

@@ -241,6 +241,29 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
     return r;
 }
 
+/* A group's bookkeeping: its regions into the open batch (room was reserved by batch_prepare),
+ * and the counters. It needs no copied byte, so it runs while the pool copies the group. */
+typedef struct group_side {
+    struct sedx__transfer *t;
+    const sedx_upload_region *regions;
+    uint32_t first, end;
+    uint64_t base, sum;
+} group_side;
+
+static void group_bookkeeping(void *arg)
+{
+    group_side *g = arg;
+    struct sedx__transfer *t = g->t;
+    uint64_t off = g->base;
+    for (uint32_t i = g->first; i < g->end; ++i) {
+        sedx__batch_add(t, g->regions[i].dst->resource, off, g->regions[i].offset, g->regions[i].size);
+        off += sedx__align_up(g->regions[i].size, RING_ALIGN);
+    }
+    t->stats.uploads += g->end - g->first;
+    t->stats.upload_bytes += g->sum;
+    t->stats.staged_bytes += g->sum;
+}
+
 static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
                                uint32_t first, uint32_t end, uint64_t bytes, copy_job *jobs)
 {
@@ -248,21 +271,14 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
     uint64_t base;
     sedx_result r = sedx__ring_alloc(ctx, t, &t->up, bytes, true, false, &base);
     if (r != SEDX_SUCCESS) return r;
-    uint64_t off = base, sum = 0;
+    group_side g = {t, regions, first, end, base, 0};
+    uint64_t off = base;
     for (uint32_t i = first; i < end; ++i) {
         jobs[i - first] = (copy_job){t->up.ptr + off, regions[i].data, (size_t)regions[i].size, true};
         off += sedx__align_up(regions[i].size, RING_ALIGN);
-        sum += regions[i].size;
+        g.sum += regions[i].size;
     }
-    sedx__pool_run(&t->pool, jobs, end - first, (size_t)bytes);
-    off = base;
-    for (uint32_t i = first; i < end; ++i) {
-        sedx__batch_add(t, regions[i].dst->resource, off, regions[i].offset, regions[i].size);
-        off += sedx__align_up(regions[i].size, RING_ALIGN);
-    }
-    t->stats.uploads += end - first;
-    t->stats.upload_bytes += sum;
-    t->stats.staged_bytes += sum;
+    sedx__pool_run_with(&t->pool, jobs, end - first, (size_t)bytes, group_bookkeeping, &g);
     if (t->batch_bytes >= sedx__batch_target(t)) r = sedx__batch_submit(ctx, t, NULL);
     return r;
 }
