@@ -325,13 +325,10 @@ static sedx_result close_batch(struct sedx__transfer *t, sedx_result r, sedx_tic
     return SEDX_SUCCESS;
 }
 
-sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
+sedx_result sedx__batch_record(sedx_context *ctx, struct sedx__transfer *t, sedx__batch_rec *rec)
 {
-    if (!sedx__batch_open(t)) {
-        if (out) *out = t->last_ticket;
-        return SEDX_SUCCESS;
-    }
-    SEDX_PROFILE_SCOPE("sedx_upload_submit");
+    rec->open = false;
+    if (!sedx__batch_open(t)) return SEDX_SUCCESS;
     /* many small regions: one compute dispatch on the main queue instead of thousands of
      * copy regions (docs/transfer.md has the measurements behind the threshold) */
     bool ordered = batch_has_overlap(t);
@@ -341,22 +338,42 @@ sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx
     uint64_t table_offset = 0;
     if (scatter && !table_room(ctx, t, (uint64_t)n_scatter * 16, &table_offset)) scatter = false;
     sedx_queue q = (!scatter && !t->batch_main && t->use_transfer_queue) ? SEDX_QUEUE_TRANSFER : SEDX_QUEUE_GRAPHICS;
-    sedx_cmd cmd;
-    sedx_result r = sedx_cmd_begin(ctx, q, &cmd);
+    sedx_result r = sedx_cmd_begin(ctx, q, &rec->cmd);
     if (r != SEDX_SUCCESS) return r;
+    VkCommandBuffer cb = rec->cmd.cmd;
     VkBuffer ring_buf = t->up.buffer.resource->buffer;
-    sedx__barrier_before(cmd.cmd, scatter);
-    if (scatter) record_scatter(ctx, t, cmd.cmd, table_offset, n_scatter);
-    if (ordered) record_ordered(t, cmd.cmd, ring_buf);
-    else if (!scatter || n_scatter < t->region_count) record_copies(t, cmd.cmd, ring_buf, scatter); /* some not scattered */
-    if (t->piece_count) sedx__batch_record_images(t, cmd.cmd, ring_buf);
-    sedx__barrier_after(cmd.cmd, scatter);
+    sedx__barrier_before(cb, scatter);
+    if (scatter) record_scatter(ctx, t, cb, table_offset, n_scatter);
+    if (ordered) record_ordered(t, cb, ring_buf);
+    else if (!scatter || n_scatter < t->region_count) record_copies(t, cb, ring_buf, scatter); /* some not scattered */
+    if (t->piece_count) sedx__batch_record_images(t, cb, ring_buf);
+    sedx__barrier_after(cb, scatter);
+    rec->open = true;
+    rec->scatter = scatter;
+    return SEDX_SUCCESS;
+}
+
+sedx_result sedx__batch_send(sedx_context *ctx, struct sedx__transfer *t, sedx__batch_rec *rec, sedx_ticket *out)
+{
+    if (!rec->open) {
+        if (out) *out = t->last_ticket;
+        return SEDX_SUCCESS;
+    }
+    rec->open = false;
     sedx_ticket ticket = {0};
-    r = close_batch(t, sedx__submit_ordered(ctx, t, &cmd, &ticket), ticket);
-    if (r == SEDX_SUCCESS && scatter && t->mirror.resource)
+    sedx_result r = close_batch(t, sedx__submit_ordered(ctx, t, &rec->cmd, &ticket), ticket);
+    if (r == SEDX_SUCCESS && rec->scatter && t->mirror.resource)
         sedx__buffer_mark_use(t->mirror.resource, (sedx_queue)ticket.queue, ticket.value);
     if (r == SEDX_SUCCESS && out) *out = ticket;
     return r;
+}
+
+sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out)
+{
+    SEDX_PROFILE_SCOPE("sedx_upload_submit");
+    sedx__batch_rec rec;
+    sedx_result r = sedx__batch_record(ctx, t, &rec);
+    return r == SEDX_SUCCESS ? sedx__batch_send(ctx, t, &rec, out) : r;
 }
 
 sedx_result sedx__transfer_wait(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket tk)

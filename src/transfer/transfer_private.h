@@ -238,6 +238,17 @@ static inline void sedx__batch_add(struct sedx__transfer *t, sedx_buffer_resourc
     t->batch_bytes += size;
 }
 sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
+/* sedx__batch_submit in two steps, so that the recording can run while the batch's last bytes
+ * are still being copied into the ring: record (the overlap test, the scatter table, the command
+ * buffer; rec->open false when the batch is empty), then send (submit, close the batch). Nothing
+ * may be added to the batch in between. A failed record leaves the batch open, as a failed
+ * submit does. */
+typedef struct sedx__batch_rec {
+    sedx_cmd cmd;
+    bool open, scatter;
+} sedx__batch_rec;
+sedx_result sedx__batch_record(sedx_context *ctx, struct sedx__transfer *t, sedx__batch_rec *rec);
+sedx_result sedx__batch_send(sedx_context *ctx, struct sedx__transfer *t, sedx__batch_rec *rec, sedx_ticket *out);
 sedx_result sedx__submit_ordered(sedx_context *ctx, struct sedx__transfer *t, sedx_cmd *cmd, sedx_ticket *out);
 sedx_result sedx__transfer_wait_all(sedx_context *ctx, struct sedx__transfer *t);
 /* sedx_ticket_wait, after polling the timeline for up to t->wait_spin_ns (0: at once). */

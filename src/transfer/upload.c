@@ -242,12 +242,17 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
 }
 
 /* A group's bookkeeping: its regions into the open batch (room was reserved by batch_prepare),
- * and the counters. It needs no copied byte, so it runs while the pool copies the group. */
+ * the counters, and, when the batch is then full, the recording of its submission (sent once
+ * the copy is done). None of it needs a copied byte, so it runs while the pool copies the group. */
 typedef struct group_side {
+    sedx_context *ctx;
     struct sedx__transfer *t;
     const sedx_upload_region *regions;
     uint32_t first, end;
     uint64_t base, sum;
+    bool submit;
+    sedx_result r;
+    sedx__batch_rec rec;
 } group_side;
 
 static void group_bookkeeping(void *arg)
@@ -262,6 +267,8 @@ static void group_bookkeeping(void *arg)
     t->stats.uploads += g->end - g->first;
     t->stats.upload_bytes += g->sum;
     t->stats.staged_bytes += g->sum;
+    g->submit = t->batch_bytes >= sedx__batch_target(t);
+    if (g->submit) g->r = sedx__batch_record(g->ctx, t, &g->rec);
 }
 
 static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
@@ -271,7 +278,7 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
     uint64_t base;
     sedx_result r = sedx__ring_alloc(ctx, t, &t->up, bytes, true, false, &base);
     if (r != SEDX_SUCCESS) return r;
-    group_side g = {t, regions, first, end, base, 0};
+    group_side g = {.ctx = ctx, .t = t, .regions = regions, .first = first, .end = end, .base = base};
     uint64_t off = base;
     for (uint32_t i = first; i < end; ++i) {
         jobs[i - first] = (copy_job){t->up.ptr + off, regions[i].data, (size_t)regions[i].size, true};
@@ -279,7 +286,7 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
         g.sum += regions[i].size;
     }
     sedx__pool_run_with(&t->pool, jobs, end - first, (size_t)bytes, group_bookkeeping, &g);
-    if (t->batch_bytes >= sedx__batch_target(t)) r = sedx__batch_submit(ctx, t, NULL);
+    if (g.submit) r = g.r == SEDX_SUCCESS ? sedx__batch_send(ctx, t, &g.rec, NULL) : g.r;
     return r;
 }
 
