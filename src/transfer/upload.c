@@ -268,7 +268,10 @@ static void group_bookkeeping(void *arg)
     t->stats.upload_bytes += g->sum;
     t->stats.staged_bytes += g->sum;
     g->submit = t->batch_bytes >= sedx__batch_target(t);
-    if (g->submit) g->r = sedx__batch_record(g->ctx, t, &g->rec);
+    if (g->submit) {
+        SEDX_PROFILE_SCOPE("sedx_upload_submit"); /* the batch's one zone, as sedx__batch_submit's */
+        g->r = sedx__batch_record(g->ctx, t, &g->rec);
+    }
 }
 
 static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, const sedx_upload_region *regions,
