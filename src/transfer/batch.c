@@ -157,9 +157,6 @@ static bool batch_has_overlap(struct sedx__transfer *t)
     return overlap;
 }
 
-/* Submits the open batch. Lock held. */
-/* One compute dispatch (per 65,535 regions) copies every scatter-eligible region; its table of
- * {dst address, src word, words | aligned16} goes into the ring at table_offset. */
 /* SEDX_SCATTER_MIRROR: the device-local mirror of the upload ring (created, or replaced when the
  * ring has grown; the old one is released behind its in-flight batches), or NULL. */
 static sedx_buffer_resource *mirror_get(sedx_context *ctx, struct sedx__transfer *t)
@@ -220,6 +217,8 @@ static VkDeviceAddress mirror_fill(sedx_context *ctx, struct sedx__transfer *t, 
     return m->address;
 }
 
+/* One compute dispatch (per 65,535 regions) copies every scatter-eligible region; its table of
+ * {dst address, src word, words | aligned16} goes into the ring at table_offset. */
 static void record_scatter(sedx_context *ctx, struct sedx__transfer *t, VkCommandBuffer cb, uint64_t table_offset,
                            uint32_t n_scatter)
 {

@@ -11,22 +11,6 @@
  * order. */
 #define GROUP_REGION_MAX (256u << 10)
 
-/* Validation shared by the single and the batched upload: the checks of sedx__check_buffer (the
- * handle, the context, the range, with the same codes and log lines) and the upload's own. Inline:
- * it runs once per sedx_upload call. */
-static inline sedx_buffer_resource *check_upload_res(sedx_context *ctx, const sedx_buffer *dst, sedx_buffer_resource *res,
-                                                     uint64_t dst_offset, const void *data, uint64_t size, sedx_result *r);
-static inline sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset,
-                                                 const void *data, uint64_t size, sedx_result *r)
-{
-    sedx_buffer_resource *res = sedx__buffer_get(dst, "sedx_upload");
-    if (!res) {
-        *r = SEDX_ERROR_INVALID_HANDLE;
-        return NULL;
-    }
-    return check_upload_res(ctx, dst, res, dst_offset, data, size, r);
-}
-
 /* The checks after the handle's: res is dst's live resource. */
 static inline sedx_buffer_resource *check_upload_res(sedx_context *ctx, const sedx_buffer *dst, sedx_buffer_resource *res,
                                                      uint64_t dst_offset, const void *data, uint64_t size, sedx_result *r)
@@ -48,6 +32,20 @@ static inline sedx_buffer_resource *check_upload_res(sedx_context *ctx, const se
         return NULL;
     }
     return res;
+}
+
+/* Validation shared by the single and the batched upload: the checks of sedx__check_buffer (the
+ * handle, the context, the range, with the same codes and log lines) and the upload's own. Inline:
+ * it runs once per sedx_upload call. */
+static inline sedx_buffer_resource *check_upload(sedx_context *ctx, const sedx_buffer *dst, uint64_t dst_offset,
+                                                 const void *data, uint64_t size, sedx_result *r)
+{
+    sedx_buffer_resource *res = sedx__buffer_get(dst, "sedx_upload");
+    if (!res) {
+        *r = SEDX_ERROR_INVALID_HANDLE;
+        return NULL;
+    }
+    return check_upload_res(ctx, dst, res, dst_offset, data, size, r);
 }
 
 /* Is the GPU done with res? The cached completed values answer without a driver call almost
@@ -196,7 +194,7 @@ static sedx_result upload_staged(sedx_context *ctx, struct sedx__transfer *t, se
                          "ring now and NO_WAIT was asked (nothing written)", res->name, (unsigned long long)size);
     }
     while (done < size) {
-        uint64_t n = no_wait ? SEDX__MIN(chunk, size - done) : sedx__chunk_next(t, chunk, done, size), off;
+        uint64_t n = sedx__chunk_next(t, chunk, done, size), off; /* NO_WAIT: one chunk, never ramped */
         if ((r = ring_alloc(ctx, t, n, no_wait, &off)) != SEDX_SUCCESS) break;
         copy_to_ring(t, off, src + done, n);
         sedx__batch_add(t, res, off, dst_offset + done, n);
