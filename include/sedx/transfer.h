@@ -418,6 +418,7 @@ typedef struct sedx_transfer_stats {
     uint64_t mip_generations;
     uint64_t image_transfer_queue_regions;          /* of image_copy_regions: run on the transfer-only queue */
     uint64_t mirror_bytes; /* SEDX_SCATTER_MIRROR (a benchmark knob): ring bytes copied to device memory for scatter */
+    uint64_t overlap_sorts; /* submitted batches whose regions' granules met, so the exact overlap test sorted them */
 } sedx_transfer_stats;
 SEDX_API sedx_result sedx_transfer_get_stats(sedx_context *ctx, sedx_transfer_stats *out);
 

@@ -90,73 +90,6 @@ static bool scatter_ok(const struct sedx__transfer *t, const region *g)
            (g->dst_offset & 3) == 0 && (g->size & 3) == 0 && g->dst->address;
 }
 
-/* Do two regions of the open batch write the same bytes? Then their order matters, and a
- * single dispatch or copy command would not keep it. Regions already in (destination, offset)
- * order answer in one pass; otherwise they are sorted by (destination, offset) with an LSD radix
- * sort over the 8-bit digits that differ between regions, from the lowest differing bit (4 KiB
- * pieces of a 128 MiB buffer: two passes; one destination: none of the pointer's), O(n). A qsort
- * with a comparison callback was a third of the staged path's bookkeeping per 4 KiB upload
- * (callgrind: ~300 instructions per region; byte-aligned digits ~117, these ~87). Then any
- * overlap shows between neighbours. */
-typedef struct span {
-    uint64_t start, end;
-    uintptr_t dst;
-} span;
-
-static bool spans_overlap_sorted(const span *v, uint32_t n)
-{
-    for (uint32_t i = 1; i < n; ++i)
-        if (v[i].dst == v[i - 1].dst && v[i - 1].end > v[i].start) return true;
-    return false;
-}
-
-static bool batch_has_overlap(struct sedx__transfer *t)
-{
-    uint32_t n = t->region_count;
-    if (n < 2) return false;
-    const region *g = t->regions;
-    bool in_order = true;
-    for (uint32_t i = 1; i < n && in_order; ++i)
-        in_order = (uintptr_t)g[i - 1].dst < (uintptr_t)g[i].dst ||
-                   (g[i - 1].dst == g[i].dst && g[i - 1].dst_offset + g[i - 1].size <= g[i].dst_offset);
-    if (in_order) return false; /* every region starts after the previous one of its buffer ends */
-    span *a = sedx__malloc((size_t)n * 2 * sizeof *a);
-    if (!a) return true; /* cannot tell: take the ordered path */
-    span *b = a + n;
-    uint64_t or0 = 0, and0 = ~(uint64_t)0, or1 = 0, and1 = ~(uint64_t)0;
-    for (uint32_t i = 0; i < n; ++i) {
-        a[i] = (span){g[i].dst_offset, g[i].dst_offset + g[i].size, (uintptr_t)g[i].dst};
-        or0 |= a[i].start;
-        and0 &= a[i].start;
-        or1 |= (uint64_t)a[i].dst;
-        and1 &= (uint64_t)a[i].dst;
-    }
-    /* least significant first: the offset's digits, then the destination's (stable passes). The
-     * digits are 8 bits wide and start at the lowest bit that differs between regions (4 KiB
-     * pieces of a 128 MiB buffer: bits 12-26, two passes instead of three bytes' worth). */
-    for (int key = 0; key < 2; ++key) {
-        uint64_t differ = key ? or1 ^ and1 : or0 ^ and0;
-        for (unsigned shift = differ ? (unsigned)__builtin_ctzll(differ) : 64u; shift < 64u; shift += 8) {
-            if (!((differ >> shift) & 0xff)) continue; /* the same in every region: no pass */
-            uint32_t count[256] = {0};
-            for (uint32_t i = 0; i < n; ++i) count[((key ? (uint64_t)a[i].dst : a[i].start) >> shift) & 0xff]++;
-            uint32_t sum = 0;
-            for (int k = 0; k < 256; ++k) {
-                uint32_t c = count[k];
-                count[k] = sum;
-                sum += c;
-            }
-            for (uint32_t i = 0; i < n; ++i) b[count[((key ? (uint64_t)a[i].dst : a[i].start) >> shift) & 0xff]++] = a[i];
-            span *tmp = a;
-            a = b;
-            b = tmp;
-        }
-    }
-    bool overlap = spans_overlap_sorted(a, n);
-    sedx__free(a < b ? a : b); /* the allocation's start: whichever half it is */
-    return overlap;
-}
-
 /* SEDX_SCATTER_MIRROR: the device-local mirror of the upload ring (created, or replaced when the
  * ring has grown; the old one is released behind its in-flight batches), or NULL. */
 static sedx_buffer_resource *mirror_get(sedx_context *ctx, struct sedx__transfer *t)
@@ -313,7 +246,8 @@ static sedx_result close_batch(struct sedx__transfer *t, sedx_result r, sedx_tic
     sedx__batch_close_images(t, r == SEDX_SUCCESS, ticket);
     t->region_count = 0;
     t->batch_bytes = 0;
-    t->batch_id++;
+    t->batch_id++; /* the touch marks of this batch are stale from here */
+    sedx__touch_reset(t);
     if (r != SEDX_SUCCESS) {
         t->up.committed = t->up.head; /* nothing will read the failed batch's bytes */
         if (t->up.pin_count) sedx__pins_failed(&t->up); /* nor the reservations committed into it */
@@ -330,7 +264,7 @@ sedx_result sedx__batch_record(sedx_context *ctx, struct sedx__transfer *t, sedx
     if (!sedx__batch_open(t)) return SEDX_SUCCESS;
     /* many small regions: one compute dispatch on the main queue instead of thousands of
      * copy regions (docs/transfer.md has the measurements behind the threshold) */
-    bool ordered = batch_has_overlap(t);
+    bool ordered = sedx__batch_overlap(t);
     uint32_t n_scatter = 0;
     for (uint32_t i = 0; i < t->region_count && !ordered; ++i) n_scatter += scatter_ok(t, &t->regions[i]);
     bool scatter = n_scatter >= 64;

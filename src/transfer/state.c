@@ -60,6 +60,7 @@ static void transfer_free(sedx_context *ctx, struct sedx__transfer *t)
     if (t->scatter_pipe) vkDestroyPipeline(ctx->device, t->scatter_pipe, NULL);
     if (t->layout) vkDestroyPipelineLayout(ctx->device, t->layout, NULL);
     sedx__free(t->regions);
+    sedx__free(t->touch);
     sedx__free(t->held);
     sedx__free(t->pieces);
     sedx__free(t->images);
@@ -82,6 +83,7 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->info = info ? *info : (sedx_transfer_info){0};
     const char *small = getenv("SEDX_SMALL_COPY");
     t->small_copy_libc = small && strcmp(small, "libc") == 0;
+    t->pool.prefetch = small && strcmp(small, "prefetch") == 0;
     const char *env_ring = getenv("SEDX_STAGING_MB"); /* benchmark knob: staging ring size */
     if (env_ring && atoi(env_ring) > 0) t->info.staging_size = (uint64_t)atoi(env_ring) << 20;
     const char *env_flags = getenv("SEDX_TRANSFER_FLAGS"); /* benchmark knob: extra sedx_transfer_flag_bits */

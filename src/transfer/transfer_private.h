@@ -85,8 +85,11 @@ typedef struct memcpy_pool {
     _Atomic bool quit;
     const copy_job *_Atomic jobs;
     _Atomic uint32_t job_count;
-    _Atomic uint32_t next, finished;
+    _Atomic uint32_t next;
+    _Alignas(64) _Atomic uint32_t finished; /* its own line: claims (next) and completions do not share one */
+    _Atomic uint32_t step;                  /* jobs per claim (pool.c: claim_step) */
     _Atomic uint32_t active; /* threads inside pool_work: a list ends only when this is 0 */
+    bool prefetch;           /* SEDX_SMALL_COPY=prefetch: copies prefetch their source (A/B knob) */
     uint64_t spin_ns;        /* SEDX_POOL_SPIN_US: how long a worker polls for the next list before it sleeps */
 } memcpy_pool;
 
@@ -96,6 +99,13 @@ struct sedx__transfer {
     ring up, down;
     region *regions;
     uint32_t region_count, region_cap;
+    /* overlap.c: the bytes the open batch's regions write, as 256-byte granules per destination
+     * (a hash set of 64-granule words; an entry is live while its gen is batch_id + 1), and
+     * whether two regions may share a granule (then the exact test decides at submit) */
+    struct touch_word *touch;
+    uint32_t touch_cap, touch_used, touch_limit; /* limit: half the capacity (0 before the first grow) */
+    unsigned touch_shift;                      /* 64 - log2(touch_cap): the hash's top bits */
+    bool touch_maybe;
     sedx_buffer_resource **held; /* one reference per destination buffer of the open batch */
     uint32_t held_count, held_cap;
     uint64_t batch_id;
@@ -179,8 +189,32 @@ static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
     memcpy(dst, src, n);
     _mm_sfence();
 }
+/* The same, with the source's first KiB prefetched at once and each line 1 KiB ahead while
+ * copying: a 4 KiB piece starts on a new page, where the hardware prefetcher starts over. */
+static inline void sedx__stream_copy_prefetch(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    for (size_t k = 0; k < n && k < 1024; k += 64) _mm_prefetch((const char *)src + k, _MM_HINT_T0);
+    size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
+    if (head > n) head = n;
+    memcpy(dst, src, head);
+    dst += head;
+    src += head;
+    n -= head;
+    for (; n >= 64; n -= 64, dst += 64, src += 64) {
+        _mm_prefetch((const char *)src + 1024, _MM_HINT_T0); /* never faults, past the end too */
+        __m128i a = _mm_loadu_si128((const __m128i *)src), b = _mm_loadu_si128((const __m128i *)(src + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(src + 32)), d = _mm_loadu_si128((const __m128i *)(src + 48));
+        _mm_stream_si128((__m128i *)dst, a);
+        _mm_stream_si128((__m128i *)(dst + 16), b);
+        _mm_stream_si128((__m128i *)(dst + 32), c);
+        _mm_stream_si128((__m128i *)(dst + 48), d);
+    }
+    memcpy(dst, src, n);
+    _mm_sfence();
+}
 #else
 static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
+static inline void sedx__stream_copy_prefetch(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
 #endif
 
 void sedx__pool_start(memcpy_pool *p, uint32_t threads);
@@ -224,9 +258,72 @@ void sedx__pins_failed(ring *r);
  * batch.c: the open upload batch, ordered submissions, barriers (lock held for all)
  * ---------------------------------------------------------------------------------------- */
 sedx_result sedx__batch_reserve(struct sedx__transfer *t, uint64_t regions, uint64_t buffers);
+/* overlap.c. Marks [offset, offset + size) of dst as written by the open batch; sets
+ * t->touch_maybe when a granule of it was already marked (two regions may overlap: the exact
+ * test decides), when the region spans more than TOUCH_MAX_WORDS words, or when the set cannot
+ * grow. Never a false "no overlap": regions sharing a byte share its granule. */
+#define TOUCH_SHIFT 8u      /* 256-byte granules: one word covers 16 KiB of a buffer */
+#define TOUCH_MAX_WORDS 16u /* regions up to 256 KiB are marked; larger ones leave it to the exact test */
+typedef struct touch_word {
+    const sedx_buffer_resource *dst;
+    uint64_t word; /* granule index / 64 */
+    uint64_t bits;
+    uint64_t gen;  /* batch_id + 1 of the batch that marked it */
+} touch_word;
+#define TOUCH_CAP_MAX (1u << 16) /* entries (2 MiB); a batch that marks more words is left to the exact test */
+bool sedx__touch_grow(struct sedx__transfer *t);
+void sedx__touch_add_words(struct sedx__transfer *t, const sedx_buffer_resource *dst, uint64_t first, uint64_t last);
+/* Marks bits of (dst, word). A hash set with linear probing, at most half full (grows first);
+ * entries of earlier batches count as empty, so nothing is cleared between batches. */
+static inline void sedx__touch_mark(struct sedx__transfer *t, const sedx_buffer_resource *dst, uint64_t word,
+                                    uint64_t bits)
+{
+    if (t->touch_used >= t->touch_limit && !sedx__touch_grow(t)) {
+        t->touch_maybe = true;
+        return;
+    }
+    uint64_t gen = t->batch_id + 1;
+    uint32_t mask = t->touch_cap - 1;
+    uint32_t h = (uint32_t)(((word ^ (uintptr_t)dst) * 0x9E3779B97F4A7C15ull) >> t->touch_shift);
+    for (;; h = (h + 1) & mask) {
+        touch_word *e = &t->touch[h];
+        if (e->gen != gen) {
+            *e = (touch_word){dst, word, bits, gen};
+            t->touch_used++;
+            return;
+        }
+        if (e->dst == dst && e->word == word) {
+            t->touch_maybe |= (e->bits & bits) != 0;
+            e->bits |= bits;
+            return;
+        }
+    }
+}
+static inline __attribute__((always_inline)) void sedx__touch_add(struct sedx__transfer *t, const sedx_buffer_resource *dst,
+                                                                  uint64_t offset, uint64_t size)
+{
+    if (t->touch_maybe || !size) return; /* already undecided: the exact test runs anyway */
+    uint64_t first = offset >> TOUCH_SHIFT, last = (offset + size - 1) >> TOUCH_SHIFT;
+    if ((first ^ last) >> 6) { /* more than one word */
+        sedx__touch_add_words(t, dst, first, last);
+        return;
+    }
+    /* bits first..last of the word; 2 << 63 wraps to 0 (unsigned), so hi = 63 gives every bit */
+    sedx__touch_mark(t, dst, first >> 6, ((2ull << (last & 63)) - 1) & (~0ull << (first & 63)));
+}
+/* The batch closed (its batch_id moved on): its marks are stale, nothing is undecided. */
+static inline void sedx__touch_reset(struct sedx__transfer *t)
+{
+    t->touch_used = 0;
+    t->touch_maybe = false;
+}
+/* Do two regions of the open batch write the same bytes? (The exact test runs only when the
+ * marks could not rule it out.) */
+bool sedx__batch_overlap(struct sedx__transfer *t);
+
 /* Adds a region; room was reserved (batch_reserve). The batch holds a reference to each
  * destination until it is submitted, so a buffer released meanwhile waits for its uploads. */
-static inline void sedx__batch_add(struct sedx__transfer *t, sedx_buffer_resource *dst, uint64_t src_offset, uint64_t dst_offset,
+static inline __attribute__((always_inline)) void sedx__batch_add(struct sedx__transfer *t, sedx_buffer_resource *dst, uint64_t src_offset, uint64_t dst_offset,
                       uint64_t size)
 {
     if (dst->batch_id != t->batch_id + 1) { /* first region for this buffer in the open batch */
@@ -236,6 +333,7 @@ static inline void sedx__batch_add(struct sedx__transfer *t, sedx_buffer_resourc
     }
     t->regions[t->region_count++] = (region){dst, src_offset, dst_offset, size};
     t->batch_bytes += size;
+    sedx__touch_add(t, dst, dst_offset, size);
 }
 sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
 /* sedx__batch_submit in two steps, so that the recording can run while the batch's last bytes

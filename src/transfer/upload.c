@@ -143,6 +143,7 @@ static inline void copy_to_ring(struct sedx__transfer *t, uint64_t off, const ui
     if (n >= (2u << 20)) sedx__pool_memcpy(&t->pool, t->up.ptr + off, src, (size_t)n);
     else if (t->small_copy_libc) memcpy(t->up.ptr + off, src, (size_t)n);
     else if (t->up.buffer.resource->host_cached && n <= (64u << 10)) cached_copy(t->up.ptr + off, src, (size_t)n);
+    else if (t->pool.prefetch) sedx__stream_copy_prefetch(t->up.ptr + off, src, (size_t)n);
     else sedx__stream_copy(t->up.ptr + off, src, (size_t)n);
 }
 
@@ -255,6 +256,7 @@ typedef struct group_side {
 
 static void group_bookkeeping(void *arg)
 {
+    SEDX_PROFILE_SCOPE("sedx_upload_group_side");
     group_side *g = arg;
     struct sedx__transfer *t = g->t;
     uint64_t off = g->base;
@@ -276,6 +278,7 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
                                uint32_t first, uint32_t end, uint64_t bytes, copy_job *jobs)
 {
     if (first == end) return SEDX_SUCCESS;
+    SEDX_PROFILE_SCOPE("sedx_upload_group");
     uint64_t base;
     sedx_result r = sedx__ring_alloc(ctx, t, &t->up, bytes, true, false, &base);
     if (r != SEDX_SUCCESS) return r;
@@ -287,7 +290,10 @@ static sedx_result flush_group(sedx_context *ctx, struct sedx__transfer *t, cons
         g.sum += regions[i].size;
     }
     sedx__pool_run_with(&t->pool, jobs, end - first, (size_t)bytes, group_bookkeeping, &g);
-    if (g.submit) r = g.r == SEDX_SUCCESS ? sedx__batch_send(ctx, t, &g.rec, NULL) : g.r;
+    if (g.submit) {
+        SEDX_PROFILE_SCOPE("sedx_upload_send");
+        r = g.r == SEDX_SUCCESS ? sedx__batch_send(ctx, t, &g.rec, NULL) : g.r;
+    }
     return r;
 }
 
@@ -345,6 +351,7 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
      * handle as the one before it (the common batch: one buffer, many pieces) skips the handle
      * lookup; the handle was live a moment ago, within this call, and the range, data and
      * overlap checks still run for every region. */
+    SEDX_PROFILE_BEGIN(check_zone, "sedx_upload_batch_check");
     const sedx_buffer *prev = NULL;
     sedx_buffer_resource *prev_res = NULL;
     for (uint32_t i = 0; i < count; ++i) {
@@ -353,10 +360,11 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
             prev_res && d && (d == prev || (d->handle == prev->handle && d->resource == prev->resource))
                 ? check_upload_res(ctx, d, prev_res, regions[i].offset, regions[i].data, regions[i].size, &r)
                 : check_upload(ctx, d, regions[i].offset, regions[i].data, regions[i].size, &r);
-        if (!res) return r;
+        if (!res) return r; /* (an unfinished zone is dropped) */
         prev = d;
         prev_res = res;
     }
+    if (check_zone.start_ns) SEDX_PROFILE_END(check_zone);
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     SEDX_PROFILE_SCOPE("sedx_upload_batch");
     copy_job *jobs = sedx__malloc(sizeof *jobs * (count ? count : 1));
@@ -386,6 +394,7 @@ sedx_result sedx_upload_submit(sedx_context *ctx, sedx_ticket *out_ticket)
 
 sedx_result sedx_upload_flush(sedx_context *ctx)
 {
+    SEDX_PROFILE_SCOPE("sedx_upload_flush");
     sedx_ticket tk;
     sedx_result r = sedx_upload_submit(ctx, &tk);
     if (r != SEDX_SUCCESS) return r;

@@ -137,6 +137,55 @@ static double m_scatter_batch(st *s, int unused)
     return r == SEDX_SUCCESS ? rate((uint64_t)s->count * PIECE, now_s() - t0) : -1;
 }
 
+/* Where a batched scatter's time goes: a few more runs of it with sedx's profile zones on (not
+ * timed figures; the zones cost a clock read each), summed per zone and divided by the runs.
+ * The call = the check of every region + its groups; a group = its copy by the pool, during
+ * which the caller adds the group to the batch (side) and, when the batch is full, records it;
+ * then the submission (send). flush = the last submission + the wait for the GPU. */
+static const char *const prof_zones[] = {"sedx_upload_batch_check", "sedx_upload_group", "sedx_upload_group_side",
+                                         "sedx_upload_submit", "sedx_upload_send", "sedx_upload_flush"};
+#define N_PROF_ZONES (sizeof prof_zones / sizeof prof_zones[0])
+
+static void scatter_profile(st *s, FILE *log, cJSON *root)
+{
+    enum { RUNS = 5 };
+    bool was = sedx_profile_enabled();
+    sedx_profile_clear();
+    sedx_profile_enable(true);
+    double wall = 0;
+    int ok = 0;
+    for (int i = 0; i < RUNS; ++i) {
+        double t0 = now_s();
+        ok += m_scatter_batch(s, 0) > 0;
+        wall += now_s() - t0;
+    }
+    sedx_profile_enable(was);
+    size_t n = sedx_profile_events(NULL, 0);
+    sedx_profile_event *ev = calloc(n ? n : 1, sizeof *ev);
+    n = sedx_profile_events(ev, n);
+    double ms[N_PROF_ZONES] = {0};
+    uint32_t cnt[N_PROF_ZONES] = {0};
+    for (size_t i = 0; i < n; ++i)
+        for (size_t z = 0; z < N_PROF_ZONES; ++z)
+            if (ev[i].name && strcmp(ev[i].name, prof_zones[z]) == 0) { /* (past the capacity: unfilled) */
+                ms[z] += (double)ev[i].duration_ns * 1e-6 / RUNS;
+                cnt[z]++;
+            }
+    free(ev);
+    sedx_profile_clear();
+    cJSON *o = cJSON_AddObjectToObject(root, "scatter_batch_profile");
+    cJSON_AddNumberToObject(o, "runs_ok", ok);
+    cJSON_AddNumberToObject(o, "wall_ms", wall * 1e3 / RUNS);
+    fprintf(log, "where scatter_batch's time goes (profile zones, per run of %u regions, mean of %d runs; not timed "
+                 "figures): wall %.3f ms =",
+            s->count, RUNS, wall * 1e3 / RUNS);
+    for (size_t z = 0; z < N_PROF_ZONES; ++z) {
+        fprintf(log, "%s %s %.3f ms (x%.1f)", z ? "," : "", prof_zones[z] + 5, ms[z], (double)cnt[z] / RUNS);
+        cJSON_AddNumberToObject(o, prof_zones[z] + 5, ms[z]);
+    }
+    fprintf(log, "\n");
+}
+
 /* baseline: memcpy into a raw host-visible buffer, then one vkCmdCopyBuffer with `count` regions */
 static double m_copy_regions(st *s, int unused)
 {
@@ -908,6 +957,7 @@ int bench_upload(const bench_args *args)
     cJSON_AddNumberToObject(base, "scatter_batch_vs_seed", scb->median / seed_gbps);
     cJSON_AddNumberToObject(base, "scatter_batch_vs_copy_regions", scb->median / reg->median);
     import_report(&imp, log, base, s.size, up->median);
+    scatter_profile(&s, log, root);
 
     sedx_transfer_stats ts;
     sedx_transfer_get_stats(s.ctx, &ts);
