@@ -151,7 +151,9 @@ sedx_result sedx__ring_alloc(sedx_context *ctx, struct sedx__transfer *t, ring *
             return SEDX__ERR(SEDX_ERROR_OUT_OF_STAGING, TAG, "the staging ring is full and NO_WAIT was asked");
         }
         t->stats.ring_waits++;
+        SEDX_PROFILE_BEGIN(wait_zone, "sedx_ring_wait");
         sedx_result wr = sedx__transfer_wait(ctx, t, r->fifo[r->fifo_first].ticket);
+        if (wait_zone.start_ns) SEDX_PROFILE_END(wait_zone);
         if (wr != SEDX_SUCCESS) return wr;
     }
 }

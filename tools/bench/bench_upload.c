@@ -137,16 +137,20 @@ static double m_scatter_batch(st *s, int unused)
     return r == SEDX_SUCCESS ? rate((uint64_t)s->count * PIECE, now_s() - t0) : -1;
 }
 
-/* Where a batched scatter's time goes: a few more runs of it with sedx's profile zones on (not
- * timed figures; the zones cost a clock read each), summed per zone and divided by the runs.
- * The call = the check of every region + its groups; a group = its copy by the pool, during
- * which the caller adds the group to the batch (side) and, when the batch is full, records it;
- * then the submission (send). flush = the last submission + the wait for the GPU. */
-static const char *const prof_zones[] = {"sedx_upload_batch_check", "sedx_upload_group", "sedx_upload_group_side",
-                                         "sedx_upload_submit", "sedx_upload_send", "sedx_upload_flush"};
-#define N_PROF_ZONES (sizeof prof_zones / sizeof prof_zones[0])
+/* Where a path's time goes: a few more runs of it with sedx's profile zones on (not timed
+ * figures; each zone costs two clock reads), each zone's time summed and divided by the runs.
+ * scatter_batch: the call = the check of every region + its groups; a group = its copy by the
+ * pool, during which the caller adds the group to the batch (side) and, when the batch is full,
+ * records it (submit); then the submission (send). upload_pageable: the call copies every chunk
+ * into the ring and submits it (submit), waiting for ring room when the GPU is behind
+ * (ring_wait). flush = the last submission + the wait for the GPU. */
+typedef struct phase_profile {
+    const char *key;
+    double (*measure)(st *, int);
+    const char *zones[6];
+} phase_profile;
 
-static void scatter_profile(st *s, FILE *log, cJSON *root)
+static void phase_report(st *s, FILE *log, cJSON *root, const phase_profile *pp)
 {
     enum { RUNS = 5 };
     bool was = sedx_profile_enabled();
@@ -156,34 +160,44 @@ static void scatter_profile(st *s, FILE *log, cJSON *root)
     int ok = 0;
     for (int i = 0; i < RUNS; ++i) {
         double t0 = now_s();
-        ok += m_scatter_batch(s, 0) > 0;
+        ok += pp->measure(s, 0) > 0;
         wall += now_s() - t0;
     }
     sedx_profile_enable(was);
     size_t n = sedx_profile_events(NULL, 0);
     sedx_profile_event *ev = calloc(n ? n : 1, sizeof *ev);
     n = sedx_profile_events(ev, n);
-    double ms[N_PROF_ZONES] = {0};
-    uint32_t cnt[N_PROF_ZONES] = {0};
+    double ms[6] = {0};
+    uint32_t cnt[6] = {0};
     for (size_t i = 0; i < n; ++i)
-        for (size_t z = 0; z < N_PROF_ZONES; ++z)
-            if (ev[i].name && strcmp(ev[i].name, prof_zones[z]) == 0) { /* (past the capacity: unfilled) */
+        for (size_t z = 0; z < 6 && pp->zones[z]; ++z)
+            if (ev[i].name && strcmp(ev[i].name, pp->zones[z]) == 0) { /* (past the capacity: unfilled) */
                 ms[z] += (double)ev[i].duration_ns * 1e-6 / RUNS;
                 cnt[z]++;
             }
     free(ev);
     sedx_profile_clear();
-    cJSON *o = cJSON_AddObjectToObject(root, "scatter_batch_profile");
+    cJSON *o = cJSON_AddObjectToObject(root, pp->key);
     cJSON_AddNumberToObject(o, "runs_ok", ok);
     cJSON_AddNumberToObject(o, "wall_ms", wall * 1e3 / RUNS);
-    fprintf(log, "where scatter_batch's time goes (profile zones, per run of %u regions, mean of %d runs; not timed "
-                 "figures): wall %.3f ms =",
-            s->count, RUNS, wall * 1e3 / RUNS);
-    for (size_t z = 0; z < N_PROF_ZONES; ++z) {
-        fprintf(log, "%s %s %.3f ms (x%.1f)", z ? "," : "", prof_zones[z] + 5, ms[z], (double)cnt[z] / RUNS);
-        cJSON_AddNumberToObject(o, prof_zones[z] + 5, ms[z]);
+    fprintf(log, "  %-16s wall %.3f ms:", pp->key, wall * 1e3 / RUNS);
+    for (size_t z = 0; z < 6 && pp->zones[z]; ++z) {
+        fprintf(log, "%s %s %.3f ms (x%.1f)", z ? "," : "", pp->zones[z] + 5, ms[z], (double)cnt[z] / RUNS);
+        cJSON_AddNumberToObject(o, pp->zones[z] + 5, ms[z]);
     }
     fprintf(log, "\n");
+}
+
+static void phase_reports(st *s, FILE *log, cJSON *root)
+{
+    static const phase_profile pps[] = {
+        {"profile_scatter_batch", m_scatter_batch,
+         {"sedx_upload_batch_check", "sedx_upload_group", "sedx_upload_group_side", "sedx_upload_submit",
+          "sedx_upload_send", "sedx_upload_flush"}},
+        {"profile_upload_pageable", m_upload, {"sedx_upload", "sedx_upload_submit", "sedx_ring_wait", "sedx_upload_flush"}},
+    };
+    fprintf(log, "where the time goes (sedx profile zones, mean of 5 more runs each; not timed figures):\n");
+    for (size_t i = 0; i < sizeof pps / sizeof pps[0]; ++i) phase_report(s, log, root, &pps[i]);
 }
 
 /* baseline: memcpy into a raw host-visible buffer, then one vkCmdCopyBuffer with `count` regions */
@@ -957,7 +971,7 @@ int bench_upload(const bench_args *args)
     cJSON_AddNumberToObject(base, "scatter_batch_vs_seed", scb->median / seed_gbps);
     cJSON_AddNumberToObject(base, "scatter_batch_vs_copy_regions", scb->median / reg->median);
     import_report(&imp, log, base, s.size, up->median);
-    scatter_profile(&s, log, root);
+    phase_reports(&s, log, root);
 
     sedx_transfer_stats ts;
     sedx_transfer_get_stats(s.ctx, &ts);
