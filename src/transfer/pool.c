@@ -135,6 +135,14 @@ void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, s
     pthread_mutex_unlock(&p->lock);
     if (side) side(side_arg); /* while the workers copy; then the caller copies too */
     pool_work(p);
+    if (p->spin_ns && atomic_load(&p->finished) != count) { /* the others are on their last jobs: poll a while first */
+        uint64_t until = sedx_time_ns() + p->spin_ns;
+        while (atomic_load(&p->finished) != count && sedx_time_ns() < until) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+    }
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->finished) != count) pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
