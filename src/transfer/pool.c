@@ -40,9 +40,10 @@ static void *pool_thread(void *arg)
     memcpy_pool *p = arg;
     uint64_t seen = 0;
     for (;;) {
-        if (p->spin_ns && atomic_load(&p->generation) == seen) { /* SEDX_POOL_SPIN_US: poll a while first */
-            uint64_t until = sedx_time_ns() + p->spin_ns;
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit) && sedx_time_ns() < until) {
+        if (p->spin_ns && atomic_load(&p->generation) == seen && atomic_load_explicit(&p->hot, memory_order_relaxed)) {
+            uint64_t until = sedx_time_ns() + p->spin_ns; /* within a call: poll a while first */
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit) &&
+                   atomic_load_explicit(&p->hot, memory_order_relaxed) && sedx_time_ns() < until) {
 #if defined(__x86_64__) || defined(__i386__)
                 __builtin_ia32_pause();
 #endif
@@ -74,6 +75,7 @@ void sedx__pool_start(memcpy_pool *p, uint32_t threads)
     atomic_store(&p->next, 0);
     atomic_store(&p->finished, 0);
     atomic_store(&p->step, 1);
+    atomic_store(&p->hot, false);
     atomic_store(&p->active, 0);
     p->count = 0;
     for (uint32_t i = 0; i < threads && i < SEDX__COUNTOF(p->threads); ++i) {
@@ -135,7 +137,7 @@ void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, s
     pthread_mutex_unlock(&p->lock);
     if (side) side(side_arg); /* while the workers copy; then the caller copies too */
     pool_work(p);
-    if (p->spin_ns && atomic_load(&p->finished) != count) { /* the others are on their last jobs: poll a while first */
+    if (p->spin_ns && atomic_load(&p->finished) != count) { /* the others are on their last claims: poll a while first */
         uint64_t until = sedx_time_ns() + p->spin_ns;
         while (atomic_load(&p->finished) != count && sedx_time_ns() < until) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -92,10 +92,12 @@ sedx_result sedx_download_batch(sedx_context *ctx, const sedx_download_region *r
     SEDX_PROFILE_SCOPE("sedx_download");
     pthread_mutex_lock(&t->lock);
     r = sedx__batch_submit(ctx, t, NULL); /* earlier uploads first */
+    sedx__pool_hot(&t->pool, true);
     for (uint32_t i = 0; r == SEDX_SUCCESS && i < count; ++i) {
         if (!regions[i].size) continue;
         r = download_one(ctx, t, regions[i].src->resource, regions[i].offset, regions[i].size, regions[i].dst);
     }
+    sedx__pool_hot(&t->pool, false);
     pthread_mutex_unlock(&t->lock);
     return r;
 }

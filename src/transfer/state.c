@@ -83,7 +83,7 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->info = info ? *info : (sedx_transfer_info){0};
     const char *small = getenv("SEDX_SMALL_COPY");
     t->small_copy_libc = small && strcmp(small, "libc") == 0;
-    t->pool.prefetch = small && strcmp(small, "prefetch") == 0;
+    t->pool.prefetch = !small || (strcmp(small, "stream") != 0 && strcmp(small, "libc") != 0);
     const char *env_ring = getenv("SEDX_STAGING_MB"); /* benchmark knob: staging ring size */
     if (env_ring && atoi(env_ring) > 0) t->info.staging_size = (uint64_t)atoi(env_ring) << 20;
     const char *env_flags = getenv("SEDX_TRANSFER_FLAGS"); /* benchmark knob: extra sedx_transfer_flag_bits */
@@ -114,7 +114,7 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->ramp = env_at_least("SEDX_RAMP", 1, 0) == 1;
     t->scatter_mirror = env_at_least("SEDX_SCATTER_MIRROR", 1, 0) == 1;
     t->wait_spin_ns = env_at_least("SEDX_WAIT_SPIN_US", 1, 0) * 1000u;
-    t->pool.spin_ns = env_at_least("SEDX_POOL_SPIN_US", 1, 0) * 1000u;
+    t->pool.spin_ns = env_at_least("SEDX_POOL_SPIN_US", 0, 200) * 1000u; /* 0: workers sleep at once */
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
     t->up.size = t->info.staging_size; /* the rings themselves: sedx__ring_ensure */
     t->down.size = t->info.readback_size;

@@ -89,8 +89,9 @@ typedef struct memcpy_pool {
     _Alignas(64) _Atomic uint32_t finished; /* its own line: claims (next) and completions do not share one */
     _Atomic uint32_t step;                  /* jobs per claim (pool.c: claim_step) */
     _Atomic uint32_t active; /* threads inside pool_work: a list ends only when this is 0 */
-    bool prefetch;           /* SEDX_SMALL_COPY=prefetch: copies prefetch their source (A/B knob) */
-    uint64_t spin_ns;        /* SEDX_POOL_SPIN_US: how long a worker polls for the next list before it sleeps */
+    bool prefetch;           /* copies prefetch their source (default; SEDX_SMALL_COPY=stream or libc: off) */
+    uint64_t spin_ns;        /* how long a worker polls for the next list before it sleeps (SEDX_POOL_SPIN_US, 200 us) */
+    _Atomic bool hot;        /* a call that may publish more lists is running: workers poll (sedx__pool_hot) */
 } memcpy_pool;
 
 struct sedx__transfer {
@@ -218,6 +219,11 @@ static inline void sedx__stream_copy_prefetch(uint8_t *dst, const uint8_t *src, 
 #endif
 
 void sedx__pool_start(memcpy_pool *p, uint32_t threads);
+/* Between sedx__pool_hot(p, true) and (p, false) (one transfer call: a batch's groups, a large
+ * upload's or download's chunks), a worker that finishes a list polls up to spin_ns for the next
+ * one instead of sleeping at once: a wake-up costs tens of microseconds per list on a 16-core
+ * host. Outside a call no worker polls. */
+static inline void sedx__pool_hot(memcpy_pool *p, bool on) { atomic_store_explicit(&p->hot, on, memory_order_relaxed); }
 void sedx__pool_stop(memcpy_pool *p);
 /* Runs every job, over the pool's threads when there is enough work. One list at a time
  * (callers hold the transfer lock). */

@@ -233,7 +233,9 @@ sedx_result sedx_upload_ex(sedx_context *ctx, const sedx_buffer *dst, uint64_t d
     SEDX_PROFILE_BEGIN(zone, "sedx_upload");
     pthread_mutex_lock(&t->lock);
     t->no_wait = (flags & SEDX_UPLOAD_NO_WAIT) != 0;
+    sedx__pool_hot(&t->pool, true);
     r = upload_locked(ctx, t, res, dst_offset, data, size, flags);
+    sedx__pool_hot(&t->pool, false);
     t->no_wait = false;
     pthread_mutex_unlock(&t->lock);
     if (zone.start_ns) SEDX_PROFILE_END(zone); /* (sedx_profile_end does nothing without a start) */
@@ -370,7 +372,9 @@ sedx_result sedx_upload_batch(sedx_context *ctx, const sedx_upload_region *regio
     copy_job *jobs = sedx__malloc(sizeof *jobs * (count ? count : 1));
     if (!jobs) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "sedx_upload_batch: out of host memory");
     pthread_mutex_lock(&t->lock);
+    sedx__pool_hot(&t->pool, true);
     r = upload_batch_locked(ctx, t, regions, count, jobs);
+    sedx__pool_hot(&t->pool, false);
     pthread_mutex_unlock(&t->lock);
     sedx__free(jobs);
     return r;
