@@ -87,6 +87,16 @@ static void reset_ranges(sedx_virtual_block *b)
     b->guard.offset = b->size; /* TLSF: the end of the last node's range */
     b->guard.state = NODE_GUARD;
     b->guard.prev_phys = b->guard.next_phys = &b->guard;
+    /* The stand-in of a used neighbour in a free (tlsf_core.h): a member of class 0's list as
+     * far as its own links tell, the list itself (heads[0]) never pointing at it. */
+    b->standin = (tlsf_node){0};
+    b->standin.state = NODE_GUARD;
+    b->standin.next_free = &b->guard;
+    b->standin.u.pprev_free = &b->scratch;
+    b->standin.cls = 0;
+    b->scratch = NULL;
+    b->free_kind = 0;
+    b->free_streak = 0;
     for (uint32_t c = 0; c < b->class_count; ++c) b->heads[c] = &b->guard;
     if (!b->linear) {
         tlsf_node *n = node_take(b); /* there is always a chunk: avail >= TLSF_CHUNK_NODES - 1 */
@@ -342,6 +352,14 @@ static sedx_result validate_pool(const sedx_virtual_block *b, uint32_t used, uin
     VCHECK(b->avail == spares + (capacity - b->high_water), "avail %" PRIu32 " != %" PRIu32, b->avail,
            spares + (capacity - b->high_water));
     VCHECK(b->guard.state == NODE_GUARD && b->guard.size == 0, "guard node overwritten");
+    /* The free's stand-in: its removal must stay a no-op on the lists (class 0 is always empty,
+     * its links lead to the scratch slot and the guard) and it must never look free. */
+    VCHECK(b->standin.state == NODE_GUARD && b->standin.cls == 0 && b->standin.next_free == &b->guard &&
+               b->standin.u.pprev_free == &b->scratch,
+           "stand-in node overwritten");
+    VCHECK(b->linear || b->heads[0] == &b->guard, "class 0 (size 0) holds a node");
+    VCHECK(node_at(b, 0)->state == NODE_SPARE, "pool node 0 was taken");
+    VCHECK(b->free_kind <= 3u, "free case %" PRIu32 " out of range", b->free_kind);
     return SEDX_SUCCESS;
 }
 

@@ -13,15 +13,16 @@
  * neighbours, free-list links or user data, generation}. Nodes live in a pool of 64-byte-aligned
  * chunks of TLSF_CHUNK_NODES nodes that never move, so nodes link to each other by pointer; a
  * node's pool index (index 0 is never used) plus its generation make the public handle,
- * (generation << 32) | index. The generation is bumped whenever an allocation ends (free or
- * clear), so stale handles are detected. Nodes no longer needed go to a spare list and are
- * reused: steady-state allocation never calls the host allocator.
+ * (generation << 32) | index, stored as one 64-bit field. The generation is bumped whenever an
+ * allocation ends (free or clear), so stale handles are detected. Nodes no longer needed go to
+ * a spare list and are reused: steady-state allocation never calls the host allocator.
  *
  * Sentinel. Each block embeds one guard node (state NODE_GUARD, size 0, offset = the block
  * size in TLSF mode). The physical chain is circular through it (guard.next_phys = the node at
  * offset 0, guard.prev_phys = the last node) and an empty class list points at it, so list and
  * neighbour updates need no NULL tests: a guard is never free (no merge with it) and its size
- * 0 never fits a request.
+ * 0 never fits a request. A second embedded node, the stand-in, is never in the chain: the
+ * branch-free free takes it out of its "list" in place of a used neighbour (see "free" below).
  *
  * Size classes. class(s) = s for s < 64 (one list per byte size: the linear "small" level);
  * above, 32 classes per power of two: class(s) = 32 * (f - 5) + (s >> (f - 5)), f = fls(s).
@@ -39,7 +40,10 @@
  *    never neighbours (free coalesces at once).
  *  - a bit of sl_bitmap is set iff its list is non-empty; a bit of fl_bitmap iff its
  *    sl_bitmap word is non-zero.
- *  - pool nodes [1, high_water) are each exactly one of: used, free (in one list), spare.
+ *  - pool nodes [1, high_water) are each exactly one of: used, free (in one list), spare; pool
+ *    node 0 is never taken (it stays spare: handle index 0 is rejected by the state test).
+ *  - the stand-in's links lead to b->scratch and the guard, its class is 0, its state GUARD;
+ *    class 0's list is empty (no free node has size 0).
  *  - LINEAR: the used nodes form the circular list through the guard in allocation order
  *    (next_phys = newer); along it the offsets increase, wrapping to lower offsets at most
  *    once, and the wrapped part ends at or before the oldest allocation's offset.
@@ -56,7 +60,7 @@
 /* ---- tunables ------------------------------------------------------------------------------ */
 #define TLSF_SL_LOG2 5u                          /* 32 second-level lists per power of two */
 #define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
-#define TLSF_FL_MAX 64u                          /* first-level slots (at most 60 are used) */
+#define TLSF_FL_MAX 64u                          /* first-level slots (at most 61 are looked at) */
 #define TLSF_CHUNK_LOG2 8u                       /* 256 nodes (16 KiB) per pool chunk */
 #define TLSF_CHUNK_NODES (1u << TLSF_CHUNK_LOG2)
 #define TLSF_CHUNK_MASK (TLSF_CHUNK_NODES - 1u)
@@ -65,18 +69,21 @@
 #define TLSF_NODE_ALIGN 64u                      /* one node, one cache line */
 
 _Static_assert(TLSF_SL_COUNT == 32, "sl_bitmap words are uint32_t");
-/* Sizes and searches never exceed 2^63, whose class is 58 * 32 + 32: first level 59. */
-_Static_assert((((63u - TLSF_SL_LOG2) << TLSF_SL_LOG2) + 2u * TLSF_SL_COUNT - 1u) >> TLSF_SL_LOG2 < TLSF_FL_MAX,
+/* Sizes never exceed 2^63, whose class is 58 * 32 + 32: first level 59. A search starts at most
+ * at size_class_up(2^64 - 1) = class(2^64 - 2) + 1 = 58 * 32 + 64: first level 60. */
+_Static_assert((((63u - TLSF_SL_LOG2) << TLSF_SL_LOG2) + 2u * TLSF_SL_COUNT) >> TLSF_SL_LOG2 < TLSF_FL_MAX,
                "fl_bitmap too small for 64-bit sizes");
 _Static_assert(TLSF_CHUNK_LOG2 >= 4 && TLSF_CHUNK_LOG2 <= 16, "chunk size out of range");
 
 #if defined(__GNUC__) || defined(__clang__)
 #  define TLSF_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#  define TLSF_LIKELY(x) __builtin_expect(!!(x), 1)
 #  define TLSF_COLD __attribute__((cold, noinline))
 #  define TLSF_NOINLINE __attribute__((noinline))
 #else
 #  define TLSF_NOINLINE
 #  define TLSF_UNLIKELY(x) (x)
+#  define TLSF_LIKELY(x) (x)
 #  define TLSF_COLD
 #endif
 
@@ -117,8 +124,18 @@ struct tlsf_node {
         tlsf_node **pprev_free; /* NODE_FREE: the link that points here (a head or a next_free) */
         void *user_data;        /* NODE_USED */
     } u;
-    uint32_t generation;    /* bumped when an allocation ends: the high half of its handle */
-    uint32_t index;         /* position in the pool: the low half of its handle */
+    union {
+        uint64_t handle;    /* the public handle of the node's allocation: (generation << 32) | index */
+        struct {            /* its halves, named in the byte order that makes them so */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            uint32_t generation;
+            uint32_t index;
+#else
+            uint32_t index;      /* position in the pool: the low half of the handle */
+            uint32_t generation; /* bumped when an allocation ends: the high half */
+#endif
+        };
+    };
     uint16_t cls;           /* NODE_FREE: the class list it is in */
     uint8_t state;          /* NODE_* */
     uint8_t reserved_[5];
@@ -144,6 +161,10 @@ struct sedx_virtual_block {
     uint32_t class_count;    /* TLSF: heads[] entries (whole first-level rows) */
     uint32_t sl_bitmap[TLSF_FL_MAX];
     tlsf_node guard;         /* see "Sentinel" above */
+    tlsf_node standin;       /* see "Free" below: a used neighbour's stand-in, never in the chain */
+    tlsf_node *scratch;      /* written by the stand-in's removal and release, never read */
+    uint32_t free_kind;      /* the last free's case: lower neighbour free | upper free << 1 */
+    uint32_t free_streak;    /* how many frees in a row before it had the same case */
     /* cold */
     uint32_t chunk_count;
     uint32_t chunk_slots;
@@ -180,23 +201,21 @@ static inline uint32_t size_class(uint64_t s) /* s >= 1 */
  * class of the last one in a row is the first of the next row). */
 static inline uint32_t size_class_up(uint64_t s) /* s >= 1 */
 {
-    unsigned sh = class_shift(s);
-    uint64_t below = s & (((uint64_t)1 << sh) - 1u);
-    return (uint32_t)(((uint64_t)sh << TLSF_SL_LOG2) + (s >> sh)) + (below != 0);
+    /* The classes tile [0, 2^64) in order with no gap (class(0) = 0): the lowest class whose
+     * lower bound is at least s is the one after the class of s - 1. */
+    return size_class(s - 1u) + 1u;
 }
 
-static inline sedx_virtual_alloc make_handle(const tlsf_node *n)
-{
-    return ((uint64_t)n->generation << 32) | n->index;
-}
+static inline sedx_virtual_alloc make_handle(const tlsf_node *n) { return n->handle; }
 
 /* The used node a handle names, or NULL (0, unknown, foreign, stale). */
 static inline tlsf_node *handle_node(const sedx_virtual_block *b, sedx_virtual_alloc h)
 {
     uint32_t i = (uint32_t)h;
-    if (TLSF_UNLIKELY(i == 0 || i >= b->high_water)) return NULL;
+    if (TLSF_UNLIKELY(i >= b->high_water)) return NULL;
+    /* Index 0 needs no test of its own: pool node 0 is never taken, it stays NODE_SPARE. */
     tlsf_node *n = node_at(b, i);
-    if (TLSF_UNLIKELY(n->state != NODE_USED || n->generation != (uint32_t)(h >> 32))) return NULL;
+    if (TLSF_UNLIKELY(n->state != NODE_USED || n->handle != h)) return NULL;
     return n;
 }
 
@@ -228,9 +247,10 @@ static inline void node_release(sedx_virtual_block *b, tlsf_node *n)
 /* Links n into the physical chain (or the linear age list) just before `at`. */
 static inline void link_before(tlsf_node *at, tlsf_node *n)
 {
-    n->prev_phys = at->prev_phys;
+    tlsf_node *p = at->prev_phys; /* once: the stores below may alias it as far as gcc knows */
+    n->prev_phys = p;
     n->next_phys = at;
-    at->prev_phys->next_phys = n;
+    p->next_phys = n;
     at->prev_phys = n;
 }
 
@@ -257,12 +277,35 @@ static inline void free_insert(sedx_virtual_block *b, tlsf_node *n, uint32_t c)
 static inline void free_remove(sedx_virtual_block *b, tlsf_node *n)
 {
     uint32_t c = n->cls, fl = c >> TLSF_SL_LOG2;
-    tlsf_node *x = n->next_free;
-    *n->u.pprev_free = x;
-    x->u.pprev_free = n->u.pprev_free; /* the guard's is scratch */
-    uint32_t empty = b->heads[c] == &b->guard;
-    b->sl_bitmap[fl] &= ~(empty << (c & (TLSF_SL_COUNT - 1u)));
-    b->fl_bitmap &= ~((uint64_t)(b->sl_bitmap[fl] == 0) << fl);
+    tlsf_node *x = n->next_free, **pp = n->u.pprev_free;
+    *pp = x;
+    x->u.pprev_free = pp; /* the guard's is scratch */
+    uint32_t empty = b->heads[c] == &b->guard; /* pp may have been &heads[c] */
+    uint32_t sl = b->sl_bitmap[fl] & ~(empty << (c & (TLSF_SL_COUNT - 1u)));
+    b->sl_bitmap[fl] = sl;
+    b->fl_bitmap &= ~((uint64_t)(sl == 0) << fl);
+}
+
+/* free_remove then free_insert into class c, for a free node n: its state stays, and the first
+ * level bitmap is read and written once. */
+static inline void free_move(sedx_virtual_block *b, tlsf_node *n, uint32_t c)
+{
+    uint32_t o = n->cls, ofl = o >> TLSF_SL_LOG2;
+    tlsf_node *x = n->next_free, **pp = n->u.pprev_free;
+    *pp = x;
+    x->u.pprev_free = pp; /* the guard's is scratch */
+    uint32_t empty = b->heads[o] == &b->guard;
+    uint32_t sl = b->sl_bitmap[ofl] & ~(empty << (o & (TLSF_SL_COUNT - 1u)));
+    b->sl_bitmap[ofl] = sl;
+    uint64_t fl = b->fl_bitmap & ~((uint64_t)(sl == 0) << ofl);
+    tlsf_node *h = b->heads[c];
+    n->cls = (uint16_t)c;
+    n->next_free = h;
+    n->u.pprev_free = &b->heads[c];
+    h->u.pprev_free = &n->next_free; /* the guard's is scratch */
+    b->heads[c] = n;
+    b->sl_bitmap[c >> TLSF_SL_LOG2] |= 1u << (c & (TLSF_SL_COUNT - 1u));
+    b->fl_bitmap = fl | (uint64_t)1 << (c >> TLSF_SL_LOG2);
 }
 
 /* First non-empty list at class c or above, or NULL. c may lie past class_count (every bit
@@ -272,7 +315,7 @@ static inline tlsf_node *search_from(const sedx_virtual_block *b, uint32_t c)
     uint32_t fl = c >> TLSF_SL_LOG2;
     uint32_t sl_map = b->sl_bitmap[fl] & (~0u << (c & (TLSF_SL_COUNT - 1u)));
     if (!sl_map) {
-        uint64_t fl_map = b->fl_bitmap & ((~(uint64_t)0 << fl) << 1); /* fl <= 59 */
+        uint64_t fl_map = b->fl_bitmap & ((~(uint64_t)0 << fl) << 1); /* fl <= 60 */
         if (!fl_map) return NULL;
         fl = tlsf_ffs64(fl_map);
         sl_map = b->sl_bitmap[fl];
@@ -296,11 +339,10 @@ static inline bool fits(const tlsf_node *n, uint64_t size, uint64_t mask)
 
 static inline tlsf_node *tlsf_find(const sedx_virtual_block *b, uint64_t size, uint64_t mask)
 {
-    uint64_t need = size + mask; /* size <= 2^63, mask < 2^63: no wrap */
-    if (need <= b->size) {
-        tlsf_node *f = search_from(b, size_class_up(need));
-        if (f) return f;
-    }
+    /* need = size + mask < 2^64 (size <= 2^63, mask < 2^63): its class lies below first level
+     * 61, and where need > b->size every bit from there up is clear (no node is that large). */
+    tlsf_node *f = search_from(b, size_class_up(size + mask));
+    if (TLSF_LIKELY(f != NULL)) return f;
     if (size > b->size || !b->fl_bitmap) return NULL;
     tlsf_node *h = b->heads[size_class(size)];
     if (fits(h, size, mask)) return h;
@@ -332,17 +374,14 @@ static inline __attribute__((always_inline)) sedx_result tlsf_allocate(sedx_virt
     uint64_t start = f->offset, pad = (0u - start) & mask;
     uint64_t rest = f->size - pad - size; /* f fits: no wrap */
     tlsf_node *a;
-    if (rest) {
+    if (TLSF_LIKELY(rest != 0)) {
         /* f keeps the remainder above the allocation; in its list only if its class changed. */
         a = node_take(b);
         link_before(f, a);
         f->offset = start + pad + size;
         f->size = rest;
         uint32_t c = size_class(rest);
-        if (c != f->cls) {
-            free_remove(b, f);
-            free_insert(b, f, c);
-        }
+        if (c != f->cls) free_move(b, f, c);
     } else {
         free_remove(b, f);
         a = f;
@@ -369,6 +408,116 @@ static inline __attribute__((always_inline)) sedx_result tlsf_allocate(sedx_virt
     return SEDX_SUCCESS;
 }
 
+/* ---- free ---------------------------------------------------------------------------------
+ * Coalescing with both physical neighbours (the guard is never free) has four cases: neither,
+ * the lower, the upper or both neighbours free. In a random workload which one comes is a coin
+ * toss, and a mispredicted branch costs more than doing every case's work at once; in an
+ * ordered one (buffers destroyed in the order they were made, rings, stacks) the same case
+ * comes every time, and branches on it cost nothing. So each free counts how many frees in a
+ * row had its case (b->free_streak) and takes
+ *  - tlsf_free_branchy once the same case came TLSF_FREE_STREAK times in a row: a branch per
+ *    case, the surviving free neighbour kept (a streak that long is rare by chance, so this
+ *    test itself is predictable in both kinds of workload);
+ *  - tlsf_free_flat otherwise: no branch on the case.
+ * Both leave the same ranges in the same list order (only which node object holds a merged
+ * range differs), so allocation behaves alike after either. */
+#define TLSF_FREE_STREAK 4u
+
+/* c ? a : b without a branch (gcc turns a plain ?: on a coin toss into a branch). */
+static inline uintptr_t tlsf_csel(bool c, uintptr_t a, uintptr_t b)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    __asm__("test %2, %2\n\tcmovnz %1, %0" : "+r"(b) : "r"(a), "r"((uint32_t)c) : "cc");
+    return b;
+#else
+    uintptr_t m = (uintptr_t)0 - (uintptr_t)c;
+    return (a & m) | (b & ~m);
+#endif
+}
+#define TLSF_CSEL(c, a, b) ((__typeof__(b))tlsf_csel((c), (uintptr_t)(a), (uintptr_t)(b)))
+
+/* A free neighbour that survives the merge keeps its place in its list when its class does not
+ * change. */
+static inline __attribute__((always_inline)) void tlsf_free_branchy(sedx_virtual_block *b, tlsf_node *n,
+                                                                    tlsf_node *p, tlsf_node *x, bool pf, bool xf)
+{
+    tlsf_node *keep;
+    uint64_t size = x->offset - n->offset; /* the whole range, slack included; the guard's offset is b->size */
+    if (pf) {
+        if (xf) {
+            free_remove(b, x);
+            size += x->size;
+            unlink_phys(x);
+            node_release(b, x);
+        }
+        p->size += size;
+        keep = p;
+    } else if (xf) {
+        x->offset = n->offset;
+        x->size += size;
+        keep = x;
+    } else {
+        n->size = size;
+        free_insert(b, n, size_class(size));
+        return;
+    }
+    unlink_phys(n);
+    node_release(b, n);
+    uint32_t c = size_class(keep->size);
+    if (c != keep->cls) free_move(b, keep, c);
+}
+
+/* n always survives: it takes the merged range, its free neighbours leave their lists for the
+ * spare list, and n goes where k (the neighbour tlsf_free_branchy would keep) was in its list
+ * if the class stays, else at the head of its class: the order tlsf_free_branchy leaves. A
+ * used neighbour's part is done on b->standin instead, an empty pseudo-list member of class 0
+ * (no free node has size 0, so class 0's list is always empty and its bit always clear: taking
+ * the stand-in out leaves every list and bit as it was), and its spare-list link is
+ * b->scratch. */
+static inline __attribute__((always_inline)) void tlsf_free_flat(sedx_virtual_block *b, tlsf_node *n, tlsf_node *p,
+                                                                 tlsf_node *x, bool pf, bool xf)
+{
+    /* The merged range: from p's offset if p is free, to x's end if x is free, else to x
+     * (slack included; the guard's offset is b->size). */
+    uint64_t lo = TLSF_CSEL(pf, p->offset, n->offset);
+    uint64_t size = x->offset + TLSF_CSEL(xf, x->size, (uint64_t)0) - lo;
+    uint32_t c = size_class(size);
+    /* k: p if free, else x if free; o: x when both are free; the stand-in where none. Taken
+     * out in this order, k's link is right even when o was just before it in the same list. */
+    tlsf_node *k = TLSF_CSEL(pf, p, TLSF_CSEL(xf, x, &b->standin));
+    tlsf_node *o = TLSF_CSEL(pf & xf, x, &b->standin);
+    free_remove(b, o);
+    free_remove(b, k);
+    /* (The stand-in's class 0 is never c.) */
+    tlsf_node **at = TLSF_CSEL(k->cls == c, k->u.pprev_free, &b->heads[c]);
+    tlsf_node *h = *at;
+    n->state = NODE_FREE;
+    n->cls = (uint16_t)c;
+    n->next_free = h;
+    n->u.pprev_free = at;
+    h->u.pprev_free = &n->next_free; /* the guard's is scratch */
+    *at = n;
+    b->sl_bitmap[c >> TLSF_SL_LOG2] |= 1u << (c & (TLSF_SL_COUNT - 1u));
+    b->fl_bitmap |= (uint64_t)1 << (c >> TLSF_SL_LOG2);
+    tlsf_node *np = TLSF_CSEL(pf, p->prev_phys, p), *nx = TLSF_CSEL(xf, x->next_phys, x);
+    n->prev_phys = np;
+    n->next_phys = nx;
+    np->next_phys = n;
+    nx->prev_phys = n;
+    n->offset = lo;
+    n->size = size;
+    /* The free neighbours become spare and go on the spare list. */
+    _Static_assert(NODE_FREE - 1 == NODE_SPARE, "a free node turns spare by a decrement");
+    p->state = (uint8_t)(p->state - pf);
+    x->state = (uint8_t)(x->state - xf);
+    tlsf_node *sp = b->spare;
+    *TLSF_CSEL(pf, &p->next_free, &b->scratch) = sp;
+    sp = TLSF_CSEL(pf, p, sp);
+    *TLSF_CSEL(xf, &x->next_free, &b->scratch) = sp;
+    b->spare = TLSF_CSEL(xf, x, sp);
+    b->avail += (uint32_t)pf + (uint32_t)xf;
+}
+
 /* The free itself, for a live allocation n of b. */
 static inline __attribute__((always_inline)) void tlsf_free_node(sedx_virtual_block *b, tlsf_node *n)
 {
@@ -382,35 +531,17 @@ static inline __attribute__((always_inline)) void tlsf_free_node(sedx_virtual_bl
         node_release(b, n);
         return;
     }
-    /* Coalesce with both physical neighbours (the guard is never free). A free neighbour
-     * survives the merge and keeps its place in its list when its class does not change. */
-    tlsf_node *p = n->prev_phys, *x = n->next_phys, *keep;
-    uint64_t size = x->offset - n->offset; /* the whole range, slack included; the guard's offset is b->size */
-    if (p->state == NODE_FREE) {
-        if (x->state == NODE_FREE) {
-            free_remove(b, x);
-            size += x->size;
-            unlink_phys(x);
-            node_release(b, x);
-        }
-        p->size += size;
-        keep = p;
-    } else if (x->state == NODE_FREE) {
-        x->offset = n->offset;
-        x->size += size;
-        keep = x;
-    } else {
-        n->size = size;
-        free_insert(b, n, size_class(size));
-        return;
-    }
-    unlink_phys(n);
-    node_release(b, n);
-    uint32_t c = size_class(keep->size);
-    if (c != keep->cls) {
-        free_remove(b, keep);
-        free_insert(b, keep, c);
-    }
+    tlsf_node *p = n->prev_phys, *x = n->next_phys;
+    bool pf = p->state == NODE_FREE, xf = x->state == NODE_FREE;
+    uint32_t kind = (uint32_t)pf | (uint32_t)xf << 1;
+    /* the streak + 1 if the case repeats, else 0, without a branch (wraps after 2^32: harmless) */
+    uint32_t streak = (b->free_streak + 1u) & (0u - (uint32_t)(kind == b->free_kind));
+    b->free_kind = kind;
+    b->free_streak = streak;
+    if (streak >= TLSF_FREE_STREAK)
+        tlsf_free_branchy(b, n, p, x, pf, xf);
+    else
+        tlsf_free_flat(b, n, p, x, pf, xf);
 }
 
 #endif

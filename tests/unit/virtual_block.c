@@ -336,6 +336,152 @@ static void test_random_tlsf(void **state)
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) run_random_tlsf(seed + k, sizes[k], ops);
 }
 
+/* ---- frees in order and at random: both coalescing paths ------------------------------------ */
+/* The free takes one of two paths (tlsf_core.h): with no branch on which neighbours are free
+ * while the cases come at random, with branches once the same case came several frees in a
+ * row (frees in address order, in reverse, every other one). Phases of each kind, switching
+ * in the middle of a streak, against the model: no overlap, inside the block, aligned, the
+ * counts and the largest free range exact after every operation, and no failure while a free
+ * range would surely fit. */
+static size_t pick_by_offset(const model *m, model_alloc *sorted, uint32_t how, uint64_t *s)
+{
+    model_gaps(m, sorted);
+    size_t k;
+    switch (how) {
+    case 0: k = 0; break;                                  /* lowest offset */
+    case 1: k = m->n - 1; break;                           /* highest */
+    case 2: k = (m->n - 1) & ~(size_t)1; break;            /* every other one, from the top */
+    default: k = (size_t)rnd(s, m->n); break;              /* anywhere */
+    }
+    for (size_t i = 0; i < m->n; ++i)
+        if (m->v[i].handle == sorted[k].handle) return i;
+    fail_msg("model: handle not found");
+    return 0;
+}
+
+static void run_free_streaks(uint64_t seed, uint64_t block_size, uint32_t ops)
+{
+    uint64_t s = seed;
+    sedx_virtual_block *b = make_block(block_size, 0);
+    model m = {0};
+    m.block_size = block_size;
+    m.slack = true;
+    size_t cap = 1024;
+    model_alloc *sorted = malloc(cap * sizeof *sorted);
+    assert_non_null(sorted);
+    uint32_t failures = 0, phase = 0, left = 0;
+    for (uint32_t op = 0; op < ops; ++op) {
+        /* phase (length 64 .. 575): fill, free lowest / highest / every other / random, mixed */
+        if (left == 0) {
+            phase = (uint32_t)rnd(&s, 6);
+            left = 64 + (uint32_t)rnd(&s, 512);
+        }
+        left--;
+        bool fill = phase == 0 || (phase == 5 && rnd(&s, 2)) || m.n == 0;
+        if (fill) {
+            uint64_t size = rnd(&s, 4) ? 1 + rnd(&s, block_size / 64) : 1 + rnd(&s, 64);
+            uint64_t alignment = rnd(&s, 3) ? (uint64_t)1 << rnd(&s, 13) : 0;
+            sedx_virtual_alloc h = 0;
+            uint64_t offset = UINT64_MAX;
+            sedx_result r = sedx_virtual_allocate(b, size, alignment, NULL, &h, &offset);
+            if (r == SEDX_SUCCESS) {
+                check_new_alloc(&m, offset, size, alignment);
+                model_add(&m, h, offset, size, 0);
+            } else {
+                assert_int_equal(r, SEDX_ERROR_OUT_OF_SPACE);
+                failures++;
+                if (m.n + 1 > cap) {
+                    cap = (m.n + 1) * 2;
+                    sorted = realloc(sorted, cap * sizeof *sorted);
+                    assert_non_null(sorted);
+                }
+                uint64_t need = size + (alignment ? alignment - 1 : 0);
+                gaps g = model_gaps(&m, sorted);
+                if (g.largest >= need + need / 16 + 64)
+                    fail_msg("out of space for %" PRIu64 " B (alignment %" PRIu64 ") with a free range of %" PRIu64
+                             " B",
+                             size, alignment, g.largest);
+                if (phase == 0) left = 0; /* full: next phase */
+            }
+        } else {
+            if (m.n > cap) {
+                cap = m.n * 2;
+                sorted = realloc(sorted, cap * sizeof *sorted);
+                assert_non_null(sorted);
+            }
+            uint32_t how = phase == 5 ? (rnd(&s, 2) ? 0u : 3u) : phase - 1u; /* 1..4 -> 0..3 */
+            size_t i = pick_by_offset(&m, sorted, how, &s);
+            assert_int_equal(sedx_virtual_free(b, m.v[i].handle), SEDX_SUCCESS);
+            model_remove(&m, i);
+        }
+        assert_int_equal(sedx_virtual_block_validate(b), SEDX_SUCCESS);
+        if (m.n + 1 > cap) {
+            cap = (m.n + 1) * 2;
+            sorted = realloc(sorted, cap * sizeof *sorted);
+            assert_non_null(sorted);
+        }
+        gaps g = model_gaps(&m, sorted);
+        sedx_virtual_block_stats st;
+        sedx_virtual_block_get_stats(b, &st);
+        assert_int_equal(st.allocation_count, m.n);
+        assert_int_equal(st.allocation_bytes, m.bytes);
+        assert_int_equal(st.free_range_count, g.count);
+        assert_int_equal(st.largest_free_range, g.largest);
+    }
+    /* Everything freed in address order at the end: one free range, the whole block. */
+    while (m.n) {
+        size_t i = pick_by_offset(&m, sorted, 0, &s);
+        assert_int_equal(sedx_virtual_free(b, m.v[i].handle), SEDX_SUCCESS);
+        model_remove(&m, i);
+        assert_int_equal(sedx_virtual_block_validate(b), SEDX_SUCCESS);
+    }
+    sedx_virtual_block_stats st;
+    sedx_virtual_block_get_stats(b, &st);
+    assert_int_equal(st.free_range_count, 1);
+    assert_int_equal(st.largest_free_range, block_size);
+    print_message("  block %" PRIu64 " B: %u out of space\n", block_size, failures);
+    sedx_virtual_block_destroy(b);
+    free(m.v);
+    free(sorted);
+}
+
+static void test_free_streaks(void **state)
+{
+    (void)state;
+    uint64_t seed = tu_seed() ^ 0x5157u;
+    uint32_t ops = tu_long_mode() ? 400000u : 20000u;
+    static const uint64_t sizes[] = {MIB, 4 * MIB + 12345, 100000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; ++k) run_free_streaks(seed + k, sizes[k], ops);
+}
+
+/* Requests near the 64-bit limits on blocks of every scale: the search class of size +
+ * alignment - 1 reaches first level 60 (past any block's classes); nothing may be found
+ * there, nothing may be read out of bounds, and what does fit is found. */
+static void test_huge_requests(void **state)
+{
+    (void)state;
+    static const uint64_t blocks[] = {1, 4096, UINT64_C(1) << 40, UINT64_C(1) << 62, SEDX_VIRTUAL_MAX_SIZE};
+    for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; ++k) {
+        sedx_virtual_block *b = make_block(blocks[k], 0);
+        static const uint64_t sizes[] = {1, 4096, UINT64_C(1) << 62, SEDX_VIRTUAL_MAX_SIZE - 1, SEDX_VIRTUAL_MAX_SIZE};
+        static const uint64_t aligns[] = {0, 1, 4096, UINT64_C(1) << 62, UINT64_C(1) << 63};
+        for (size_t i = 0; i < 5; ++i)
+            for (size_t j = 0; j < 5; ++j) {
+                sedx_virtual_alloc h = 0;
+                uint64_t off = UINT64_MAX;
+                sedx_result r = sedx_virtual_allocate(b, sizes[i], aligns[j], NULL, &h, &off);
+                /* An empty block: offset 0 is aligned to anything, so it fits iff size <= block. */
+                assert_int_equal(r, sizes[i] <= blocks[k] ? SEDX_SUCCESS : SEDX_ERROR_OUT_OF_SPACE);
+                if (r == SEDX_SUCCESS) {
+                    assert_int_equal(off, 0);
+                    assert_int_equal(sedx_virtual_free(b, h), SEDX_SUCCESS);
+                }
+                assert_int_equal(sedx_virtual_block_validate(b), SEDX_SUCCESS);
+            }
+        sedx_virtual_block_destroy(b);
+    }
+}
+
 /* ---- randomised linear (ring) sequences ---------------------------------------------------- */
 /* Where the ring must place the next allocation: after the newest one (rounded up to the
  * alignment) if it fits before the end of the range (not wrapped) or before the oldest one
@@ -1045,6 +1191,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_of_host_memory, setup_quiet, teardown_quiet),
         cmocka_unit_test_setup_teardown(test_random_tlsf, setup_quiet, teardown_quiet),
         cmocka_unit_test_setup_teardown(test_random_linear, setup_quiet, teardown_quiet),
+        cmocka_unit_test_setup_teardown(test_free_streaks, setup_quiet, teardown_quiet),
+        cmocka_unit_test_setup_teardown(test_huge_requests, setup_quiet, teardown_quiet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
