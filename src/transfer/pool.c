@@ -161,7 +161,7 @@ void sedx__pool_copy(memcpy_pool *p, void *dst, const void *src, size_t size, bo
         return;
     }
     copy_job jobs[64];
-    uint32_t n = SEDX__MIN((p->count + 1) * 4, (uint32_t)SEDX__COUNTOF(jobs));
+    uint32_t n = SEDX__MIN(p->pieces ? p->pieces : (p->count + 1) * 4, (uint32_t)SEDX__COUNTOF(jobs));
     /* ceil(size / n) rounded up to a page: n pieces always cover size (a truncated division
      * made a 65th piece past the array for 64 * 32 KiB + 3 bytes) */
     size_t piece = (size_t)sedx__align_up((size + n - 1) / n, 4096);

@@ -115,6 +115,7 @@ static void apply_info(sedx_context *ctx, struct sedx__transfer *t, const sedx_t
     t->scatter_mirror = env_at_least("SEDX_SCATTER_MIRROR", 1, 0) == 1;
     t->wait_spin_ns = env_at_least("SEDX_WAIT_SPIN_US", 1, 0) * 1000u;
     t->pool.spin_ns = env_at_least("SEDX_POOL_SPIN_US", 0, 200) * 1000u; /* 0: workers sleep at once */
+    t->pool.pieces = (uint32_t)SEDX__MIN(env_at_least("SEDX_COPY_PIECES", 1, 0), 64u);
     t->use_transfer_queue = ctx->queues[SEDX_QUEUE_TRANSFER].present && !(t->info.flags & SEDX_TRANSFER_NO_TRANSFER_QUEUE);
     t->up.size = t->info.staging_size; /* the rings themselves: sedx__ring_ensure */
     t->down.size = t->info.readback_size;

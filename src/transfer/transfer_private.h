@@ -92,6 +92,7 @@ typedef struct memcpy_pool {
     bool prefetch;           /* copies prefetch their source (default; SEDX_SMALL_COPY=stream or libc: off) */
     uint64_t spin_ns;        /* how long a worker polls for the next list before it sleeps (SEDX_POOL_SPIN_US, 200 us) */
     _Atomic bool hot;        /* a call that may publish more lists is running: workers poll (sedx__pool_hot) */
+    uint32_t pieces;         /* SEDX_COPY_PIECES: pieces of one large copy (0: four per thread), i.e. the threads it uses (A/B knob) */
 } memcpy_pool;
 
 struct sedx__transfer {
