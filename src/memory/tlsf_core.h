@@ -261,50 +261,47 @@ static inline void unlink_phys(tlsf_node *n)
 }
 
 /* ---- class lists (branch-free: the guard stands in for "none") ---------------------------- */
-static inline void free_insert(sedx_virtual_block *b, tlsf_node *n, uint32_t c)
+/* n at the head of class c's list, its second-level bit set (the first level is the caller's) */
+static inline void list_link(sedx_virtual_block *b, tlsf_node *n, uint32_t c)
 {
     tlsf_node *h = b->heads[c];
-    n->state = NODE_FREE;
     n->cls = (uint16_t)c;
     n->next_free = h;
     n->u.pprev_free = &b->heads[c];
     h->u.pprev_free = &n->next_free; /* the guard's is scratch */
     b->heads[c] = n;
     b->sl_bitmap[c >> TLSF_SL_LOG2] |= 1u << (c & (TLSF_SL_COUNT - 1u));
-    b->fl_bitmap |= (uint64_t)1 << (c >> TLSF_SL_LOG2);
 }
 
-static inline void free_remove(sedx_virtual_block *b, tlsf_node *n)
+/* n out of its class list, the second-level bit cleared when the list is now empty; returns the
+ * first-level bitmap fl with its bit cleared when the whole second level is */
+static inline uint64_t list_unlink(sedx_virtual_block *b, tlsf_node *n, uint64_t fl)
 {
-    uint32_t c = n->cls, fl = c >> TLSF_SL_LOG2;
+    uint32_t c = n->cls, f = c >> TLSF_SL_LOG2;
     tlsf_node *x = n->next_free, **pp = n->u.pprev_free;
     *pp = x;
     x->u.pprev_free = pp; /* the guard's is scratch */
     uint32_t empty = b->heads[c] == &b->guard; /* pp may have been &heads[c] */
-    uint32_t sl = b->sl_bitmap[fl] & ~(empty << (c & (TLSF_SL_COUNT - 1u)));
-    b->sl_bitmap[fl] = sl;
-    b->fl_bitmap &= ~((uint64_t)(sl == 0) << fl);
+    uint32_t sl = b->sl_bitmap[f] & ~(empty << (c & (TLSF_SL_COUNT - 1u)));
+    b->sl_bitmap[f] = sl;
+    return fl & ~((uint64_t)(sl == 0) << f);
 }
+
+static inline void free_insert(sedx_virtual_block *b, tlsf_node *n, uint32_t c)
+{
+    n->state = NODE_FREE;
+    list_link(b, n, c);
+    b->fl_bitmap |= (uint64_t)1 << (c >> TLSF_SL_LOG2);
+}
+
+static inline void free_remove(sedx_virtual_block *b, tlsf_node *n) { b->fl_bitmap = list_unlink(b, n, b->fl_bitmap); }
 
 /* free_remove then free_insert into class c, for a free node n: its state stays, and the first
  * level bitmap is read and written once. */
 static inline void free_move(sedx_virtual_block *b, tlsf_node *n, uint32_t c)
 {
-    uint32_t o = n->cls, ofl = o >> TLSF_SL_LOG2;
-    tlsf_node *x = n->next_free, **pp = n->u.pprev_free;
-    *pp = x;
-    x->u.pprev_free = pp; /* the guard's is scratch */
-    uint32_t empty = b->heads[o] == &b->guard;
-    uint32_t sl = b->sl_bitmap[ofl] & ~(empty << (o & (TLSF_SL_COUNT - 1u)));
-    b->sl_bitmap[ofl] = sl;
-    uint64_t fl = b->fl_bitmap & ~((uint64_t)(sl == 0) << ofl);
-    tlsf_node *h = b->heads[c];
-    n->cls = (uint16_t)c;
-    n->next_free = h;
-    n->u.pprev_free = &b->heads[c];
-    h->u.pprev_free = &n->next_free; /* the guard's is scratch */
-    b->heads[c] = n;
-    b->sl_bitmap[c >> TLSF_SL_LOG2] |= 1u << (c & (TLSF_SL_COUNT - 1u));
+    uint64_t fl = list_unlink(b, n, b->fl_bitmap);
+    list_link(b, n, c);
     b->fl_bitmap = fl | (uint64_t)1 << (c >> TLSF_SL_LOG2);
 }
 

@@ -171,9 +171,14 @@ static inline struct sedx__transfer *sedx__get_transfer(sedx_context *ctx) { ret
 #if defined(__SSE2__)
 #include <emmintrin.h>
 /* Copy with non-temporal stores: large copies into staging (write-combined) memory or out of
- * it into user memory do not pull the destination into the cache first. */
-static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
+ * it into user memory do not pull the destination into the cache first. With prefetch, the
+ * source's first KiB is prefetched at once and each line 1 KiB ahead while copying: a 4 KiB
+ * piece starts on a new page, where the hardware prefetcher starts over. (A constant at every
+ * call site below: the compiler keeps one loop or the other.) */
+static inline __attribute__((always_inline)) void stream_copy_impl(uint8_t *dst, const uint8_t *src, size_t n,
+                                                                   bool prefetch)
 {
+    for (size_t k = 0; prefetch && k < n && k < 1024; k += 64) _mm_prefetch((const char *)src + k, _MM_HINT_T0);
     size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
     if (head > n) head = n;
     memcpy(dst, src, head);
@@ -181,6 +186,7 @@ static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
     src += head;
     n -= head;
     for (; n >= 64; n -= 64, dst += 64, src += 64) {
+        if (prefetch) _mm_prefetch((const char *)src + 1024, _MM_HINT_T0); /* never faults, past the end too */
         __m128i a = _mm_loadu_si128((const __m128i *)src), b = _mm_loadu_si128((const __m128i *)(src + 16));
         __m128i c = _mm_loadu_si128((const __m128i *)(src + 32)), d = _mm_loadu_si128((const __m128i *)(src + 48));
         _mm_stream_si128((__m128i *)dst, a);
@@ -191,29 +197,8 @@ static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n)
     memcpy(dst, src, n);
     _mm_sfence();
 }
-/* The same, with the source's first KiB prefetched at once and each line 1 KiB ahead while
- * copying: a 4 KiB piece starts on a new page, where the hardware prefetcher starts over. */
-static inline void sedx__stream_copy_prefetch(uint8_t *dst, const uint8_t *src, size_t n)
-{
-    for (size_t k = 0; k < n && k < 1024; k += 64) _mm_prefetch((const char *)src + k, _MM_HINT_T0);
-    size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
-    if (head > n) head = n;
-    memcpy(dst, src, head);
-    dst += head;
-    src += head;
-    n -= head;
-    for (; n >= 64; n -= 64, dst += 64, src += 64) {
-        _mm_prefetch((const char *)src + 1024, _MM_HINT_T0); /* never faults, past the end too */
-        __m128i a = _mm_loadu_si128((const __m128i *)src), b = _mm_loadu_si128((const __m128i *)(src + 16));
-        __m128i c = _mm_loadu_si128((const __m128i *)(src + 32)), d = _mm_loadu_si128((const __m128i *)(src + 48));
-        _mm_stream_si128((__m128i *)dst, a);
-        _mm_stream_si128((__m128i *)(dst + 16), b);
-        _mm_stream_si128((__m128i *)(dst + 32), c);
-        _mm_stream_si128((__m128i *)(dst + 48), d);
-    }
-    memcpy(dst, src, n);
-    _mm_sfence();
-}
+static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { stream_copy_impl(dst, src, n, false); }
+static inline void sedx__stream_copy_prefetch(uint8_t *dst, const uint8_t *src, size_t n) { stream_copy_impl(dst, src, n, true); }
 #else
 static inline void sedx__stream_copy(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
 static inline void sedx__stream_copy_prefetch(uint8_t *dst, const uint8_t *src, size_t n) { memcpy(dst, src, n); }
