@@ -15,8 +15,8 @@ static void pool_work(memcpy_pool *p)
     bool prefetch = p->prefetch;
     for (;;) {
         uint32_t step = atomic_load_explicit(&p->step, memory_order_relaxed);
-        uint32_t i = atomic_fetch_add(&p->next, step);
-        uint32_t n = atomic_load(&p->job_count);
+        uint64_t c = atomic_fetch_add(&p->claim, step);
+        uint32_t i = (uint32_t)c, n = (uint32_t)(c >> 32);
         if (i >= n) break;
         uint32_t end = SEDX__MIN(n, i + step);
         const copy_job *jobs = atomic_load(&p->jobs);
@@ -71,8 +71,7 @@ void sedx__pool_start(memcpy_pool *p, uint32_t threads)
     atomic_store(&p->quit, false);
     atomic_store(&p->generation, 0);
     atomic_store(&p->jobs, NULL);
-    atomic_store(&p->job_count, 0);
-    atomic_store(&p->next, 0);
+    atomic_store(&p->claim, 0);
     atomic_store(&p->finished, 0);
     atomic_store(&p->step, 1);
     atomic_store(&p->hot, false);
@@ -115,7 +114,7 @@ static uint32_t claim_step(const memcpy_pool *p, uint32_t count, size_t total_by
 void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, size_t total_bytes, void (*side)(void *),
                          void *side_arg)
 {
-    if (p->count == 0 || count < 2 || total_bytes < (1u << 20)) {
+    if (p->count == 0 || count < 2 || total_bytes < (1u << 20) || count > UINT32_MAX / 2) { /* (claims stay below 2^32) */
         if (side) side(side_arg);
         for (uint32_t i = 0; i < count; ++i) {
             if (jobs[i].stream) sedx__stream_copy(jobs[i].dst, jobs[i].src, jobs[i].size);
@@ -123,14 +122,12 @@ void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, s
         }
         return;
     }
-    /* A worker still waking up from the previous list may fetch `next` at any moment: park the
-     * counter out of range while the list changes, then open it. */
-    atomic_store(&p->next, UINT32_MAX / 2);
+    /* A worker still waking up from the previous list may claim at any moment: until the new
+     * list's count and first index are stored together, its claims find the old list spent. */
     atomic_store(&p->jobs, jobs);
     atomic_store(&p->finished, 0);
     atomic_store(&p->step, claim_step(p, count, total_bytes));
-    atomic_store(&p->job_count, count);
-    atomic_store(&p->next, 0);
+    atomic_store(&p->claim, (uint64_t)count << 32);
     pthread_mutex_lock(&p->lock);
     atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->wake);

@@ -84,9 +84,11 @@ typedef struct memcpy_pool {
     _Atomic uint64_t generation;
     _Atomic bool quit;
     const copy_job *_Atomic jobs;
-    _Atomic uint32_t job_count;
-    _Atomic uint32_t next;
-    _Alignas(64) _Atomic uint32_t finished; /* its own line: claims (next) and completions do not share one */
+    /* the next job to claim (low 32 bits) and the list's job count (high 32 bits) in one word,
+     * so that a claim reads both at once: a worker that claims from a finished list and only then
+     * read the count, which the next list had already set, took jobs of that list twice */
+    _Atomic uint64_t claim;
+    _Alignas(64) _Atomic uint32_t finished; /* its own line: claims and completions do not share one */
     _Atomic uint32_t step;                  /* jobs per claim (pool.c: claim_step) */
     _Atomic uint32_t active; /* threads inside pool_work: a list ends only when this is 0 */
     bool prefetch;           /* copies prefetch their source (default; SEDX_SMALL_COPY=stream or libc: off) */
