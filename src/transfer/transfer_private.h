@@ -254,7 +254,7 @@ void sedx__pins_failed(ring *r);
 sedx_result sedx__batch_reserve(struct sedx__transfer *t, uint64_t regions, uint64_t buffers);
 
 /* overlap.c (lock held for all): whether the open batch's regions overlap. Each region marks
- * [offset, offset + size) of dst as written by the open batch; sets as written by the open batch; sets
+ * [offset, offset + size) of dst as written by the open batch (sedx__touch_add), which sets
  * t->touch_maybe when a granule of it was already marked (two regions may overlap: the exact
  * test decides), when the region spans more than TOUCH_MAX_WORDS words, or when the set cannot
  * grow. Never a false "no overlap": regions sharing a byte share its granule. */
