@@ -420,7 +420,9 @@ static inline __attribute__((always_inline)) sedx_result tlsf_allocate(sedx_virt
  * range differs), so allocation behaves alike after either. */
 #define TLSF_FREE_STREAK 4u
 
-/* c ? a : b without a branch (gcc turns a plain ?: on a coin toss into a branch). */
+/* c ? a : b without a branch (gcc turns a plain ?: on a coin toss into a branch). It selects
+ * 64-bit offsets and sizes as well as pointers, through uintptr_t: */
+_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "tlsf_csel carries 64-bit offsets in a uintptr_t");
 static inline uintptr_t tlsf_csel(bool c, uintptr_t a, uintptr_t b)
 {
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
