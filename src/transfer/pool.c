@@ -5,6 +5,22 @@
 
 #include <sched.h>
 
+/* One job: memcpy, or non-temporal stores (prefetching the source unless SEDX_SMALL_COPY says no). */
+static inline void run_job(const memcpy_pool *p, const copy_job *j)
+{
+    if (!j->stream) memcpy(j->dst, j->src, j->size);
+    else if (p->prefetch) sedx__stream_copy_prefetch(j->dst, j->src, j->size);
+    else sedx__stream_copy(j->dst, j->src, j->size);
+}
+
+/* One turn of a bounded poll. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /* Takes jobs `step` at a time (a list of many small copies: one pair of atomic updates per claim,
  * not per 4 KiB job; 16 threads on one counter made each update a cache-line transfer). */
 static void pool_work(memcpy_pool *p)
@@ -12,7 +28,6 @@ static void pool_work(memcpy_pool *p)
     /* While any thread is in here, run_jobs does not return, so no thread can hold an index
      * of one list while the next list is being set up. */
     atomic_fetch_add(&p->active, 1);
-    bool prefetch = p->prefetch;
     for (;;) {
         uint32_t step = atomic_load_explicit(&p->step, memory_order_relaxed);
         uint64_t c = atomic_fetch_add(&p->claim, step);
@@ -20,12 +35,7 @@ static void pool_work(memcpy_pool *p)
         if (i >= n) break;
         uint32_t end = SEDX__MIN(n, i + step);
         const copy_job *jobs = atomic_load(&p->jobs);
-        for (uint32_t k = i; k < end; ++k) {
-            const copy_job *j = &jobs[k];
-            if (!j->stream) memcpy(j->dst, j->src, j->size);
-            else if (prefetch) sedx__stream_copy_prefetch(j->dst, j->src, j->size);
-            else sedx__stream_copy(j->dst, j->src, j->size);
-        }
+        for (uint32_t k = i; k < end; ++k) run_job(p, &jobs[k]);
         if (atomic_fetch_add(&p->finished, end - i) + (end - i) == n) {
             pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
@@ -43,11 +53,8 @@ static void *pool_thread(void *arg)
         if (p->spin_ns && atomic_load(&p->generation) == seen && atomic_load_explicit(&p->hot, memory_order_relaxed)) {
             uint64_t until = sedx_time_ns() + p->spin_ns; /* within a call: poll a while first */
             while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit) &&
-                   atomic_load_explicit(&p->hot, memory_order_relaxed) && sedx_time_ns() < until) {
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
-            }
+                   atomic_load_explicit(&p->hot, memory_order_relaxed) && sedx_time_ns() < until)
+                cpu_relax();
         }
         if (atomic_load(&p->generation) == seen) {
             pthread_mutex_lock(&p->lock);
@@ -116,10 +123,7 @@ void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, s
 {
     if (p->count == 0 || count < 2 || total_bytes < (1u << 20) || count > UINT32_MAX / 2) { /* (claims stay below 2^32) */
         if (side) side(side_arg);
-        for (uint32_t i = 0; i < count; ++i) {
-            if (jobs[i].stream) sedx__stream_copy(jobs[i].dst, jobs[i].src, jobs[i].size);
-            else memcpy(jobs[i].dst, jobs[i].src, jobs[i].size);
-        }
+        for (uint32_t i = 0; i < count; ++i) run_job(p, &jobs[i]);
         return;
     }
     /* A worker still waking up from the previous list may claim at any moment: until the new
@@ -136,11 +140,7 @@ void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, s
     pool_work(p);
     if (p->spin_ns && atomic_load(&p->finished) != count) { /* the others are on their last claims: poll a while first */
         uint64_t until = sedx_time_ns() + p->spin_ns;
-        while (atomic_load(&p->finished) != count && sedx_time_ns() < until) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        }
+        while (atomic_load(&p->finished) != count && sedx_time_ns() < until) cpu_relax();
     }
     pthread_mutex_lock(&p->lock);
     while (atomic_load(&p->finished) != count) pthread_cond_wait(&p->done, &p->lock);
@@ -153,8 +153,7 @@ void sedx__pool_run_with(memcpy_pool *p, const copy_job *jobs, uint32_t count, s
 void sedx__pool_copy(memcpy_pool *p, void *dst, const void *src, size_t size, bool stream)
 {
     if (p->count == 0 || size < (2u << 20)) {
-        if (stream) sedx__stream_copy(dst, src, size);
-        else memcpy(dst, src, size);
+        run_job(p, &(copy_job){dst, src, size, stream});
         return;
     }
     copy_job jobs[64];
