@@ -43,6 +43,11 @@ typedef struct sedx__queue {
     VkCommandBuffer cmds[SEDX__CMD_RING];
     uint64_t cmd_value[SEDX__CMD_RING]; /* timeline value of its last submission */
     bool cmd_busy[SEDX__CMD_RING];      /* begun, not yet submitted */
+    /* begins of the slot so far, and whether each of the last 64 was submitted (bit epoch % 64;
+     * cleared at the begin, set by a successful submit): tells what became of one command buffer
+     * after its slot was begun again (sedx_download_async_submitted_all) */
+    uint64_t cmd_epoch[SEDX__CMD_RING];
+    uint64_t cmd_sent[SEDX__CMD_RING];
 } sedx__queue;
 
 struct sedx_context {

@@ -125,7 +125,11 @@ sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out)
         }
     }
     sedx_result r = init_slot(ctx, q, slot);
-    if (r == SEDX_SUCCESS) q->cmd_busy[slot] = true;
+    if (r == SEDX_SUCCESS) {
+        q->cmd_busy[slot] = true;
+        q->cmd_epoch[slot]++;
+        q->cmd_sent[slot] &= ~(1ull << (q->cmd_epoch[slot] & 63u));
+    }
     pthread_mutex_unlock(&q->pool_lock);
     if (r != SEDX_SUCCESS) return r;
 
@@ -151,6 +155,7 @@ static void release_slot(sedx__queue *q, uint32_t slot, uint64_t value)
     pthread_mutex_lock(&q->pool_lock);
     q->cmd_value[slot] = value;
     q->cmd_busy[slot] = false;
+    if (value) q->cmd_sent[slot] |= 1ull << (q->cmd_epoch[slot] & 63u);
     pthread_mutex_unlock(&q->pool_lock);
 }
 

@@ -22,10 +22,11 @@
  * buffer (a sedx_cmd being recorded), so no submission is made for it. Such a request has no
  * ticket (ticket.value 0: "pending") until sedx_download_async_submitted names its submission,
  * or sedx_download_async_submitted_all (sedx_frame_end) finds it: the device layer's one-time
- * command buffer slot the request was recorded into says whether it was submitted (its value
- * changed since the record: the submission's, or a later one of the same queue once the slot was
- * reused) or discarded (value 0), or is still being recorded (busy, value unchanged). Pending requests are in the pending list; they
- * hold a reference to their source until their submission is known (its last use is recorded
+ * command buffer slot the request was recorded into says whether it was submitted (its value:
+ * the submission's; once the slot was begun again, its record of the begins it submitted says
+ * so, and the queue's completed value stands for it) or discarded (value 0, or not submitted in
+ * that record), or is still being recorded (busy with the same begin: sedx__queue.cmd_epoch).
+ * Pending requests are in the pending list; they hold a reference to their source until their submission is known (its last use is recorded
  * then). A pending request is never freed by a cancel: the command buffer may still be
  * submitted and write its bytes, so a cancelled one waits in the pending list for its ticket.
  * Lock order: rb->lock, then a device queue's pool_lock.
@@ -53,8 +54,10 @@ typedef struct rb_request {
     uint32_t left;             /* sedx_download_async_submitted_all calls that found it unsubmitted */
     uint32_t rec_queue, rec_slot; /* the sedx_queue its tickets name, the device's command buffer slot */
     uint64_t rec_after;        /* rec_queue's submitted value when it was recorded */
-    uint64_t rec_prev;         /* the slot's value then (its previous submission): while the slot
-                                  still holds it and is busy, the command buffer is not submitted */
+    uint64_t rec_epoch;        /* the slot's begin count then (sedx__queue.cmd_epoch): while the slot
+                                  is busy with that same begin, the command buffer is not submitted;
+                                  once the slot was begun again, its cmd_sent bit says whether this
+                                  one was submitted or discarded */
     sedx_buffer_resource *src; /* a reference until the submission is known */
     struct rb_request *pnext, *pprev; /* pending list */
 } rb_request;
@@ -612,7 +615,7 @@ static const char *queue_name(uint32_t q) { return q == SEDX_QUEUE_TRANSFER ? "t
 /* The sedx_queue whose tickets cmd's submission will have, when cmd is a command buffer of ctx
  * being recorded (begun by sedx_cmd_begin, not submitted or discarded). */
 static sedx_result check_cmd(sedx_context *ctx, const sedx_cmd *cmd, const char *what, uint32_t *queue,
-                             uint64_t *prev)
+                             uint64_t *epoch)
 {
     if (!cmd->cmd)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: cmd is not being recorded (its VkCommandBuffer is "
@@ -623,7 +626,7 @@ static sedx_result check_cmd(sedx_context *ctx, const sedx_cmd *cmd, const char 
     sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)cmd->queue);
     pthread_mutex_lock(&dq->pool_lock);
     bool ours = dq->cmd_busy[cmd->slot] && dq->cmds[cmd->slot] == cmd->cmd;
-    *prev = dq->cmd_value[cmd->slot];
+    *epoch = dq->cmd_epoch[cmd->slot];
     pthread_mutex_unlock(&dq->pool_lock);
     if (!ours)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: command buffer %p is not being recorded on context %u "
@@ -644,8 +647,8 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
     sedx_result r = check_info(ctx, &info, fn);
     if (r != SEDX_SUCCESS) return r;
     uint32_t queue;
-    uint64_t prev;
-    if ((r = check_cmd(ctx, cmd, fn, &queue, &prev)) != SEDX_SUCCESS) return r;
+    uint64_t epoch;
+    if ((r = check_cmd(ctx, cmd, fn, &queue, &epoch)) != SEDX_SUCCESS) return r;
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     struct sedx__readback *rb = t->rb;
     pump(ctx, t); /* callbacks due, as every request does */
@@ -681,7 +684,7 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
     q->rec_queue = queue;
     q->rec_slot = cmd->slot;
     q->rec_after = sedx_context_submitted_value(ctx, (sedx_queue)queue);
-    q->rec_prev = prev;
+    q->rec_epoch = epoch;
     q->src = res;
     sedx__buffer_ref(res); /* until the submission is known: its last use is recorded then */
     pending_insert(rb, q);
@@ -703,12 +706,12 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
     return SEDX_SUCCESS;
 }
 
-/* q's command buffer is still being recorded: its slot busy and its value unchanged since the record. */
+/* q's command buffer is still being recorded: its slot busy with the begin it was recorded in. */
 static bool not_submitted_yet(sedx_context *ctx, const rb_request *q)
 {
     sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue);
     pthread_mutex_lock(&dq->pool_lock);
-    bool busy = dq->cmd_busy[q->rec_slot] && dq->cmd_value[q->rec_slot] == q->rec_prev;
+    bool busy = dq->cmd_busy[q->rec_slot] && dq->cmd_epoch[q->rec_slot] == q->rec_epoch;
     pthread_mutex_unlock(&dq->pool_lock);
     return busy;
 }
@@ -853,8 +856,17 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
             pthread_mutex_lock(&dq->pool_lock);
             bool busy = dq->cmd_busy[q->rec_slot];
             uint64_t v = dq->cmd_value[q->rec_slot];
+            uint64_t epoch = dq->cmd_epoch[q->rec_slot], sent = dq->cmd_sent[q->rec_slot];
             pthread_mutex_unlock(&dq->pool_lock);
-            if ((busy && v == q->rec_prev) || (v && v <= q->rec_after)) { /* still being recorded */
+            if (epoch != q->rec_epoch) {
+                /* the slot was begun again since: v is a later command buffer's (0 if that one was
+                 * discarded). Ours was submitted if its bit says so, and then it has finished (a
+                 * slot is begun again only once its submission passed): the completed value is a
+                 * ticket at or after it. Not submitted (discarded), or too many begins ago to
+                 * know: dropped, never given a later submission it is not part of. */
+                bool ours_sent = epoch - q->rec_epoch < 64u && ((sent >> (q->rec_epoch & 63u)) & 1u);
+                v = ours_sent ? atomic_load(&dq->completed) : 0;
+            } else if (busy) { /* still being recorded */
                 if (pass == 0) q->left++;
                 if (q->left > 1) stuck++; /* left by an earlier call too */
                 continue;
