@@ -368,10 +368,13 @@ static bool env_create(Env *e)
     uint32_t n = 16;
     VkPhysicalDevice pds[16];
     vkEnumeratePhysicalDevices(e->instance, &n, pds);
+    /* lavapipe unless SEDX_SBS_DEVICE names (part of) another device's name, e.g. "NVIDIA" */
+    const char *want_name = getenv("SEDX_SBS_DEVICE");
+    if (!want_name || !*want_name) want_name = "llvmpipe";
     for (uint32_t i = 0; i < n && !e->physical; ++i) {
         VkPhysicalDeviceProperties p;
         vkGetPhysicalDeviceProperties(pds[i], &p);
-        if (strstr(p.deviceName, "llvmpipe")) {
+        if (strstr(p.deviceName, want_name)) {
             e->physical = pds[i];
             snprintf(e->name, sizeof e->name, "%s", p.deviceName);
         }
@@ -498,7 +501,7 @@ static void workload_b(int runs)
 {
     Env e;
     if (!env_create(&e)) {
-        printf("  no lavapipe device: Workload B skipped\n");
+        printf("  no device named like SEDX_SBS_DEVICE (default llvmpipe): Workload B skipped\n");
         return;
     }
     printf("  device: %s\n", e.name);
