@@ -156,7 +156,9 @@ static void make_plan(sedx_context *ctx, const struct sedx__transfer *t, const s
     p->row_bytes = p->wb * bl->bytes;
     p->urp = div_up(g->row_length, bl->width) * bl->bytes;
     p->usp = div_up(g->image_height, bl->height) * p->urp;
-    p->rp = sedx__align_up(p->row_bytes, lcm(SEDX__MAX(lim->optimalBufferCopyRowPitchAlignment, 1), bl->bytes));
+    /* whole texel blocks: lcm(alignment, 12) is no power of two, so not sedx__align_up's mask */
+    uint64_t ra = lcm(SEDX__MAX(lim->optimalBufferCopyRowPitchAlignment, 1), bl->bytes);
+    p->rp = div_up(p->row_bytes, ra) * ra;
     p->slices = (uint64_t)g->extent.depth * g->layer_count;
     uint64_t a = lcm(SEDX__MAX(lim->optimalBufferCopyOffsetAlignment, 1), bl->bytes);
     /* 4 for every aspect: a transfer-only queue takes buffer offsets in multiples of 4 whatever

@@ -12,10 +12,9 @@
  * settings; a 64 KiB staging and readback ring that never grows with SEDX_TRANSFER_NO_DIRECT
  * (levels larger than the ring stream through it in pieces). Formats the device does not support
  * must be refused with SEDX_ERROR_FEATURE_NOT_PRESENT (checked, and counted in the output).
- * Not here: 12-byte texels (R32G32B32_*). On lavapipe (Mesa 22.3) every row but the first of a
- * 9x17 R32G32B32_UINT level read back as zeros, also row by row and from tightly packed memory,
- * with the same copy regions sedx records for every other texel size; not yet shown to be
- * lavapipe's and not sedx's, so it is left to a test of its own rather than a skip here. */
+ * 12-byte texels (R32G32B32_*) too: their staging row pitch, lcm(optimalBufferCopyRowPitchAlignment,
+ * 12), is no power of two and was rounded with a power-of-two mask (every row after the first
+ * came back wrong on lavapipe; a sedx defect, fixed; tests/gpu/review5_rgb32.c). */
 #include "test_util.h"
 
 #include <stdlib.h>
@@ -331,6 +330,10 @@ static const spec k_specs[] = {
     {SEDX_IMAGE_2D, VK_FORMAT_R8G8B8A8_UNORM, 4, 1, 1, 301, 203, 1, 1},   /* 239 KiB: pieces on a 64 KiB ring */
     {SEDX_IMAGE_2D, VK_FORMAT_R16G16B16_UNORM, 6, 1, 1, 97, 61, 1, 1},  /* 35 KiB, 6-byte texels */
     {SEDX_IMAGE_1D, VK_FORMAT_R32G32B32A32_UINT, 16, 1, 1, 2049, 1, 1, 1}, /* a 32 KiB row */
+    {SEDX_IMAGE_2D, VK_FORMAT_R32G32B32_UINT, 12, 1, 1, 9, 17, 1, 1},     /* 12-byte texels */
+    {SEDX_IMAGE_2D, VK_FORMAT_R32G32B32_SFLOAT, 12, 1, 1, 33, 7, 1, 2},
+    {SEDX_IMAGE_3D, VK_FORMAT_R32G32B32_SINT, 12, 1, 1, 11, 5, 6, 1},
+    {SEDX_IMAGE_2D, VK_FORMAT_R32G32B32_UINT, 12, 1, 1, 97, 61, 1, 1},    /* 69 KiB: pieces on a 64 KiB ring */
 };
 
 static void run_all(uint32_t transfer_flags, uint64_t ring, uint32_t upload_flags)
