@@ -26,6 +26,7 @@ typedef struct sedx__deferred {
 
 #define SEDX__CMD_RING 64u /* one-time command buffers per queue, recycled by timeline value */
 #define SEDX__MAX_SUBMIT_WAITS 8u /* sedx_submit_info.wait_count limit */
+#define SEDX__CMD_DROP_LOG 8u     /* not-submitted begins remembered per slot (sedx__queue_cmd_fate) */
 
 typedef struct sedx__queue {
     VkQueue queue;
@@ -43,12 +44,26 @@ typedef struct sedx__queue {
     VkCommandBuffer cmds[SEDX__CMD_RING];
     uint64_t cmd_value[SEDX__CMD_RING]; /* timeline value of its last submission */
     bool cmd_busy[SEDX__CMD_RING];      /* begun, not yet submitted */
-    /* begins of the slot so far, and whether each of the last 64 was submitted (bit epoch % 64;
-     * cleared at the begin, set by a successful submit): tells what became of one command buffer
-     * after its slot was begun again (sedx_download_async_submitted_all) */
+    /* What became of one command buffer after its slot was begun again (sedx__queue_cmd_fate):
+     * the slot's begins so far, and the begins (epochs) of its last SEDX__CMD_DROP_LOG command
+     * buffers that were not submitted (discarded, failed submit), in a ring; every other begin
+     * before the current one was submitted. Discards are rare, so the log covers any number of
+     * submitted reuses. */
     uint64_t cmd_epoch[SEDX__CMD_RING];
-    uint64_t cmd_sent[SEDX__CMD_RING];
+    uint64_t cmd_drops[SEDX__CMD_RING][SEDX__CMD_DROP_LOG];
+    uint32_t cmd_drop_count[SEDX__CMD_RING];
 } sedx__queue;
+
+typedef enum sedx__cmd_fate {
+    SEDX__CMD_RECORDING,     /* still begun: neither submitted nor discarded */
+    SEDX__CMD_SUBMITTED,     /* *value: its submission's timeline value, or one at or after it */
+    SEDX__CMD_NOT_SUBMITTED, /* discarded, or its submit failed: it never runs */
+    SEDX__CMD_UNKNOWN,       /* begun again since, with more discards than the log keeps */
+} sedx__cmd_fate;
+
+/* What became of the command buffer of begin `epoch` (sedx__queue.cmd_epoch when it was begun) of
+ * slot `slot`. Takes q->pool_lock. */
+sedx__cmd_fate sedx__queue_cmd_fate(sedx__queue *q, uint32_t slot, uint64_t epoch, uint64_t *value);
 
 struct sedx_context {
     uint32_t id;                 /* unique per process, for tickets and handles */

@@ -88,6 +88,44 @@ sedx_result sedx__queue_wait(sedx_context *ctx, sedx__queue *q, uint64_t value, 
     return SEDX_SUCCESS;
 }
 
+/* The end of a begin: submitted with timeline value `value`, or (0) not submitted, logged. */
+static void release_slot(sedx__queue *q, uint32_t slot, uint64_t value)
+{
+    pthread_mutex_lock(&q->pool_lock);
+    q->cmd_value[slot] = value;
+    q->cmd_busy[slot] = false;
+    if (!value) q->cmd_drops[slot][q->cmd_drop_count[slot]++ % SEDX__CMD_DROP_LOG] = q->cmd_epoch[slot];
+    pthread_mutex_unlock(&q->pool_lock);
+}
+
+sedx__cmd_fate sedx__queue_cmd_fate(sedx__queue *q, uint32_t slot, uint64_t epoch, uint64_t *value)
+{
+    sedx__cmd_fate fate;
+    pthread_mutex_lock(&q->pool_lock);
+    if (q->cmd_epoch[slot] == epoch) {
+        *value = q->cmd_value[slot];
+        fate = q->cmd_busy[slot] ? SEDX__CMD_RECORDING : *value ? SEDX__CMD_SUBMITTED : SEDX__CMD_NOT_SUBMITTED;
+    } else {
+        /* Begun again since, so that begin ended first. Not submitted iff its epoch is logged;
+         * the log holds every not-submitted begin from its oldest entry on (they are logged in
+         * epoch order), so an epoch below that entry is unknown once entries were overwritten. */
+        uint32_t n = q->cmd_drop_count[slot], kept = SEDX__MIN(n, SEDX__CMD_DROP_LOG);
+        uint64_t oldest = UINT64_MAX;
+        fate = SEDX__CMD_SUBMITTED;
+        for (uint32_t i = 0; i < kept; ++i) {
+            uint64_t e = q->cmd_drops[slot][i];
+            if (e == epoch) fate = SEDX__CMD_NOT_SUBMITTED;
+            oldest = SEDX__MIN(oldest, e);
+        }
+        if (fate == SEDX__CMD_SUBMITTED && n > SEDX__CMD_DROP_LOG && oldest > epoch) fate = SEDX__CMD_UNKNOWN;
+        /* A slot is begun again only once its last submission has completed (sedx_cmd_begin), so
+         * the completed value is a ticket at or after that submission. */
+        *value = fate == SEDX__CMD_SUBMITTED ? atomic_load(&q->completed) : 0;
+    }
+    pthread_mutex_unlock(&q->pool_lock);
+    return fate;
+}
+
 sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out)
 {
     if (!ctx || !out || (unsigned)kind >= SEDX_QUEUE_COUNT)
@@ -128,7 +166,6 @@ sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out)
     if (r == SEDX_SUCCESS) {
         q->cmd_busy[slot] = true;
         q->cmd_epoch[slot]++;
-        q->cmd_sent[slot] &= ~(1ull << (q->cmd_epoch[slot] & 63u));
     }
     pthread_mutex_unlock(&q->pool_lock);
     if (r != SEDX_SUCCESS) return r;
@@ -139,9 +176,7 @@ sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out)
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     if (vr == VK_SUCCESS) vr = vkBeginCommandBuffer(q->cmds[slot], &bi);
     if (vr != VK_SUCCESS) {
-        pthread_mutex_lock(&q->pool_lock);
-        q->cmd_busy[slot] = false;
-        pthread_mutex_unlock(&q->pool_lock);
+        release_slot(q, (uint32_t)slot, 0);
         return SEDX__VK(vr, "vkBeginCommandBuffer");
     }
     out->cmd = q->cmds[slot];
@@ -150,14 +185,6 @@ sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out)
     return SEDX_SUCCESS;
 }
 
-static void release_slot(sedx__queue *q, uint32_t slot, uint64_t value)
-{
-    pthread_mutex_lock(&q->pool_lock);
-    q->cmd_value[slot] = value;
-    q->cmd_busy[slot] = false;
-    if (value) q->cmd_sent[slot] |= 1ull << (q->cmd_epoch[slot] & 63u);
-    pthread_mutex_unlock(&q->pool_lock);
-}
 
 /* cmd's queue when cmd is a command buffer begun on ctx and not yet submitted, else NULL. */
 static sedx__queue *begun_queue(sedx_context *ctx, const sedx_cmd *cmd)

@@ -21,13 +21,12 @@
  * Recorded requests (sedx_download_async_record): the copy goes into the application's command
  * buffer (a sedx_cmd being recorded), so no submission is made for it. Such a request has no
  * ticket (ticket.value 0: "pending") until sedx_download_async_submitted names its submission,
- * or sedx_download_async_submitted_all (sedx_frame_end) finds it: the device layer's one-time
- * command buffer slot the request was recorded into says whether it was submitted (its value:
- * the submission's; once the slot was begun again, its record of the begins it submitted says
- * so, and the queue's completed value stands for it) or discarded (value 0, or not submitted in
- * that record), or is still being recorded (busy with the same begin: sedx__queue.cmd_epoch).
- * Pending requests are in the pending list; they hold a reference to their source until their submission is known (its last use is recorded
- * then). A pending request is never freed by a cancel: the command buffer may still be
+ * or sedx_download_async_submitted_all (sedx_frame_end) finds it: the device layer says what
+ * became of the one-time command buffer it was recorded into (sedx__queue_cmd_fate, by the
+ * slot's begin count at the record, even once the slot was begun again): still being recorded,
+ * submitted (with its value, or a completed one at or after it), or not submitted (dropped).
+ * Pending requests are in the pending list; they hold a reference to their source until their
+ * submission is known (its last use is recorded then). A pending request is never freed by a cancel: the command buffer may still be
  * submitted and write its bytes, so a cancelled one waits in the pending list for its ticket.
  * Lock order: rb->lock, then a device queue's pool_lock.
  */
@@ -54,10 +53,8 @@ typedef struct rb_request {
     uint32_t left;             /* sedx_download_async_submitted_all calls that found it unsubmitted */
     uint32_t rec_queue, rec_slot; /* the sedx_queue its tickets name, the device's command buffer slot */
     uint64_t rec_after;        /* rec_queue's submitted value when it was recorded */
-    uint64_t rec_epoch;        /* the slot's begin count then (sedx__queue.cmd_epoch): while the slot
-                                  is busy with that same begin, the command buffer is not submitted;
-                                  once the slot was begun again, its cmd_sent bit says whether this
-                                  one was submitted or discarded */
+    uint64_t rec_epoch;        /* the slot's begin count then (sedx__queue.cmd_epoch): names this
+                                  command buffer to sedx__queue_cmd_fate */
     sedx_buffer_resource *src; /* a reference until the submission is known */
     struct rb_request *pnext, *pprev; /* pending list */
 } rb_request;
@@ -709,11 +706,9 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
 /* q's command buffer is still being recorded: its slot busy with the begin it was recorded in. */
 static bool not_submitted_yet(sedx_context *ctx, const rb_request *q)
 {
-    sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue);
-    pthread_mutex_lock(&dq->pool_lock);
-    bool busy = dq->cmd_busy[q->rec_slot] && dq->cmd_epoch[q->rec_slot] == q->rec_epoch;
-    pthread_mutex_unlock(&dq->pool_lock);
-    return busy;
+    uint64_t v;
+    return sedx__queue_cmd_fate(sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue), q->rec_slot, q->rec_epoch, &v) ==
+           SEDX__CMD_RECORDING;
 }
 
 /* A ticket that names a submission of ctx. */
@@ -844,7 +839,7 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
     enum { STEP = 64 };
     sedx_buffer_resource *srcs[STEP];
     sedx_ticket tks[STEP];
-    uint32_t given = 0, dropped = 0, dropped_handles = 0, stuck = 0;
+    uint32_t given = 0, dropped = 0, dropped_handles = 0, stuck = 0, unknown = 0;
     for (uint32_t pass = 0, more = 1; more; ++pass) {
         uint32_t n = 0;
         more = 0;
@@ -852,25 +847,17 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
         pthread_mutex_lock(&rb->lock);
         for (rb_request *q = rb->pending_head, *next; q; q = next) {
             next = q->pnext;
-            sedx__queue *dq = sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue);
-            pthread_mutex_lock(&dq->pool_lock);
-            bool busy = dq->cmd_busy[q->rec_slot];
-            uint64_t v = dq->cmd_value[q->rec_slot];
-            uint64_t epoch = dq->cmd_epoch[q->rec_slot], sent = dq->cmd_sent[q->rec_slot];
-            pthread_mutex_unlock(&dq->pool_lock);
-            if (epoch != q->rec_epoch) {
-                /* the slot was begun again since: v is a later command buffer's (0 if that one was
-                 * discarded). Ours was submitted if its bit says so, and then it has finished (a
-                 * slot is begun again only once its submission passed): the completed value is a
-                 * ticket at or after it. Not submitted (discarded), or too many begins ago to
-                 * know: dropped, never given a later submission it is not part of. */
-                bool ours_sent = epoch - q->rec_epoch < 64u && ((sent >> (q->rec_epoch & 63u)) & 1u);
-                v = ours_sent ? atomic_load(&dq->completed) : 0;
-            } else if (busy) { /* still being recorded */
+            /* Its own command buffer's fate, even when the slot was begun again since: never a
+             * later command buffer's submission (its bytes would be stale ring bytes). */
+            uint64_t v;
+            sedx__cmd_fate fate =
+                sedx__queue_cmd_fate(sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue), q->rec_slot, q->rec_epoch, &v);
+            if (fate == SEDX__CMD_RECORDING) {
                 if (pass == 0) q->left++;
                 if (q->left > 1) stuck++; /* left by an earlier call too */
                 continue;
             }
+            unknown += fate == SEDX__CMD_UNKNOWN;
             if (n == STEP) {
                 more = 1;
                 break;
@@ -899,8 +886,10 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
     }
     if (dropped)
         SEDX_LOG_ERROR_TAG(TAG, "sedx_download_async_submitted_all: %u recorded readback "
-                  "request(s) (%u not cancelled) were in a command buffer that was discarded or failed to submit: "
-                  "dropped, their handles are stale", dropped, dropped_handles);
+                  "request(s) (%u not cancelled) were in a command buffer that was discarded or failed to submit "
+                  "(%u of them: whose slot had more than %u command buffers discarded since, so whether it ran is "
+                  "not known): dropped, their handles are stale", dropped, dropped_handles, unknown,
+                  SEDX__CMD_DROP_LOG);
     /* one in a command buffer another thread is recording now is normal; one that was there at
      * an earlier call too (a frame ago) is probably never submitted */
     if (stuck)

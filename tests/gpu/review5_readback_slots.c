@@ -17,6 +17,8 @@
  * bytes can never pass), the ring empty at the end. */
 #include "test_util.h"
 
+#include "device/device.h" /* SEDX__CMD_DROP_LOG */
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +171,69 @@ static void submit_then_reuse_discard(uint32_t flags)
     expect_empty(ctx);
     sedx_buffer_release(&src);
     tu_context_destroy(ctx);
+}
+
+/* A recorded, then submitted (and finished) or discarded; then its slot begun `reuses` more times
+ * before submitted_all: each later command buffer submitted, except `discards` of them discarded
+ * (spread among them). The request must get a submission (A submitted) or be dropped (A
+ * discarded) however many times the slot was used since; the fate of a submitted A is unknown
+ * only past SEDX__CMD_DROP_LOG later discards of the same slot (then dropped, with an ERROR line,
+ * never taken as written). */
+static void reuse_many(uint32_t flags, bool submit_a, int reuses, int discards)
+{
+    sedx_context *ctx = make_ctx(flags);
+    sedx_buffer src = make_src(ctx);
+    sedx_cmd a, b;
+    uint32_t w = nonzero_word();
+    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &a), SEDX_SUCCESS);
+    fill_src(&a, &src, w);
+    sedx_download_request r;
+    assert_int_equal(sedx_download_async_record(ctx, &a, &src, 64, 4000, &r), SEDX_SUCCESS);
+    uint32_t slot_a = a.slot;
+    if (submit_a) {
+        assert_int_equal(sedx_cmd_submit(ctx, &a, NULL, NULL), SEDX_SUCCESS);
+        assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
+    } else {
+        sedx_cmd_discard(ctx, &a);
+    }
+    for (int i = 0; i < reuses; ++i) {
+        assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &b), SEDX_SUCCESS);
+        assert_int_equal(b.slot, slot_a); /* the premise: the lowest free slot, free again */
+        if (discards && i % (reuses / discards) == 0 && i / (reuses / discards) < discards) {
+            sedx_cmd_discard(ctx, &b);
+        } else {
+            fill_src(&b, &src, nonzero_word()); /* other bytes: never to be taken for A's */
+            assert_int_equal(sedx_cmd_submit(ctx, &b, NULL, NULL), SEDX_SUCCESS);
+            assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
+        }
+    }
+    bool known = discards <= (int)SEDX__CMD_DROP_LOG;
+    tu_log_reset();
+    assert_int_equal(sedx_download_async_submitted_all(ctx), submit_a && known ? 1 : 0);
+    if (submit_a && known) {
+        take_word(ctx, &r, 64, w);
+    } else {
+        assert_int_equal(tu_log_count(SEDX_LOG_ERROR), 1); /* dropped, said once */
+        assert_int_equal(sedx_download_poll(ctx, &r), SEDX_ERROR_INVALID_HANDLE);
+    }
+    expect_empty(ctx);
+    sedx_buffer_release(&src);
+    tu_context_destroy(ctx);
+}
+
+static void test_reuse_many(void **state)
+{
+    (void)state;
+    tu_log_capture();
+    for (int flags = 0; flags < 2; ++flags) {
+        uint32_t f = flags ? SEDX_TRANSFER_NO_DIRECT : 0;
+        reuse_many(f, true, 200, 0);                            /* 200 > the 64 begins review 5 kept */
+        reuse_many(f, true, 200, (int)SEDX__CMD_DROP_LOG);      /* every discard still remembered */
+        reuse_many(f, true, 200, (int)SEDX__CMD_DROP_LOG + 1);  /* one too many: unknown, dropped */
+        reuse_many(f, false, 200, 0);                           /* discarded A: dropped */
+        reuse_many(f, false, 200, (int)SEDX__CMD_DROP_LOG - 1); /* with A's, the log is full */
+        reuse_many(f, false, 200, (int)SEDX__CMD_DROP_LOG + 3); /* A's discard pushed out: dropped */
+    }
 }
 
 static void test_discard_then_reuse(void **state)
@@ -511,6 +576,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_discard_then_reuse),
         cmocka_unit_test(test_submit_then_reuse_discard),
+        cmocka_unit_test(test_reuse_many),
         cmocka_unit_test(test_random_default),
         cmocka_unit_test(test_random_staged),
         cmocka_unit_test(test_random_big_ring),
