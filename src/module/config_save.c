@@ -1,15 +1,27 @@
 /* Printing and saving (only a regular file is replaced, through a temporary file and rename). */
 #include "module/config_private.h"
 
+#include <locale.h>
+#include <pthread.h>
+
 /* ------------------------------------------------------------------------------------------
  * Printing
  * ---------------------------------------------------------------------------------------- */
+/* The "C" numeric locale, for JSON's '.' whatever LC_NUMERIC the application set (under
+ * de_DE, "%g" writes 1,5 and a saved file would not load); NULL if it cannot be had. */
+static locale_t g_c_numeric;
+static pthread_once_t g_c_numeric_once = PTHREAD_ONCE_INIT;
+static void c_numeric_init(void) { g_c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
 /* Shortest text that reads back as the same double, with a '.' or an exponent so that it reads
- * back as a double, not as an integer. */
+ * back as a double, not as an integer. Printed and checked in the "C" locale (this thread only). */
 static void format_double(double d, char *buf, size_t cap)
 {
+    pthread_once(&g_c_numeric_once, c_numeric_init);
+    locale_t old = g_c_numeric ? uselocale(g_c_numeric) : (locale_t)0;
     snprintf(buf, cap, "%.15g", d);
     if (strtod(buf, NULL) != d) snprintf(buf, cap, "%.17g", d);
+    if (old) uselocale(old);
     size_t n = strlen(buf);
     if (!strpbrk(buf, ".eE") && n + 3 <= cap) memcpy(buf + n, ".0", 3);
 }
