@@ -22,6 +22,7 @@ pkgs=(
   "libassimp-dev:model loading in sedx-view (glTF, OBJ, FBX, Collada, PLY, ...)"
   "assimp-testmodels:the models sedx-view renders in make demo and in the rendering tests"
   "libstb-dev:stb_image, the header-only decoder sedx-view reads textures with (PNG, JPEG, TGA, ...)"
+  "locales:locale sources; the configuration test builds a decimal-comma locale (de_DE) to check saved numbers"
 )
 
 missing=()
