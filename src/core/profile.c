@@ -1,5 +1,6 @@
 #include "core/core.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,8 +96,13 @@ sedx_result sedx_profile_write_trace(const char *path)
         const sedx_profile_event *e = &g_events[(first + i) % PROFILE_CAPACITY];
         fprintf(f, "%s{\"name\":", i ? ",\n" : "");
         write_json_string(f, e->name);
-        fprintf(f, ",\"cat\":\"sedx\",\"ph\":\"X\",\"pid\":%d,\"tid\":%u,\"ts\":%.3f,\"dur\":%.3f}",
-                (int)getpid(), e->thread_id, (double)e->start_ns / 1000.0, (double)e->duration_ns / 1000.0);
+        /* microseconds with three decimals, in integers: "%.3f" prints the application's
+         * LC_NUMERIC decimal point, and a comma there is not JSON */
+        fprintf(f,
+                ",\"cat\":\"sedx\",\"ph\":\"X\",\"pid\":%d,\"tid\":%u,\"ts\":%" PRIu64 ".%03u,\"dur\":%" PRIu64
+                ".%03u}",
+                (int)getpid(), e->thread_id, e->start_ns / 1000u, (unsigned)(e->start_ns % 1000u),
+                e->duration_ns / 1000u, (unsigned)(e->duration_ns % 1000u));
     }
     fprintf(f, "\n],\"displayTimeUnit\":\"ns\"}\n");
     pthread_mutex_unlock(&g_lock);
