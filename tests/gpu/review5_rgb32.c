@@ -203,8 +203,8 @@ static void run_spec(sedx_context *ctx, const spec *s)
         upload(ctx, &m, &b, 1, round & 1);
         check(ctx, &m, "a sub-box");
     }
+    for (uint32_t lv = 0; lv < m.img.mip_levels; ++lv) free(m.level[lv]); /* before the release empties m.img */
     sedx_image_release(&m.img);
-    for (uint32_t lv = 0; lv < m.img.mip_levels; ++lv) free(m.level[lv]);
 }
 
 static bool supported(sedx_context *ctx, const spec *s)
