@@ -4,7 +4,7 @@
  * ring offsets are multiples of lcm(alignment, texel bytes, 4), not powers of two), BC1 and BC7
  * (4x4 blocks; levels of 2x2 and 1x1 texels are one partial block). For each image: every level
  * in one call from memory with padded rows and slices (random non-zero texels, poisoned padding),
- * then random disjoint block-aligned sub-regions of random levels (several per call, the last row
+ * then level 0 as one region per row of blocks, then random disjoint block-aligned sub-regions of random levels (several per call, the last row
  * and column of blocks partial at the level's edge), then every bad-region class with its exact
  * code followed by a full readback proving nothing was written (a good region placed before the
  * bad one in the same call included), then every level and layer read back into poisoned memory
@@ -13,8 +13,11 @@
  * (levels larger than the ring stream through it in pieces). Formats the device does not support
  * must be refused with SEDX_ERROR_FEATURE_NOT_PRESENT (checked, and counted in the output).
  * 12-byte texels (R32G32B32_*) too: their staging row pitch, lcm(optimalBufferCopyRowPitchAlignment,
- * 12), is no power of two and was rounded with a power-of-two mask (every row after the first
- * came back wrong on lavapipe; a sedx defect, fixed; tests/gpu/review5_rgb32.c). */
+ * 12), is no power of two and was rounded with a power-of-two mask: on lavapipe (alignment 128)
+ * a 9-texel row of 108 bytes got a pitch of 128 and bufferRowLength 10 (120 bytes), so the CPU
+ * wrote the rows 128 bytes apart and the GPU read them 120 apart and every row after the first
+ * came back shifted (a sedx defect, fixed in 662f955; a plain-Vulkan program making the same
+ * copies with a correct pitch reads back every byte on lavapipe). */
 #include "test_util.h"
 
 #include <stdlib.h>
@@ -162,7 +165,7 @@ static uint32_t cuts(uint32_t n, uint32_t bw, uint32_t *at)
 static void upload_boxes(sedx_context *ctx, shadow *sh, uint32_t m, const box *bs, uint32_t n, uint32_t flags)
 {
     const spec *s = sh->s;
-    sedx_image_region g[32];
+    sedx_image_region g[32] = {{0}}; /* (all n set below; gcc cannot see it once inlined) */
     uint8_t *mem[32];
     for (uint32_t i = 0; i < n; ++i) {
         uint32_t pad = (uint32_t)(tu_rand(&g_rng) % 3);
@@ -288,6 +291,17 @@ static void run_spec(sedx_context *ctx, const spec *s, uint32_t upload_flags, in
         for (uint32_t m = 0; m < sh.mips; ++m) free(mem[m]);
     }
     check_all(ctx, &sh);
+    /* 1b: level 0 as one region per row of blocks (every layer and slice), in one call */
+    if (div_up(sh.ext[0].height, s->bh) <= 32) {
+        box bs[32];
+        uint32_t rows = div_up(sh.ext[0].height, s->bh);
+        for (uint32_t y = 0; y < rows; ++y) {
+            uint32_t h = y + 1 < rows ? s->bh : sh.ext[0].height - y * s->bh;
+            bs[y] = (box){0, sh.layers, 0, y * s->bh, 0, sh.ext[0].width, h, sh.ext[0].depth};
+        }
+        upload_boxes(ctx, &sh, 0, bs, rows, upload_flags);
+        check_all(ctx, &sh);
+    }
     /* 2: random disjoint sub-regions of random levels, several per call */
     for (int round = 0; round < 6; ++round) {
         uint32_t m = (uint32_t)(tu_rand(&g_rng) % sh.mips);
