@@ -149,30 +149,6 @@ static void discard_then_reuse(uint32_t flags, bool submit_b, bool warm_slot)
     tu_context_destroy(ctx);
 }
 
-/* A submitted and finished; B begun in A's slot and discarded before submitted_all. */
-static void submit_then_reuse_discard(uint32_t flags)
-{
-    sedx_context *ctx = make_ctx(flags);
-    sedx_buffer src = make_src(ctx);
-    sedx_cmd a, b;
-    uint32_t w = nonzero_word();
-    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &a), SEDX_SUCCESS);
-    fill_src(&a, &src, w);
-    sedx_download_request r;
-    assert_int_equal(sedx_download_async_record(ctx, &a, &src, 100, 1000, &r), SEDX_SUCCESS);
-    uint32_t slot_a = a.slot;
-    assert_int_equal(sedx_cmd_submit(ctx, &a, NULL, NULL), SEDX_SUCCESS);
-    assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
-    assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &b), SEDX_SUCCESS);
-    assert_int_equal(b.slot, slot_a);
-    sedx_cmd_discard(ctx, &b);
-    assert_int_equal(sedx_download_async_submitted_all(ctx), 1); /* A was submitted */
-    take_word(ctx, &r, 100, w);
-    expect_empty(ctx);
-    sedx_buffer_release(&src);
-    tu_context_destroy(ctx);
-}
-
 /* A recorded, then submitted (and finished) or discarded; then its slot begun `reuses` more times
  * before submitted_all: each later command buffer submitted, except `discards` of them discarded
  * (spread among them). The request must get a submission (A submitted) or be dropped (A
@@ -245,11 +221,12 @@ static void test_discard_then_reuse(void **state)
                 discard_then_reuse(flags ? SEDX_TRANSFER_NO_DIRECT : 0, submit_b, warm);
 }
 
+/* A submitted and finished; B begun in A's slot and discarded before submitted_all. */
 static void test_submit_then_reuse_discard(void **state)
 {
     (void)state;
-    submit_then_reuse_discard(0);
-    submit_then_reuse_discard(SEDX_TRANSFER_NO_DIRECT);
+    reuse_many(0, true, 1, 1);
+    reuse_many(SEDX_TRANSFER_NO_DIRECT, true, 1, 1);
 }
 
 /* ------------------------------------------------------------------------------------------
