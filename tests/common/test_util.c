@@ -155,3 +155,20 @@ bool tu_long_mode(void)
     const char *e = getenv("SEDX_TEST_LONG");
     return e && *e && *e != '0';
 }
+
+static char g_temp_dir[96];
+
+int tu_temp_dir_make(const char *tag)
+{
+    snprintf(g_temp_dir, sizeof g_temp_dir, "/tmp/sedx-%s-XXXXXX", tag);
+    return mkdtemp(g_temp_dir) ? 0 : -1;
+}
+
+int tu_temp_dir_remove(void)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_temp_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+const char *tu_temp_dir(void) { return g_temp_dir; }

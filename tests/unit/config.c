@@ -17,21 +17,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static char g_dir[64];
+static const char *g_dir; /* tu_temp_dir() */
 
 static int make_dir(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/sedx-unit-config-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    g_dir = tu_temp_dir();
+    return tu_temp_dir_make("unit-config");
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_temp_dir_remove();
 }
 
 static void path_in_dir(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }

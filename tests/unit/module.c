@@ -228,21 +228,19 @@ static void test_text_append(void **state)
 /* ------------------------------------------------------------------------------------------
  * Configuration
  * ---------------------------------------------------------------------------------------- */
-static char g_dir[64];
+static const char *g_dir; /* tu_temp_dir() */
 
 static int make_dir(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/sedx-unit-module-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    g_dir = tu_temp_dir();
+    return tu_temp_dir_make("unit-module");
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_temp_dir_remove();
 }
 
 static void path_in_dir(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }

@@ -29,22 +29,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char g_dir[64];
+static const char *g_dir; /* tu_temp_dir() */
 
 static int make_dir(void **state)
 {
     (void)state;
-    snprintf(g_dir, sizeof g_dir, "/tmp/sedx-review6-config-XXXXXX");
-    return mkdtemp(g_dir) ? 0 : -1;
+    g_dir = tu_temp_dir();
+    return tu_temp_dir_make("review6-config");
 }
 
 static int remove_dir(void **state)
 {
     (void)state;
     setlocale(LC_ALL, "C");
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_temp_dir_remove();
 }
 
 #define EXPECT_ERROR(call, code)                           \
