@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <errno.h> /* program_invocation_short_name */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,14 +159,16 @@ bool tu_long_mode(void)
 
 static char g_temp_dir[96];
 
-int tu_temp_dir_make(const char *tag)
+int tu_temp_dir_setup(void **state)
 {
-    snprintf(g_temp_dir, sizeof g_temp_dir, "/tmp/sedx-%s-XXXXXX", tag);
+    (void)state;
+    snprintf(g_temp_dir, sizeof g_temp_dir, "/tmp/sedx-%.40s-XXXXXX", program_invocation_short_name);
     return mkdtemp(g_temp_dir) ? 0 : -1;
 }
 
-int tu_temp_dir_remove(void)
+int tu_temp_dir_teardown(void **state)
 {
+    (void)state;
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_temp_dir);
     return system(cmd) == 0 ? 0 : -1;

@@ -37,10 +37,10 @@ void tu_fill_random(void *dst, size_t size, uint64_t *state);
 /* true in long mode (SEDX_TEST_LONG=1): more iterations. */
 bool tu_long_mode(void);
 
-/* A fresh directory /tmp/sedx-<tag>-XXXXXX for a test program's files (tu_temp_dir() is its
- * path), made by a cmocka group set-up and removed with everything in it by the tear-down. */
-int tu_temp_dir_make(const char *tag); /* 0 on success */
-int tu_temp_dir_remove(void);
+/* A fresh directory /tmp/sedx-<program>-XXXXXX for a test program's files (tu_temp_dir() is its
+ * path): cmocka group set-up and tear-down (the tear-down removes it with everything in it). */
+int tu_temp_dir_setup(void **state);
+int tu_temp_dir_teardown(void **state);
 const char *tu_temp_dir(void);
 
 #endif

@@ -17,22 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static const char *g_dir; /* tu_temp_dir() */
 
-static int make_dir(void **state)
-{
-    (void)state;
-    g_dir = tu_temp_dir();
-    return tu_temp_dir_make("unit-config");
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    return tu_temp_dir_remove();
-}
-
-static void path_in_dir(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }
+static void path_in_dir(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", tu_temp_dir(), name); }
 
 static void write_bytes(const char *path, const char *bytes, size_t n)
 {
@@ -862,5 +848,5 @@ int main(void)
         cmocka_unit_test(test_odd_keys),
         cmocka_unit_test(test_host_oom),
     };
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, tu_temp_dir_setup, tu_temp_dir_teardown);
 }

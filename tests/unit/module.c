@@ -228,22 +228,8 @@ static void test_text_append(void **state)
 /* ------------------------------------------------------------------------------------------
  * Configuration
  * ---------------------------------------------------------------------------------------- */
-static const char *g_dir; /* tu_temp_dir() */
 
-static int make_dir(void **state)
-{
-    (void)state;
-    g_dir = tu_temp_dir();
-    return tu_temp_dir_make("unit-module");
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    return tu_temp_dir_remove();
-}
-
-static void path_in_dir(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", g_dir, name); }
+static void path_in_dir(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", tu_temp_dir(), name); }
 
 static void write_file(const char *path, const char *text)
 {
@@ -417,7 +403,7 @@ static void test_config_io_errors(void **state)
     tu_log_capture();
     sedx_config *cfg = NULL;
     /* a directory */
-    assert_int_equal(sedx_config_load(g_dir, &cfg), SEDX_ERROR_IO);
+    assert_int_equal(sedx_config_load(tu_temp_dir(), &cfg), SEDX_ERROR_IO);
     assert_true(tu_log_contains("[CONFIG]"));
     /* a path through a regular file (ENOTDIR, not "missing") */
     char file[128], through[160];
@@ -437,13 +423,13 @@ static void test_config_io_errors(void **state)
     /* save into a missing directory */
     assert_int_equal(sedx_config_create(&cfg), SEDX_SUCCESS);
     char missing[160];
-    snprintf(missing, sizeof missing, "%s/no/such/dir.json", g_dir);
+    snprintf(missing, sizeof missing, "%s/no/such/dir.json", tu_temp_dir());
     tu_log_reset();
     assert_int_equal(sedx_config_save(cfg, missing), SEDX_ERROR_IO);
     assert_int_equal(tu_log_count(SEDX_LOG_ERROR), 1);
-    assert_int_equal(sedx_config_save(cfg, g_dir), SEDX_ERROR_IO); /* rename over a directory */
+    assert_int_equal(sedx_config_save(cfg, tu_temp_dir()), SEDX_ERROR_IO); /* rename over a directory */
     char tmp[80];
-    snprintf(tmp, sizeof tmp, "%s.tmp", g_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", tu_temp_dir());
     assert_int_equal(access(tmp, F_OK), -1);
     /* NULLs */
     assert_int_equal(sedx_config_load(NULL, &cfg), SEDX_ERROR_INVALID_ARGUMENT);
@@ -532,5 +518,5 @@ int main(void)
         cmocka_unit_test(test_config_io_errors),
         cmocka_unit_test(test_host_oom),
     };
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, tu_temp_dir_setup, tu_temp_dir_teardown);
 }

@@ -29,21 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *g_dir; /* tu_temp_dir() */
-
-static int make_dir(void **state)
-{
-    (void)state;
-    g_dir = tu_temp_dir();
-    return tu_temp_dir_make("review6-config");
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    setlocale(LC_ALL, "C");
-    return tu_temp_dir_remove();
-}
 
 #define EXPECT_ERROR(call, code)                           \
     do {                                                   \
@@ -187,7 +172,7 @@ static double random_double(uint64_t *rng)
 static sedx_config *save_load(const sedx_config *cfg, int step)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/seq%d.json", g_dir, step % 3);
+    snprintf(path, sizeof path, "%s/seq%d.json", tu_temp_dir(), step % 3);
     assert_int_equal(sedx_config_save(cfg, path), SEDX_SUCCESS);
     sedx_config *again = NULL;
     assert_int_equal(sedx_config_load(path, &again), SEDX_SUCCESS);
@@ -299,7 +284,7 @@ static bool comma_locale(void)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
         if (setlocale(LC_NUMERIC, names[i]) && decimal_comma()) return true;
     char dir[128], cmd[320], made[160];
-    snprintf(dir, sizeof dir, "%s/locale", g_dir);
+    snprintf(dir, sizeof dir, "%s/locale", tu_temp_dir());
     snprintf(made, sizeof made, "%s/de_DE.UTF-8", dir);
     mkdir(dir, 0700);
     snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 '%s' >/dev/null 2>&1", made);
@@ -326,7 +311,7 @@ static void test_trace_in_comma_locale(void **state)
     size_t n = sedx_profile_events(ev, 8);
     assert_true(n >= 3);
     char path[160];
-    snprintf(path, sizeof path, "%s/trace.json", g_dir);
+    snprintf(path, sizeof path, "%s/trace.json", tu_temp_dir());
     assert_int_equal(sedx_profile_write_trace(path), SEDX_SUCCESS);
     sedx_profile_enable(false);
     FILE *f = fopen(path, "rb");
@@ -438,7 +423,7 @@ static void test_surrogates_and_refused_load(void **state)
 
     /* the application's configuration, then a hostile file: the old one is untouched */
     char path[128];
-    snprintf(path, sizeof path, "%s/hostile.json", g_dir);
+    snprintf(path, sizeof path, "%s/hostile.json", tu_temp_dir());
     static const char *const hostile[] = {"{\"a\": 1,", "{\"a\": 1} x", "{\"a\": 1e400}", "{\"\": 1}",
                                           "{\"a\": \"\\u0000\"}", "[1]", "{\"a\": \"\\uDFFF\"}"};
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; ++i) {
@@ -466,5 +451,5 @@ int main(void)
         cmocka_unit_test(test_decimal_comma_locale),
         cmocka_unit_test(test_trace_in_comma_locale),
     };
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return cmocka_run_group_tests(tests, tu_temp_dir_setup, tu_temp_dir_teardown);
 }
