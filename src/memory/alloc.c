@@ -123,11 +123,13 @@ sedx_result sedx__mem_rec_set_name(rec *R, const char *name)
         if (!heap) return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "out of host memory (allocation name)");
         memcpy(heap, name, n + 1);
     }
+    /* name may point into the record's own name (the one sedx_memory_get_details returns):
+     * copy it inline (memmove) before the old heap copy is freed */
+    size_t k = n < NAME_INLINE ? n : NAME_INLINE - 1u;
+    if (k) memmove(R->name, name, k);
+    R->name[k] = '\0';
     sedx__free(R->name_heap);
     R->name_heap = heap;
-    size_t k = n < NAME_INLINE ? n : NAME_INLINE - 1u;
-    if (k) memcpy(R->name, name, k);
-    R->name[k] = '\0';
     return SEDX_SUCCESS;
 }
 
