@@ -1,7 +1,7 @@
 /* Review 6: buffers released while the GPU still uses them, checked through the memory itself.
  *
  * Rounds of a random sequence (fixed seed): sources filled with random bytes, then, behind a
- * gate on the main queue (tu_gate), a device copy, a copy batch, an asynchronous readback or a
+ * gate on each queue (tu_gate; the main queue and, on a discrete GPU, the transfer-only one), a device copy, a copy batch, an asynchronous readback or a
  * staged upload followed by a copy uses each source, and the source is released at once (its
  * only reference, or a retained one and then the original). While the gate is closed:
  *  - every released source is still pending, its ID is given to no new buffer and its bindless
@@ -106,8 +106,11 @@ static void run(bool no_direct)
         }
         assert_int_equal(sedx_upload_flush(ctx), SEDX_SUCCESS);
 
+        /* both queues where there is a transfer-only one (the readbacks and uploads run there; on
+         * lavapipe the main queue is all there is) */
         sedx_ticket gated;
-        VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &gated);
+        VkSemaphore gate = tu_gate(ctx, SEDX_QUEUE_GRAPHICS, &gated), gate_t = VK_NULL_HANDLE;
+        if (sedx_context_has_transfer_queue(ctx)) gate_t = tu_gate(ctx, SEDX_QUEUE_TRANSFER, &gated);
         uint32_t pending0 = sedx_context_pending_deletions(ctx);
         for (uint32_t i = 0; i < n; ++i) {
             src_state *x = &s[i];
@@ -178,6 +181,7 @@ static void run(bool no_direct)
         pending_seen += sedx_context_pending_deletions(ctx) - pending0;
 
         tu_open_gate(ctx, gate);
+        if (gate_t) tu_open_gate(ctx, gate_t);
         for (uint32_t i = 0; i < n; ++i) {
             src_state *x = &s[i];
             if (x->op == OP_READBACK) {
@@ -216,6 +220,7 @@ static void run(bool no_direct)
         }
         for (uint32_t i = 0; i < nf; ++i) sedx_buffer_release(&fresh[i]);
         vkDestroySemaphore(sedx_context_device(ctx), gate, NULL);
+        if (gate_t) vkDestroySemaphore(sedx_context_device(ctx), gate_t, NULL);
     }
     assert_true(pending_seen > 0);
     assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
