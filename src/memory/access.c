@@ -135,9 +135,12 @@ sedx_result sedx_memory_map(sedx_context *ctx, sedx_allocation alloc, void **out
         r = sedx__mem_block_map(A, R->block);
         if (r == SEDX_SUCCESS) p = R->block->mapped + R->offset;
     } else if (R->map_count == 0) {
-        VkResult vr = A->vk.MapMemory(A->device, R->memory, 0, VK_WHOLE_SIZE, 0, &R->ded_mapped);
+        /* into a local: on failure the driver may have written anything there, and ded_mapped
+         * says whether the memory is mapped (the free unmaps it, a flush needs it) */
+        void *mp = NULL;
+        VkResult vr = A->vk.MapMemory(A->device, R->memory, 0, VK_WHOLE_SIZE, 0, &mp);
         if (vr != VK_SUCCESS) r = SEDX__VK(vr, "vkMapMemory");
-        else p = R->ded_mapped;
+        else p = R->ded_mapped = mp;
     } else {
         p = R->ded_mapped;
     }

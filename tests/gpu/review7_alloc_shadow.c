@@ -16,7 +16,8 @@
  * the allocator keeps working.
  *
  * Also: sedx_memory_set_name with a pointer into the allocation's own current name
- * (sedx_memory_get_details' name), which read freed memory before the fix. */
+ * (sedx_memory_get_details' name), which read freed memory before the fix; and a dedicated
+ * allocation whose vkMapMemory fails (the driver's output pointer was kept as the mapping). */
 #include "test_util.h"
 #include <sedx/sedx.h>
 #include "memory/memory.h"
@@ -834,10 +835,67 @@ static void test_rename_with_own_name(void **state)
     tu_context_destroy(ctx);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * A dedicated allocation whose vkMapMemory fails: the driver may leave anything in ppData, so
+ * the allocation must stay unmapped (no pointer in its details, no vkUnmapMemory at its free,
+ * which the validation layer would report). The driver's failure is a stand-in in the
+ * allocator's function table that scribbles on ppData first.
+ * ---------------------------------------------------------------------------------------- */
+static VkResult VKAPI_PTR failing_map(VkDevice device, VkDeviceMemory memory, VkDeviceSize offset, VkDeviceSize size,
+                                      VkMemoryMapFlags flags, void **out)
+{
+    (void)device, (void)memory, (void)offset, (void)size, (void)flags;
+    *out = (void *)(uintptr_t)0xDEAD0000u;
+    return VK_ERROR_MEMORY_MAP_FAILED;
+}
+
+static void test_dedicated_map_failure(void **state)
+{
+    (void)state;
+    sedx_context *ctx = tu_context(false);
+    /* the allocator's own table (not const itself: only handed out as const) */
+    sedx__memory_vk *vk = (sedx__memory_vk *)sedx__memory_vk_fns(ctx);
+    sedx_allocation_info ai = {0};
+    ai.usage = SEDX_MEMORY_USAGE_UPLOAD;
+    ai.flags = SEDX_ALLOCATION_DEDICATED;
+    ai.name = "map fails";
+    VkMemoryRequirements q = {65536, 256, UINT32_MAX};
+    sedx_allocation a;
+    assert_int_equal(sedx_memory_allocate(ctx, &ai, &q, &a), SEDX_SUCCESS);
+    PFN_vkMapMemory real = vk->MapMemory;
+    vk->MapMemory = failing_map;
+    void *p = NULL;
+    tu_log_capture();
+    assert_int_not_equal(sedx_memory_map(ctx, a, &p), SEDX_SUCCESS);
+    log_restore();
+    vk->MapMemory = real;
+    assert_null(p);
+    sedx_allocation_details d;
+    assert_int_equal(sedx_memory_get_details(ctx, a, &d), SEDX_SUCCESS);
+    assert_null(d.mapped);
+    assert_int_equal(sedx_memory_unmap(ctx, a), SEDX_ERROR_NOT_MAPPED); /* never mapped */
+    /* it maps and unmaps normally afterwards */
+    assert_int_equal(sedx_memory_map(ctx, a, &p), SEDX_SUCCESS);
+    memset(p, 0x5A, 65536);
+    assert_int_equal(sedx_memory_unmap(ctx, a), SEDX_SUCCESS);
+    /* a second one, freed while its failed map is its only map: no vkUnmapMemory */
+    sedx_allocation b;
+    assert_int_equal(sedx_memory_allocate(ctx, &ai, &q, &b), SEDX_SUCCESS);
+    vk->MapMemory = failing_map;
+    tu_log_capture();
+    assert_int_not_equal(sedx_memory_map(ctx, b, &p), SEDX_SUCCESS);
+    log_restore();
+    vk->MapMemory = real;
+    assert_int_equal(sedx_memory_free(ctx, b), SEDX_SUCCESS);
+    assert_int_equal(sedx_memory_free(ctx, a), SEDX_SUCCESS);
+    tu_context_destroy(ctx); /* the validation layer's messages are counted here */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_rename_with_own_name, setup),
+        cmocka_unit_test_setup(test_dedicated_map_failure, setup),
         cmocka_unit_test_setup(test_sequence_default, setup),
         cmocka_unit_test_setup(test_sequence_small_blocks, setup),
         cmocka_unit_test_setup(test_sequence_debug, setup),
