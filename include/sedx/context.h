@@ -63,7 +63,7 @@ typedef struct sedx_vulkan_objects {
     uint32_t api_version;               /* the version the device was created with */
     VkQueue graphics_queue;             /* graphics+compute (or compute) queue */
     uint32_t graphics_queue_family;
-    VkQueue transfer_queue;             /* optional: VK_NULL_HANDLE = none */
+    VkQueue transfer_queue;             /* optional: VK_NULL_HANDLE (or graphics_queue itself) = none */
     uint32_t transfer_queue_family;
     /* Features the application enabled that sedx may use (sedx_device_feature_bits). */
     uint32_t enabled_features;

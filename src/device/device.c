@@ -116,9 +116,18 @@ static sedx_result check_adopted_objects(const sedx_vulkan_objects *o)
     if (!o->instance || !o->physical_device || !o->device || !o->graphics_queue)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
                          "%s: instance, physical device, device and a queue are required", fn);
-    if (VK_API_VERSION_MINOR(o->api_version) < 2 && VK_API_VERSION_MAJOR(o->api_version) == 1)
-        return SEDX__ERR(SEDX_ERROR_UNSUPPORTED_VERSION, TAG, "adopted device uses Vulkan %u.%u; sedx needs 1.2",
-                         VK_API_VERSION_MAJOR(o->api_version), VK_API_VERSION_MINOR(o->api_version));
+    /* below 1.2 (0 and 1.x with x < 2 included), a variant, or above what the physical device
+     * offers (0xFFFFFFFF): no version a device can have been created with */
+    VkPhysicalDeviceProperties pp;
+    vkGetPhysicalDeviceProperties(o->physical_device, &pp);
+    const uint32_t v = VK_MAKE_API_VERSION(VK_API_VERSION_VARIANT(o->api_version), VK_API_VERSION_MAJOR(o->api_version),
+                                           VK_API_VERSION_MINOR(o->api_version), 0);
+    if (v < VK_API_VERSION_1_2 || v > VK_MAKE_API_VERSION(0, VK_API_VERSION_MAJOR(pp.apiVersion),
+                                                          VK_API_VERSION_MINOR(pp.apiVersion), 0))
+        return SEDX__ERR(SEDX_ERROR_UNSUPPORTED_VERSION, TAG, "adopted device uses Vulkan %u.%u (api_version 0x%x); "
+                         "sedx needs 1.2, at most the device's %u.%u", VK_API_VERSION_MAJOR(o->api_version),
+                         VK_API_VERSION_MINOR(o->api_version), o->api_version, VK_API_VERSION_MAJOR(pp.apiVersion),
+                         VK_API_VERSION_MINOR(pp.apiVersion));
     if (o->enabled_features & ~SEDX_DEVICE_FEATURES_ALL)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: unknown feature bits 0x%x in enabled_features (known: 0x%x)",
                          fn, o->enabled_features & ~SEDX_DEVICE_FEATURES_ALL, SEDX_DEVICE_FEATURES_ALL);
@@ -145,7 +154,10 @@ sedx_result sedx__device_adopt(sedx_context *ctx, const sedx_vulkan_objects *o)
     ctx->queues[SEDX_QUEUE_GRAPHICS].queue = o->graphics_queue;
     ctx->queues[SEDX_QUEUE_GRAPHICS].family = o->graphics_queue_family;
     ctx->queues[SEDX_QUEUE_GRAPHICS].present = true;
-    if (o->transfer_queue) {
+    /* the graphics queue handed over as the transfer queue too is no transfer queue of its own:
+     * two sedx queues (two locks) on one VkQueue would submit to it from two threads at once, and
+     * sedx_context_lock_queue(GRAPHICS) would not hold sedx's transfer submissions back */
+    if (o->transfer_queue && o->transfer_queue != o->graphics_queue) {
         ctx->queues[SEDX_QUEUE_TRANSFER].queue = o->transfer_queue;
         ctx->queues[SEDX_QUEUE_TRANSFER].family = o->transfer_queue_family;
         ctx->queues[SEDX_QUEUE_TRANSFER].present = true;
