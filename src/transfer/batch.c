@@ -258,6 +258,13 @@ static sedx_result close_batch(struct sedx__transfer *t, sedx_result r, sedx_tic
     return SEDX_SUCCESS;
 }
 
+uint32_t sedx__batch_abandon(struct sedx__transfer *t, sedx_result why)
+{
+    uint32_t n = t->region_count + t->piece_count;
+    close_batch(t, why, (sedx_ticket){0});
+    return n;
+}
+
 sedx_result sedx__batch_record(sedx_context *ctx, struct sedx__transfer *t, sedx__batch_rec *rec)
 {
     rec->open = false;

@@ -242,9 +242,17 @@ void sedx__transfer_destroy(sedx_context *ctx)
     struct sedx__transfer *t = sedx__get_transfer(ctx);
     if (!t) return;
     /* uploads still in the open batch are the application's data: submit them and wait (their
-     * buffers' references are dropped by the submit) rather than drop them */
+     * buffers' references are dropped by the submit) rather than drop them; a batch that cannot
+     * be submitted (its command buffer cannot even be begun) is dropped, said, and its
+     * references with it, so its buffers are not reported as never released */
     pthread_mutex_lock(&t->lock);
-    if (sedx__batch_open(t) && sedx__batch_submit(ctx, t, NULL) == SEDX_SUCCESS) sedx__transfer_wait_all(ctx, t);
+    if (sedx__batch_open(t)) {
+        sedx_result r = sedx__batch_submit(ctx, t, NULL);
+        if (r == SEDX_SUCCESS) sedx__transfer_wait_all(ctx, t);
+        else if (sedx__batch_open(t))
+            SEDX_LOG_ERROR_TAG(TAG, "sedx_context_destroy: the open upload batch could not be submitted (%s): %u "
+                               "upload(s) dropped", sedx_result_name(r), sedx__batch_abandon(t, r));
+    }
     pthread_mutex_unlock(&t->lock);
     ctx->layers.transfer = NULL;
     transfer_free(ctx, t);

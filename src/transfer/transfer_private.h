@@ -332,11 +332,15 @@ static inline __attribute__((always_inline)) void sedx__batch_add(struct sedx__t
     sedx__touch_add(t, dst, dst_offset, size);
 }
 sedx_result sedx__batch_submit(sedx_context *ctx, struct sedx__transfer *t, sedx_ticket *out);
+/* The open batch dropped unsubmitted (why: the failure that keeps it from being submitted):
+ * its buffers' references go, its ring bytes and committed reservations with it. Context
+ * teardown only. Returns how many uploads (regions and image pieces) it held. */
+uint32_t sedx__batch_abandon(struct sedx__transfer *t, sedx_result why);
 /* sedx__batch_submit in two steps, so that the recording can run while the batch's last bytes
  * are still being copied into the ring: record (the overlap test, the scatter table, the command
  * buffer; rec->open false when the batch is empty), then send (submit, close the batch). Nothing
- * may be added to the batch in between. A failed record leaves the batch open, as a failed
- * submit does. */
+ * may be added to the batch in between. A failed record leaves the batch open (a later call
+ * may submit it); a failed submit closes it (its bytes never reach the GPU). */
 typedef struct sedx__batch_rec {
     sedx_cmd cmd;
     bool open, scatter;
