@@ -55,7 +55,9 @@ typedef struct sedx_context_info {
  * sedx_context_destroy leaves them alive). The application must have enabled timeline
  * semaphores (Vulkan 1.2 core feature). Queues are used under sedx's own lock; if the
  * application submits to the same VkQueue from other threads it must serialise with
- * sedx_context_lock_queue(). */
+ * sedx_context_lock_queue(). That lock is the context's: two contexts made on one VkQueue each
+ * have their own, so submissions of the two may reach the queue at once unless the application
+ * serialises them too (give each context its own queue where the family has several). */
 typedef struct sedx_vulkan_objects {
     VkInstance instance;
     VkPhysicalDevice physical_device;
