@@ -313,7 +313,9 @@ SEDX_API sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cm
  * (logged, nothing changed): NULL ctx, reqs NULL with count > 0 SEDX_ERROR_INVALID_ARGUMENT;
  * another context's ticket SEDX_ERROR_WRONG_CONTEXT; ticket value 0, a bad queue, a value never
  * submitted, a value submitted before the request was recorded, a request recorded into a
- * command buffer of the other queue, a request given its submission already (twice, or made by
+ * command buffer of the other queue, one whose command buffer is not submitted yet, was
+ * discarded or failed to submit, a value earlier than that command buffer's submission while
+ * the latter has not passed, a request given its submission already (twice, or made by
  * sedx_download_async) SEDX_ERROR_INVALID_ARGUMENT; an empty, spent, stale or another context's
  * request SEDX_ERROR_INVALID_HANDLE. */
 SEDX_API sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download_request *reqs,

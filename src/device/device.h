@@ -51,7 +51,7 @@ typedef struct sedx__queue {
      * submitted reuses. */
     uint64_t cmd_epoch[SEDX__CMD_RING];
     uint64_t cmd_drops[SEDX__CMD_RING][SEDX__CMD_DROP_LOG];
-    uint32_t cmd_drop_count[SEDX__CMD_RING];
+    uint64_t cmd_drop_count[SEDX__CMD_RING]; /* 64 bits: a wrap would lose the log (n < 8 read) */
 } sedx__queue;
 
 typedef enum sedx__cmd_fate {

@@ -109,7 +109,8 @@ sedx__cmd_fate sedx__queue_cmd_fate(sedx__queue *q, uint32_t slot, uint64_t epoc
         /* Begun again since, so that begin ended first. Not submitted iff its epoch is logged;
          * the log holds every not-submitted begin from its oldest entry on (they are logged in
          * epoch order), so an epoch below that entry is unknown once entries were overwritten. */
-        uint32_t n = q->cmd_drop_count[slot], kept = SEDX__MIN(n, SEDX__CMD_DROP_LOG);
+        uint64_t n = q->cmd_drop_count[slot];
+        uint32_t kept = (uint32_t)SEDX__MIN(n, (uint64_t)SEDX__CMD_DROP_LOG);
         uint64_t oldest = UINT64_MAX;
         fate = SEDX__CMD_SUBMITTED;
         for (uint32_t i = 0; i < kept; ++i) {

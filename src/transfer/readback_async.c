@@ -703,12 +703,11 @@ sedx_result sedx_download_async_record(sedx_context *ctx, const sedx_cmd *cmd, c
     return SEDX_SUCCESS;
 }
 
-/* q's command buffer is still being recorded: its slot busy with the begin it was recorded in. */
-static bool not_submitted_yet(sedx_context *ctx, const rb_request *q)
+/* What became of q's command buffer (sedx__queue_cmd_fate; *v its submission's value, or a
+ * completed one at or after it). */
+static sedx__cmd_fate rec_fate(sedx_context *ctx, const rb_request *q, uint64_t *v)
 {
-    uint64_t v;
-    return sedx__queue_cmd_fate(sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue), q->rec_slot, q->rec_epoch, &v) ==
-           SEDX__CMD_RECORDING;
+    return sedx__queue_cmd_fate(sedx__ctx_queue(ctx, (sedx_queue)q->rec_queue), q->rec_slot, q->rec_epoch, v);
 }
 
 /* A ticket that names a submission of ctx. */
@@ -791,9 +790,17 @@ sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download
                           (unsigned long long)q->handle, queue_name(q->rec_queue), queue_name(ticket.queue));
             break;
         }
-        if (not_submitted_yet(ctx, q)) {
+        uint64_t v;
+        sedx__cmd_fate fate = rec_fate(ctx, q, &v);
+        if (fate == SEDX__CMD_RECORDING) {
             r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx: its command buffer has not been "
                           "submitted yet (sedx_cmd_submit it first)", fn, (unsigned long long)q->handle);
+            break;
+        }
+        if (fate == SEDX__CMD_NOT_SUBMITTED) { /* no ticket is its: the copy never runs */
+            r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: request 0x%llx: its command buffer was discarded "
+                          "or its submit failed, so no submission carries it (sedx_download_async_submitted_all "
+                          "drops it)", fn, (unsigned long long)q->handle);
             break;
         }
         if (ticket.value <= q->rec_after) {
@@ -801,6 +808,16 @@ sedx_result sedx_download_async_submitted(sedx_context *ctx, const sedx_download
                           "before request 0x%llx was recorded (after value %llu): not its submission", fn,
                           (unsigned long long)ticket.value, queue_name(ticket.queue), (unsigned long long)q->handle,
                           (unsigned long long)q->rec_after);
+            break;
+        }
+        /* v is its submission's own value while the slot was not begun again (a later one is a
+         * completed value): an earlier ticket that may pass before the copy ran is another's */
+        if (fate == SEDX__CMD_SUBMITTED && ticket.value < v &&
+            sedx_context_completed_value(ctx, (sedx_queue)ticket.queue) < v) {
+            r = SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: ticket value %llu on the %s queue is not request "
+                          "0x%llx's submission: its command buffer was submitted with value %llu", fn,
+                          (unsigned long long)ticket.value, queue_name(ticket.queue), (unsigned long long)q->handle,
+                          (unsigned long long)v);
             break;
         }
         q->mark = true;
@@ -857,11 +874,11 @@ uint32_t sedx_download_async_submitted_all(sedx_context *ctx)
                 if (q->left > 1) stuck++; /* left by an earlier call too */
                 continue;
             }
-            unknown += fate == SEDX__CMD_UNKNOWN;
             if (n == STEP) {
                 more = 1;
                 break;
             }
+            unknown += fate == SEDX__CMD_UNKNOWN; /* once: after the step's break, not before */
             pending_remove(rb, q);
             srcs[n] = q->src;
             q->src = NULL;
