@@ -62,7 +62,7 @@ typedef struct sedx_vulkan_objects {
     VkInstance instance;
     VkPhysicalDevice physical_device;
     VkDevice device;
-    uint32_t api_version;               /* the version the device was created with */
+    uint32_t api_version;               /* the version the device was created with (>= 1.2; above the device's: the device's) */
     VkQueue graphics_queue;             /* graphics+compute (or compute) queue */
     uint32_t graphics_queue_family;
     VkQueue transfer_queue;             /* optional: VK_NULL_HANDLE (or graphics_queue itself) = none */

@@ -116,18 +116,16 @@ static sedx_result check_adopted_objects(const sedx_vulkan_objects *o)
     if (!o->instance || !o->physical_device || !o->device || !o->graphics_queue)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG,
                          "%s: instance, physical device, device and a queue are required", fn);
-    /* below 1.2 (0 and 1.x with x < 2 included), a variant, or above what the physical device
-     * offers (0xFFFFFFFF): no version a device can have been created with */
-    VkPhysicalDeviceProperties pp;
-    vkGetPhysicalDeviceProperties(o->physical_device, &pp);
+    /* below 1.2 (0 and 1.x with x < 2 included) or a variant (0xFFFFFFFF): no version a device
+     * can have been created with. One above the device's (an application's VkApplicationInfo
+     * version on an older driver) is taken as the device's (sedx__device_adopt), as
+     * sedx_context_create takes min(request, device). */
     const uint32_t v = VK_MAKE_API_VERSION(VK_API_VERSION_VARIANT(o->api_version), VK_API_VERSION_MAJOR(o->api_version),
                                            VK_API_VERSION_MINOR(o->api_version), 0);
-    if (v < VK_API_VERSION_1_2 || v > VK_MAKE_API_VERSION(0, VK_API_VERSION_MAJOR(pp.apiVersion),
-                                                          VK_API_VERSION_MINOR(pp.apiVersion), 0))
+    if (v < VK_API_VERSION_1_2 || VK_API_VERSION_VARIANT(o->api_version) != 0)
         return SEDX__ERR(SEDX_ERROR_UNSUPPORTED_VERSION, TAG, "adopted device uses Vulkan %u.%u (api_version 0x%x); "
-                         "sedx needs 1.2, at most the device's %u.%u", VK_API_VERSION_MAJOR(o->api_version),
-                         VK_API_VERSION_MINOR(o->api_version), o->api_version, VK_API_VERSION_MAJOR(pp.apiVersion),
-                         VK_API_VERSION_MINOR(pp.apiVersion));
+                         "sedx needs 1.2 or later, variant 0", VK_API_VERSION_MAJOR(o->api_version),
+                         VK_API_VERSION_MINOR(o->api_version), o->api_version);
     if (o->enabled_features & ~SEDX_DEVICE_FEATURES_ALL)
         return SEDX__ERR(SEDX_ERROR_INVALID_ARGUMENT, TAG, "%s: unknown feature bits 0x%x in enabled_features (known: 0x%x)",
                          fn, o->enabled_features & ~SEDX_DEVICE_FEATURES_ALL, SEDX_DEVICE_FEATURES_ALL);
@@ -149,7 +147,11 @@ sedx_result sedx__device_adopt(sedx_context *ctx, const sedx_vulkan_objects *o)
     ctx->instance = o->instance;
     ctx->physical = o->physical_device;
     ctx->device = o->device;
-    ctx->api_version = o->api_version;
+    /* min(the application's, the device's): the entry points sedx looks up must exist */
+    VkPhysicalDeviceProperties pp;
+    vkGetPhysicalDeviceProperties(o->physical_device, &pp);
+    const uint32_t dev_v = VK_MAKE_API_VERSION(0, VK_API_VERSION_MAJOR(pp.apiVersion), VK_API_VERSION_MINOR(pp.apiVersion), 0);
+    ctx->api_version = SEDX__MIN(o->api_version, dev_v);
     ctx->features = o->enabled_features;
     ctx->queues[SEDX_QUEUE_GRAPHICS].queue = o->graphics_queue;
     ctx->queues[SEDX_QUEUE_GRAPHICS].family = o->graphics_queue_family;

@@ -18,9 +18,9 @@
  *  - test_two_contexts_one_device: a second context adopts the first one's device and queues;
  *    each keeps its own buffers, tickets and reservations (WRONG_CONTEXT / INVALID_HANDLE
  *    across), destroying the adopting one leaves the first working.
- *  - test_adopt_api_version: api_version below 1.2 (1.1, 1.0, 0), above the device's (1.9,
- *    0xFFFFFFFF) or with a variant refused with SEDX_ERROR_UNSUPPORTED_VERSION before anything is
- *    created; the context made afterwards works.
+ *  - test_adopt_api_version: api_version below 1.2 (1.1, 1.0, 0) or with a variant (0xFFFFFFFF
+ *    included) refused with SEDX_ERROR_UNSUPPORTED_VERSION before anything is created; one above
+ *    the device's (1.9) taken as the device's; the contexts made afterwards work.
  */
 #include "test_util.h"
 
@@ -405,8 +405,7 @@ static void test_adopt_api_version(void **state)
     (void)state;
     app a;
     app_create(&a, true, false);
-    const uint32_t bad[] = {VK_API_VERSION_1_1, VK_API_VERSION_1_0, 0u, VK_MAKE_API_VERSION(0, 1, 9, 0), 0xFFFFFFFFu,
-                            VK_MAKE_API_VERSION(1, 1, 2, 0)};
+    const uint32_t bad[] = {VK_API_VERSION_1_1, VK_API_VERSION_1_0, 0u, 0xFFFFFFFFu, VK_MAKE_API_VERSION(1, 1, 2, 0)};
     tu_log_capture();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         sedx_vulkan_objects o = a.o;
@@ -418,9 +417,21 @@ static void test_adopt_api_version(void **state)
         assert_true(tu_log_contains("1.2"));
     }
     log_restore();
+    /* above the device's (an application's own VkApplicationInfo version on an older driver):
+     * taken as the device's, as sedx_context_create does */
+    VkPhysicalDeviceProperties pp;
+    vkGetPhysicalDeviceProperties(a.o.physical_device, &pp);
+    sedx_vulkan_objects o = a.o;
+    o.api_version = VK_MAKE_API_VERSION(0, 1, 9, 0);
     sedx_context *ctx = NULL;
-    assert_int_equal(sedx_context_create_from_vulkan(&a.o, NULL, &ctx), SEDX_SUCCESS);
+    assert_int_equal(sedx_context_create_from_vulkan(&o, NULL, &ctx), SEDX_SUCCESS);
+    assert_int_equal(sedx_context_api_version(ctx),
+                     VK_MAKE_API_VERSION(0, VK_API_VERSION_MAJOR(pp.apiVersion), VK_API_VERSION_MINOR(pp.apiVersion), 0));
     uint64_t rng = tu_seed() ^ 0x4444;
+    round_trip(ctx, &rng, 1234);
+    sedx_context_destroy(ctx);
+    ctx = NULL;
+    assert_int_equal(sedx_context_create_from_vulkan(&a.o, NULL, &ctx), SEDX_SUCCESS);
     round_trip(ctx, &rng, 1234);
     sedx_context_destroy(ctx);
     app_destroy(&a);
