@@ -46,9 +46,9 @@ typedef struct sedx__queue {
     bool cmd_busy[SEDX__CMD_RING];      /* begun, not yet submitted */
     /* What became of one command buffer after its slot was begun again (sedx__queue_cmd_fate):
      * the slot's begins so far, and the begins (epochs) of its last SEDX__CMD_DROP_LOG command
-     * buffers that were not submitted (discarded, failed submit), in a ring; every other begin
-     * before the current one was submitted. Discards are rare, so the log covers any number of
-     * submitted reuses. */
+     * buffers that were not submitted (discarded, failed submit, failed vkBeginCommandBuffer), in
+     * a ring; every other begin before the current one was submitted. Discards are rare, so the
+     * log covers any number of submitted reuses. */
     uint64_t cmd_epoch[SEDX__CMD_RING];
     uint64_t cmd_drops[SEDX__CMD_RING][SEDX__CMD_DROP_LOG];
     uint64_t cmd_drop_count[SEDX__CMD_RING]; /* 64 bits: a wrap would lose the log (n < 8 read) */

@@ -11,7 +11,13 @@
  * de_DE, "%g" writes 1,5 and a saved file would not load); NULL if it cannot be had. */
 static locale_t g_c_numeric;
 static pthread_once_t g_c_numeric_once = PTHREAD_ONCE_INIT;
-static void c_numeric_init(void) { g_c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+static void c_numeric_init(void)
+{
+    g_c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (!g_c_numeric)
+        SEDX_LOG_WARN_TAG(TAG, "newlocale(\"C\") failed: doubles are saved in the application's LC_NUMERIC, "
+                          "which a decimal comma would make unreadable");
+}
 
 /* Shortest text that reads back as the same double, with a '.' or an exponent so that it reads
  * back as a double, not as an integer. Printed and checked in the "C" locale (this thread only). */

@@ -249,9 +249,11 @@ void sedx__transfer_destroy(sedx_context *ctx)
     if (sedx__batch_open(t)) {
         sedx_result r = sedx__batch_submit(ctx, t, NULL);
         if (r == SEDX_SUCCESS) sedx__transfer_wait_all(ctx, t);
-        else if (sedx__batch_open(t))
+        else if (sedx__batch_open(t)) {
+            uint32_t dropped = sedx__batch_abandon(t, r);
             SEDX_LOG_ERROR_TAG(TAG, "sedx_context_destroy: the open upload batch could not be submitted (%s): %u "
-                               "upload(s) dropped", sedx_result_name(r), sedx__batch_abandon(t, r));
+                               "upload(s) dropped", sedx_result_name(r), dropped);
+        }
     }
     pthread_mutex_unlock(&t->lock);
     ctx->layers.transfer = NULL;
