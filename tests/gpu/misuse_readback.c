@@ -725,6 +725,14 @@ static void test_record(void **state)
     MIS_RC(A, "(valid) into a command buffer discarded later", SEDX_SUCCESS, LOG_NONE,
            sedx_download_async_record(ctx, &d, &b, 0, 64, &theirs));
     sedx_cmd_discard(ctx, &d);
+    sedx_ticket later;
+    {
+        sedx_cmd e; /* a later submission: no ticket carries a discarded command buffer's request */
+        assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &e), SEDX_SUCCESS);
+        assert_int_equal(sedx_cmd_submit(ctx, &e, NULL, &later), SEDX_SUCCESS);
+    }
+    MIS_RC(S, "a request whose command buffer was discarded (with a later ticket)", SEDX_ERROR_INVALID_ARGUMENT,
+           "its command buffer was discarded or its submit failed", sedx_download_async_submitted(ctx, &theirs, 1, later));
     MIS_VAL(L, "the request's command buffer was discarded (dropped)", 0, "discarded or failed to submit",
             sedx_download_async_submitted_all(ctx));
     MIS_RC("sedx_download_poll", "a request dropped with its discarded command buffer", SEDX_ERROR_INVALID_HANDLE,
