@@ -37,6 +37,10 @@ void tu_fill_random(void *dst, size_t size, uint64_t *state);
 /* true in long mode (SEDX_TEST_LONG=1): more iterations. */
 bool tu_long_mode(void);
 
+/* Records a fill of the whole of buf with word into cmd, ordered after everything before it on
+ * the queue and before later transfers (a barrier on each side). */
+void tu_cmd_fill(const sedx_cmd *cmd, const sedx_buffer *buf, uint32_t word);
+
 /* A fresh directory /tmp/sedx-<program>-XXXXXX for a test program's files (tu_temp_dir() is its
  * path): cmocka group set-up and tear-down (the tear-down removes it with everything in it). */
 int tu_temp_dir_setup(void **state);

@@ -46,21 +46,6 @@ static uint32_t nonzero_word(void)
     return w;
 }
 
-/* Fills the whole source with word in cmd, ordered after earlier commands and before later ones. */
-static void fill_src(const sedx_cmd *cmd, const sedx_buffer *src, uint32_t word)
-{
-    VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    vkCmdPipelineBarrier(cmd->cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
-                         NULL, 0, NULL);
-    vkCmdFillBuffer(cmd->cmd, sedx_buffer_vk(src), 0, src->size, word);
-    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
-    vkCmdPipelineBarrier(cmd->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
-                         NULL);
-}
-
 static void expect_word_bytes(const uint8_t *got, uint64_t offset, uint64_t size, uint32_t word)
 {
     for (uint64_t i = 0; i < size; ++i) {
@@ -110,14 +95,14 @@ static void discard_then_reuse(uint32_t flags, bool submit_b, bool warm_slot)
     sedx_cmd cmd;
     if (warm_slot) { /* the slot's value is a real submission's, not 0 */
         assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
-        fill_src(&cmd, &src, nonzero_word());
+        tu_cmd_fill(&cmd, &src, nonzero_word());
         assert_int_equal(sedx_cmd_submit(ctx, &cmd, NULL, NULL), SEDX_SUCCESS);
         assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
     }
     /* a first request that fills the ring's start with known bytes, taken: its bytes stay there */
     uint32_t w0 = nonzero_word();
     assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &cmd), SEDX_SUCCESS);
-    fill_src(&cmd, &src, w0);
+    tu_cmd_fill(&cmd, &src, w0);
     sedx_download_request first;
     assert_int_equal(sedx_download_async_record(ctx, &cmd, &src, 0, 256, &first), SEDX_SUCCESS);
     sedx_ticket t0;
@@ -129,7 +114,7 @@ static void discard_then_reuse(uint32_t flags, bool submit_b, bool warm_slot)
     /* A: recorded, then discarded */
     sedx_cmd a, b;
     assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &a), SEDX_SUCCESS);
-    fill_src(&a, &src, nonzero_word());
+    tu_cmd_fill(&a, &src, nonzero_word());
     sedx_download_request r;
     assert_int_equal(sedx_download_async_record(ctx, &a, &src, 0, 256, &r), SEDX_SUCCESS);
     uint32_t slot_a = a.slot;
@@ -162,7 +147,7 @@ static void reuse_many(uint32_t flags, bool submit_a, int reuses, int discards)
     sedx_cmd a, b;
     uint32_t w = nonzero_word();
     assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &a), SEDX_SUCCESS);
-    fill_src(&a, &src, w);
+    tu_cmd_fill(&a, &src, w);
     sedx_download_request r;
     assert_int_equal(sedx_download_async_record(ctx, &a, &src, 64, 4000, &r), SEDX_SUCCESS);
     uint32_t slot_a = a.slot;
@@ -178,7 +163,7 @@ static void reuse_many(uint32_t flags, bool submit_a, int reuses, int discards)
         if (discards && i % (reuses / discards) == 0 && i / (reuses / discards) < discards) {
             sedx_cmd_discard(ctx, &b);
         } else {
-            fill_src(&b, &src, nonzero_word()); /* other bytes: never to be taken for A's */
+            tu_cmd_fill(&b, &src, nonzero_word()); /* other bytes: never to be taken for A's */
             assert_int_equal(sedx_cmd_submit(ctx, &b, NULL, NULL), SEDX_SUCCESS);
             assert_int_equal(sedx_context_wait_idle(ctx), SEDX_SUCCESS);
         }
@@ -303,7 +288,7 @@ static void op_begin(model *m)
     assert_int_equal(sedx_cmd_begin(m->ctx, SEDX_QUEUE_GRAPHICS, &mc->cmd), SEDX_SUCCESS);
     mc->state = C_OPEN;
     mc->word = nonzero_word();
-    fill_src(&mc->cmd, &m->src, mc->word);
+    tu_cmd_fill(&mc->cmd, &m->src, mc->word);
     m->open[m->nopen++] = c;
 }
 

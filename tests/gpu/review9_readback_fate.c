@@ -27,26 +27,12 @@ static sedx_buffer make_src(sedx_context *ctx)
     return b;
 }
 
-static void fill(const sedx_cmd *cmd, const sedx_buffer *src, uint32_t word)
-{
-    VkMemoryBarrier mb = {VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    vkCmdPipelineBarrier(cmd->cmd, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
-                         NULL, 0, NULL);
-    vkCmdFillBuffer(cmd->cmd, sedx_buffer_vk(src), 0, src->size, word);
-    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
-    vkCmdPipelineBarrier(cmd->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
-                         NULL);
-}
-
 /* The ring's first bytes hold `word` (a request recorded, submitted and taken). */
 static void prime_ring(sedx_context *ctx, const sedx_buffer *src, uint32_t word)
 {
     sedx_cmd c;
     assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &c), SEDX_SUCCESS);
-    fill(&c, src, word);
+    tu_cmd_fill(&c, src, word);
     sedx_download_request r;
     assert_int_equal(sedx_download_async_record(ctx, &c, src, 0, 256, &r), SEDX_SUCCESS);
     sedx_ticket tk;
@@ -78,7 +64,7 @@ static void test_explicit_discarded(void **state)
     prime_ring(ctx, &src, 0x11111111u);
     sedx_cmd a;
     assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &a), SEDX_SUCCESS);
-    fill(&a, &src, 0x22222222u);
+    tu_cmd_fill(&a, &src, 0x22222222u);
     sedx_download_request r;
     assert_int_equal(sedx_download_async_record(ctx, &a, &src, 0, 256, &r), SEDX_SUCCESS);
     sedx_cmd_discard(ctx, &a);
@@ -113,7 +99,7 @@ static void test_explicit_earlier_ticket(void **state)
     prime_ring(ctx, &src, 0x33333333u);
     sedx_cmd a;
     assert_int_equal(sedx_cmd_begin(ctx, SEDX_QUEUE_GRAPHICS, &a), SEDX_SUCCESS);
-    fill(&a, &src, 0x44444444u);
+    tu_cmd_fill(&a, &src, 0x44444444u);
     sedx_download_request r;
     assert_int_equal(sedx_download_async_record(ctx, &a, &src, 0, 256, &r), SEDX_SUCCESS);
     sedx_ticket tc = other_submission(ctx), gate_tk, ta;
@@ -188,7 +174,7 @@ static void test_drop_count_wrap(void **state)
     pthread_mutex_lock(&q->pool_lock);
     q->cmd_drop_count[a.slot] = UINT32_MAX;
     pthread_mutex_unlock(&q->pool_lock);
-    fill(&a, &src, 0x66666666u);
+    tu_cmd_fill(&a, &src, 0x66666666u);
     sedx_download_request r;
     assert_int_equal(sedx_download_async_record(ctx, &a, &src, 0, 256, &r), SEDX_SUCCESS);
     sedx_cmd_discard(ctx, &a);
