@@ -398,6 +398,30 @@ static void forget(run *R, int k)
     R->live[k] = R->live[--R->n];
 }
 
+/* What sedx requires of a memory type for ai (sedx__mem_usage_prefs): the application's flags,
+ * plus HOST_VISIBLE for host usages and mapped allocations. */
+static VkMemoryPropertyFlags required_of(const sedx_allocation_info *ai)
+{
+    VkMemoryPropertyFlags req = ai->required_flags;
+    sedx_memory_usage u = ai->usage;
+    if (u == SEDX_MEMORY_USAGE_UPLOAD || u == SEDX_MEMORY_USAGE_STAGING || u == SEDX_MEMORY_USAGE_READBACK ||
+        (ai->flags & SEDX_ALLOCATION_MAPPED))
+        req |= VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+    return req;
+}
+
+/* Whether a memory type among bits has every required flag: where none has (a host-visible
+ * optimal image, type bits without a host-visible type on a discrete GPU), the request must be
+ * refused with SEDX_ERROR_NO_MEMORY_TYPE, whatever else holds. lavapipe's every type is host
+ * visible, so only a discrete GPU (the H100) showed the model lacked this. */
+static bool type_exists(const run *R, uint32_t bits, VkMemoryPropertyFlags required)
+{
+    const VkPhysicalDeviceMemoryProperties *mp = sedx_context_memory_properties(R->ctx);
+    for (uint32_t t = 0; t < mp->memoryTypeCount; ++t)
+        if ((bits & (1u << t)) && (mp->memoryTypes[t].propertyFlags & required) == required) return true;
+    return false;
+}
+
 static void op_allocate(run *R)
 {
     static char name[64];
@@ -425,6 +449,8 @@ static void op_allocate(run *R)
     VkMemoryRequirements q = {size, align, UINT32_MAX};
     if (rnd(10) == 0) q.memoryTypeBits = 1u; /* type 0 only */
 
+    const bool feasible =
+        type_exists(R, q.memoryTypeBits & (ai.memory_type_bits ? ai.memory_type_bits : UINT32_MAX), required_of(&ai));
     sedx_memory_stats before = stats_of(R->ctx);
     sedx_memory_budget bb[VK_MAX_MEMORY_HEAPS];
     assert_int_equal(sedx_memory_get_budget(R->ctx, bb, NULL), SEDX_SUCCESS);
@@ -439,6 +465,7 @@ static void op_allocate(run *R)
     sedx__memory_inject_device_failures(R->ctx, 0);
     R->allocs++;
     if (r == SEDX_SUCCESS) {
+        assert_true(feasible);
         adopt(R, a, &ai, size, align, ai.kind, OBJ_NONE, VK_NULL_HANDLE, VK_NULL_HANDLE);
         R->injected = false;
         return;
@@ -453,6 +480,10 @@ static void op_allocate(run *R)
     assert_int_equal(s.total.allocation_bytes, before.total.allocation_bytes);
     assert_int_equal(s.device_memory_count, before.device_memory_count);
     assert_int_equal(s.total.block_bytes, before.total.block_bytes);
+    if (!feasible) {
+        assert_int_equal(r, SEDX_ERROR_NO_MEMORY_TYPE);
+        return;
+    }
     if (ai.flags & SEDX_ALLOCATION_NEVER_ALLOCATE) {
         assert_int_equal(r, SEDX_ERROR_OUT_OF_DEVICE_MEMORY);
         assert_int_equal(s.vk_allocate_count, before.vk_allocate_count);
@@ -479,11 +510,18 @@ static void op_allocate(run *R)
 
 /* After a buffer/image creation: true when it succeeded. Under a heap limit it may be refused
  * for the budget or the limit (exact codes), leaving nothing behind and the output unwritten. */
-static bool object_made(run *R, sedx_result r, bool written)
+static bool object_made(run *R, sedx_result r, bool written, bool feasible)
 {
-    if (r == SEDX_SUCCESS) return true;
-    assert_true(R->limit != 0);
-    assert_true(r == SEDX_ERROR_OVER_BUDGET || r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY);
+    if (r == SEDX_SUCCESS) {
+        assert_true(feasible);
+        return true;
+    }
+    if (feasible) {
+        assert_true(R->limit != 0);
+        assert_true(r == SEDX_ERROR_OVER_BUDGET || r == SEDX_ERROR_OUT_OF_DEVICE_MEMORY);
+    } else {
+        assert_int_equal(r, SEDX_ERROR_NO_MEMORY_TYPE);
+    }
     assert_false(written);
     sedx_memory_stats s = stats_of(R->ctx);
     assert_int_equal(s.total.allocation_count, (uint32_t)R->n);
@@ -509,7 +547,15 @@ static void op_create_object(run *R)
                                         : VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
                                  VK_SHARING_MODE_EXCLUSIVE, 0, NULL};
         VkBuffer buf = VK_NULL_HANDLE;
-        if (!object_made(R, sedx_memory_create_buffer(R->ctx, &bi, &ai, &buf, &a), buf != VK_NULL_HANDLE)) return;
+        VkDevice dev = sedx_context_device(R->ctx);
+        VkMemoryRequirements probe; /* the same buffer's type bits, for the model */
+        assert_int_equal(vkCreateBuffer(dev, &bi, NULL, &buf), VK_SUCCESS);
+        vkGetBufferMemoryRequirements(dev, buf, &probe);
+        vkDestroyBuffer(dev, buf, NULL);
+        buf = VK_NULL_HANDLE;
+        if (!object_made(R, sedx_memory_create_buffer(R->ctx, &bi, &ai, &buf, &a), buf != VK_NULL_HANDLE,
+                         type_exists(R, probe.memoryTypeBits, required_of(&ai))))
+            return;
         VkMemoryRequirements mr;
         vkGetBufferMemoryRequirements(sedx_context_device(R->ctx), buf, &mr);
         adopt(R, a, &ai, mr.size, mr.alignment, SEDX_ALLOCATION_KIND_BUFFER, OBJ_BUFFER, buf, VK_NULL_HANDLE);
@@ -522,7 +568,16 @@ static void op_create_object(run *R)
                                 linear ? VK_IMAGE_USAGE_TRANSFER_SRC_BIT : VK_IMAGE_USAGE_SAMPLED_BIT,
                                 VK_SHARING_MODE_EXCLUSIVE, 0, NULL, VK_IMAGE_LAYOUT_UNDEFINED};
         VkImage img = VK_NULL_HANDLE;
-        if (!object_made(R, sedx_memory_create_image(R->ctx, &ii, &ai, &img, &a), img != VK_NULL_HANDLE)) return;
+        VkDevice dev = sedx_context_device(R->ctx);
+        VkMemoryRequirements probe; /* the same image's type bits (no host-visible one for an
+                                     * optimal image on a discrete GPU), for the model */
+        assert_int_equal(vkCreateImage(dev, &ii, NULL, &img), VK_SUCCESS);
+        vkGetImageMemoryRequirements(dev, img, &probe);
+        vkDestroyImage(dev, img, NULL);
+        img = VK_NULL_HANDLE;
+        if (!object_made(R, sedx_memory_create_image(R->ctx, &ii, &ai, &img, &a), img != VK_NULL_HANDLE,
+                         type_exists(R, probe.memoryTypeBits, required_of(&ai))))
+            return;
         VkMemoryRequirements mr;
         vkGetImageMemoryRequirements(sedx_context_device(R->ctx), img, &mr);
         adopt(R, a, &ai, mr.size, mr.alignment,
