@@ -85,7 +85,7 @@ static void draw_row(canvas *c, unsigned left, unsigned width, unsigned y, uint6
     cJSON_ArrayForEach(a, allocs)
     {
         uint64_t off = packed ? at : num(a, "offset"), sz = num(a, "size");
-        at += sz;
+        at = at + sz < at ? UINT64_MAX : at + sz; /* saturated: sizes may add up past 2^64 */
         if (sz == 0 || off >= size) continue;
         uint64_t end = off + sz > size || off + sz < off ? size : off + sz;
         unsigned x0, x1;
@@ -100,8 +100,10 @@ static void draw_row(canvas *c, unsigned left, unsigned width, unsigned y, uint6
 int report_memory_map(const char *json, unsigned width, report_image *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (width < 16u || width > 16384u) {
-        snprintf(err, errlen, "width %u is outside 16 .. 16384", width);
+    /* margins and the swatch take 40 pixels: at least 16 for the bar */
+    const unsigned min_width = REPORT_MARGIN * 3u + REPORT_SWATCH + 16u;
+    if (width < min_width || width > 16384u) {
+        snprintf(err, errlen, "width %u is outside %u .. 16384", width, min_width);
         return -1;
     }
     cJSON *root = cJSON_Parse(json);
@@ -149,7 +151,11 @@ int report_memory_map(const char *json, unsigned width, report_image *out, char 
         if (cJSON_GetArraySize(ded) > 0) {
             uint64_t total = 0;
             const cJSON *a;
-            cJSON_ArrayForEach(a, ded) total += num(a, "size");
+            cJSON_ArrayForEach(a, ded)
+            {
+                uint64_t sz = num(a, "size");
+                total = total + sz < total ? UINT64_MAX : total + sz; /* as draw_row's packing */
+            }
             /* a hollow swatch: dedicated memory, not a block */
             fill(&c, REPORT_MARGIN, y, REPORT_MARGIN + REPORT_SWATCH, y + REPORT_ROW_HEIGHT, tc);
             fill(&c, REPORT_MARGIN + 3u, y + 3u, REPORT_MARGIN + REPORT_SWATCH - 3u, y + REPORT_ROW_HEIGHT - 3u,
