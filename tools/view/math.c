@@ -30,13 +30,14 @@ void vm_perspective(float fovy, float aspect, float znear, float zfar, float out
     out[5] = f;
     out[10] = zfar / (znear - zfar);
     out[11] = -1.0f;
-    out[14] = znear * zfar / (znear - zfar);
+    out[14] = znear * out[10]; /* = znear * zfar / (znear - zfar), without the product overflowing */
 }
 
 static void normalize3(float v[3])
 {
-    float l = sqrtf(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-    if (l > 0) v[0] /= l, v[1] /= l, v[2] /= l;
+    /* in double: a large model's camera offsets (over ~1e19) overflow a float when squared */
+    double l = sqrt((double)v[0] * v[0] + (double)v[1] * v[1] + (double)v[2] * v[2]);
+    if (l > 0) v[0] = (float)(v[0] / l), v[1] = (float)(v[1] / l), v[2] = (float)(v[2] / l);
 }
 
 void vm_look_at(const float eye[3], const float at[3], const float up[3], float out[16])

@@ -183,8 +183,9 @@ int view_renderer_create(sedx_context *ctx, const view_options *o, const view_sc
     if (sr != SEDX_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "render targets: %s", sedx_result_name(sr));
     if (create_pipeline(r) != VK_SUCCESS) return view_fail(err, errlen, VIEW_EXIT_GPU, "graphics pipeline creation failed");
     for (int k = 0; k < 3; ++k) r->center[k] = 0.5f * (s->bmin[k] + s->bmax[k]);
-    float d[3] = {s->bmax[0] - s->bmin[0], s->bmax[1] - s->bmin[1], s->bmax[2] - s->bmin[2]};
-    r->radius = 0.5f * sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+    /* in double: the squares of a large model's extents (over ~1e19) overflow a float */
+    double d[3] = {(double)s->bmax[0] - s->bmin[0], (double)s->bmax[1] - s->bmin[1], (double)s->bmax[2] - s->bmin[2]};
+    r->radius = (float)(0.5 * sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]));
     if (!(r->radius > 1e-6f)) r->radius = 1.0f;
     return VIEW_OK;
 }

@@ -139,7 +139,10 @@ static bool add_nodes(walk *w, const struct aiNode *node, const float parent[16]
     return true;
 }
 
-static void grow_bounds(view_scene *s)
+/* The world bounds; false where a world position is not finite (a node transform with an
+ * infinite scale) or beyond VIEW_MAX_COORD, where the camera framing it would overflow a float. */
+#define VIEW_MAX_COORD 1e36f
+static bool grow_bounds(view_scene *s)
 {
     for (int k = 0; k < 3; ++k) {
         s->bmin[k] = INFINITY;
@@ -152,11 +155,13 @@ static void grow_bounds(view_scene *s)
             const float *p = s->vertices[m->first_vertex + v].pos;
             for (int k = 0; k < 3; ++k) {
                 float x = ob->model[k] * p[0] + ob->model[4 + k] * p[1] + ob->model[8 + k] * p[2] + ob->model[12 + k];
+                if (!(fabsf(x) <= VIEW_MAX_COORD)) return false; /* NaN too */
                 if (x < s->bmin[k]) s->bmin[k] = x;
                 if (x > s->bmax[k]) s->bmax[k] = x;
             }
         }
     }
+    return true;
 }
 
 /* ---- materials and textures ---- */
@@ -325,7 +330,9 @@ int view_scene_load(const char *path, view_scene *s, char *err, size_t errlen)
         for (uint32_t m = 0; rc == VIEW_OK && m < s->mesh_count; ++m)
             if (s->meshes[m].material >= s->material_count) s->meshes[m].material = 0;
     }
-    if (rc == VIEW_OK) grow_bounds(s);
+    if (rc == VIEW_OK && !grow_bounds(s))
+        rc = view_fail(err, errlen, VIEW_EXIT_MODEL, "a world position (after the node transforms) is non-finite "
+                       "or beyond +-1e36: no camera can frame it in 32-bit floats");
     free(kept);
     aiReleaseImport(sc);
     if (rc != VIEW_OK) view_scene_free(s);
