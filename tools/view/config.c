@@ -57,16 +57,26 @@ static bool parse_pick(const char *s, int32_t *x, int32_t *y)
     return true;
 }
 
+/* A string key, where the file has it (the default passed to sedx_config_get_string would be dst
+ * itself: snprintf from a buffer into itself is undefined, and glibc's left it empty). */
+static void get_str(const sedx_config *cfg, const char *key, char *dst, size_t cap)
+{
+    const char *v = sedx_config_get_string(cfg, key, NULL);
+    if (v) snprintf(dst, cap, "%s", v);
+}
+
 static int apply_file(const char *path, view_options *o)
 {
     sedx_config *cfg;
-    if (sedx_config_load(path, &cfg) != SEDX_SUCCESS) {
+    FILE *fp = fopen(path, "rb"); /* sedx_config_load takes a missing file for an empty one: a named one must exist */
+    if (fp) fclose(fp);
+    if (!fp || sedx_config_load(path, &cfg) != SEDX_SUCCESS) {
         fprintf(stderr, "sedx-view: cannot read the configuration '%s'\n", path);
         return VIEW_EXIT_USAGE;
     }
-    snprintf(o->model, sizeof o->model, "%s", sedx_config_get_string(cfg, "model", o->model));
-    snprintf(o->out_dir, sizeof o->out_dir, "%s", sedx_config_get_string(cfg, "out", o->out_dir));
-    snprintf(o->device, sizeof o->device, "%s", sedx_config_get_string(cfg, "device", o->device));
+    get_str(cfg, "model", o->model, sizeof o->model);
+    get_str(cfg, "out", o->out_dir, sizeof o->out_dir);
+    get_str(cfg, "device", o->device, sizeof o->device);
     uint64_t w = sedx_config_get_u64(cfg, "width", o->width), h = sedx_config_get_u64(cfg, "height", o->height);
     uint64_t f = sedx_config_get_u64(cfg, "frames", o->frames);
     uint64_t fif = sedx_config_get_u64(cfg, "frames_in_flight", o->frames_in_flight);
