@@ -91,7 +91,9 @@ sedx_result sedx_buffer_flush(const sedx_buffer *buf, uint64_t offset, uint64_t 
     sedx_result r;
     sedx_buffer_resource *res = host_buffer(buf, "sedx_buffer_flush", &r);
     if (!res) return r;
-    if (size != VK_WHOLE_SIZE && (r = check_range(res, size, offset, "sedx_buffer_flush")) != SEDX_SUCCESS) return r;
+    /* VK_WHOLE_SIZE: to the end of the buffer, so only the offset is checked (against the buffer,
+     * not its rounded allocation) */
+    if ((r = check_range(res, size == VK_WHOLE_SIZE ? 0 : size, offset, "sedx_buffer_flush")) != SEDX_SUCCESS) return r;
     return sedx_memory_flush(res->ctx, res->allocation, offset, size);
 }
 
@@ -100,7 +102,9 @@ sedx_result sedx_buffer_invalidate(const sedx_buffer *buf, uint64_t offset, uint
     sedx_result r;
     sedx_buffer_resource *res = host_buffer(buf, "sedx_buffer_invalidate", &r);
     if (!res) return r;
-    if (size != VK_WHOLE_SIZE && (r = check_range(res, size, offset, "sedx_buffer_invalidate")) != SEDX_SUCCESS)
+    /* VK_WHOLE_SIZE: to the end of the buffer, so only the offset is checked (against the buffer,
+     * not its rounded allocation) */
+    if ((r = check_range(res, size == VK_WHOLE_SIZE ? 0 : size, offset, "sedx_buffer_invalidate")) != SEDX_SUCCESS)
         return r;
     return sedx_memory_invalidate(res->ctx, res->allocation, offset, size);
 }

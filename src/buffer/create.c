@@ -249,6 +249,10 @@ sedx_result sedx__buffer_create(sedx_context *ctx, const sedx_buffer_create_info
     if (alloc_size == 0 || alloc_size > UINT64_MAX / 2)
         return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "buffer '%s': size %llu overflows", sedx__safe_name(ci->name),
                          (unsigned long long)ci->size);
+    if (ctx->max_buffer_size && alloc_size > ctx->max_buffer_size)
+        return SEDX__ERR(SEDX_ERROR_INVALID_SIZE, TAG, "buffer '%s': %llu bytes exceed the device's maxBufferSize %llu",
+                         sedx__safe_name(ci->name), (unsigned long long)alloc_size,
+                         (unsigned long long)ctx->max_buffer_size);
 
     if (!sedx__buffer_handles())
         return SEDX__ERR(SEDX_ERROR_OUT_OF_HOST_MEMORY, TAG, "buffer handle pool unavailable");

@@ -94,6 +94,9 @@ struct sedx_context {
 
     /* ray tracing: filled when SEDX_FEATURE_ACCELERATION_STRUCTURE (and _RAY_TRACING_PIPELINE)
      * is enabled, zero otherwise (<sedx/raytracing.h>) */
+    /* VkPhysicalDeviceMaintenance4Properties::maxBufferSize on a 1.3 device, 0 elsewhere: no
+     * VkBuffer may be larger (VUID-VkBufferCreateInfo-size-06409) */
+    uint64_t max_buffer_size;
     VkPhysicalDeviceAccelerationStructurePropertiesKHR as_props;
     VkPhysicalDeviceRayTracingPipelinePropertiesKHR rtp_props;
     struct {

@@ -163,7 +163,12 @@ void sedx__query_properties(sedx_context *ctx)
     ctx->maint3.pNext = NULL;
     p2.pNext = &ctx->maint3;
     if (VK_API_VERSION_MINOR(ctx->props.apiVersion) >= 2) ctx->maint3.pNext = &ctx->props12;
+    /* maxBufferSize, where maintenance4 is enabled (core 1.3 or the extension) */
+    VkPhysicalDeviceMaintenance4Properties maint4 = {VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES,
+                                                     &ctx->maint3};
+    if (ctx->features & SEDX_FEATURE_MAINTENANCE4) p2.pNext = &maint4;
     vkGetPhysicalDeviceProperties2(ctx->physical, &p2);
+    ctx->max_buffer_size = (ctx->features & SEDX_FEATURE_MAINTENANCE4) ? maint4.maxBufferSize : 0;
     ctx->maint3.pNext = NULL;
     ctx->props12.pNext = NULL;
     /* the ray-tracing limits, where sedx enabled the extensions */
