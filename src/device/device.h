@@ -92,11 +92,11 @@ struct sedx_context {
     PFN_vkGetMemoryHostPointerPropertiesEXT get_host_pointer_props;
     PFN_vkCmdPipelineBarrier2KHR cmd_pipeline_barrier2;
 
-    /* ray tracing: filled when SEDX_FEATURE_ACCELERATION_STRUCTURE (and _RAY_TRACING_PIPELINE)
-     * is enabled, zero otherwise (<sedx/raytracing.h>) */
     /* VkPhysicalDeviceMaintenance4Properties::maxBufferSize on a 1.3 device, 0 elsewhere: no
      * VkBuffer may be larger (VUID-VkBufferCreateInfo-size-06409) */
     uint64_t max_buffer_size;
+    /* ray tracing: filled when SEDX_FEATURE_ACCELERATION_STRUCTURE (and _RAY_TRACING_PIPELINE)
+     * is enabled, zero otherwise (<sedx/raytracing.h>) */
     VkPhysicalDeviceAccelerationStructurePropertiesKHR as_props;
     VkPhysicalDeviceRayTracingPipelinePropertiesKHR rtp_props;
     struct {
