@@ -89,6 +89,11 @@ void *sedx__map_get(const sedx__map *m, uint64_t key); /* NULL when absent */
 void sedx__map_remove(sedx__map *m, uint64_t key);
 void sedx__map_free(sedx__map *m);
 
+/* Writes str (NULL: "") as a JSON string, quotes included, through put: escapes, control
+ * bytes as \u00XX, and bytes that start no valid UTF-8 sequence as \ufffd (core/json.c). */
+typedef void (*sedx__json_sink)(void *sink, const char *bytes, size_t n);
+void sedx__json_string(const char *str, sedx__json_sink put, void *sink);
+
 /* Thread id for logs and profiling. */
 uint32_t sedx__thread_id(void);
 

@@ -72,17 +72,7 @@ void sedx_profile_clear(void)
     pthread_mutex_unlock(&g_lock);
 }
 
-static void write_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
+static void file_sink(void *f, const char *bytes, size_t n) { fwrite(bytes, 1, n, f); }
 
 sedx_result sedx_profile_write_trace(const char *path)
 {
@@ -95,7 +85,7 @@ sedx_result sedx_profile_write_trace(const char *path)
     for (size_t i = 0; g_events && i < kept; ++i) {
         const sedx_profile_event *e = &g_events[(first + i) % PROFILE_CAPACITY];
         fprintf(f, "%s{\"name\":", i ? ",\n" : "");
-        write_json_string(f, e->name);
+        sedx__json_string(e->name, file_sink, f);
         /* microseconds with three decimals, in integers: "%.3f" prints the application's
          * LC_NUMERIC decimal point, and a comma there is not JSON */
         fprintf(f,

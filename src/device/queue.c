@@ -186,7 +186,6 @@ sedx_result sedx_cmd_begin(sedx_context *ctx, sedx_queue kind, sedx_cmd *out)
     return SEDX_SUCCESS;
 }
 
-
 /* cmd's queue when cmd is a command buffer begun on ctx and not yet submitted, else NULL. */
 static sedx__queue *begun_queue(sedx_context *ctx, const sedx_cmd *cmd)
 {

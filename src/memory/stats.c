@@ -166,49 +166,10 @@ static void sb_printf(sbuf *s, const char *fmt, ...)
     sb_put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* Length of the valid UTF-8 sequence at c (no overlong form, surrogate or code point above
- * U+10FFFF), 0 if none starts there. */
-static size_t utf8_len(const unsigned char *c)
-{
-    size_t n = c[0] >= 0xC2 && c[0] <= 0xDF ? 2 : c[0] >= 0xE0 && c[0] <= 0xEF ? 3 : c[0] >= 0xF0 && c[0] <= 0xF4 ? 4 : 0;
-    uint32_t cp = c[0] & (0x7Fu >> n);
-    for (size_t k = 1; k < n; ++k) {
-        if ((c[k] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
-        cp = (cp << 6) | (c[k] & 0x3Fu);
-    }
-    if (n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return 0;
-    if (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return 0;
-    return n;
-}
+static void sb_sink(void *s, const char *bytes, size_t n) { sb_put(s, bytes, n); }
 
-/* A JSON string; JSON text is UTF-8, so a byte of a name that starts no valid UTF-8 sequence
- * is written as U+FFFD. */
-static void sb_str(sbuf *s, const char *str)
-{
-    sb_put(s, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)str; *c; ++c) {
-        if (*c >= 0x80) {
-            size_t n = utf8_len(c);
-            if (n) {
-                sb_put(s, (const char *)c, n);
-                c += n - 1;
-            } else {
-                sb_put(s, "\\ufffd", 6);
-            }
-            continue;
-        }
-        const char *esc = *c == '"' ? "\\\"" : *c == '\\' ? "\\\\" : *c == '\n' ? "\\n" : *c == '\r' ? "\\r"
-                        : *c == '\t' ? "\\t" : *c == '\b' ? "\\b" : *c == '\f' ? "\\f" : NULL;
-        if (esc) {
-            sb_put(s, esc, 2);
-        } else if (*c < 0x20) {
-            sb_printf(s, "\\u%04x", *c);
-        } else {
-            sb_put(s, (const char *)c, 1);
-        }
-    }
-    sb_put(s, "\"", 1);
-}
+/* A JSON string (sedx__json_string: a name that is not UTF-8 stays valid JSON). */
+static void sb_str(sbuf *s, const char *str) { sedx__json_string(str, sb_sink, s); }
 
 static void sb_flags(sbuf *s, VkMemoryPropertyFlags f)
 {

@@ -26,8 +26,9 @@
  * slot's begin count at the record, even once the slot was begun again): still being recorded,
  * submitted (with its value, or a completed one at or after it), or not submitted (dropped).
  * Pending requests are in the pending list; they hold a reference to their source until their
- * submission is known (its last use is recorded then). A pending request is never freed by a cancel: the command buffer may still be
- * submitted and write its bytes, so a cancelled one waits in the pending list for its ticket.
+ * submission is known (its last use is recorded then). A pending request is never freed by a
+ * cancel: the command buffer may still be submitted and write its bytes, so a cancelled one
+ * waits in the pending list for its ticket.
  * Lock order: rb->lock, then a device queue's pool_lock.
  */
 #include "transfer/transfer_private.h"

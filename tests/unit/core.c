@@ -220,12 +220,12 @@ static void test_profiling(void **state)
         for (int k = 0; k < 1000; ++k) x = x + k;
         assert_true(x > 0);
     }
-    SEDX_PROFILE_BEGIN(z, "pair");
+    SEDX_PROFILE_BEGIN(z, "pair\xff\n");
     SEDX_PROFILE_END(z);
     sedx_profile_event ev[8];
     assert_int_equal(sedx_profile_events(ev, 8), 4);
     assert_string_equal(ev[0].name, "scope \"quoted\"");
-    assert_string_equal(ev[3].name, "pair");
+    assert_string_equal(ev[3].name, "pair\xff\n");
     char path[] = "/tmp/sedx-trace-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -243,6 +243,9 @@ static void test_profiling(void **state)
     cJSON *e0 = cJSON_GetArrayItem(events, 0);
     assert_string_equal(cJSON_GetObjectItem(e0, "name")->valuestring, "scope \"quoted\"");
     assert_string_equal(cJSON_GetObjectItem(e0, "ph")->valuestring, "X");
+    /* a name that is not UTF-8 stays JSON text: the bad byte becomes U+FFFD */
+    assert_null(strstr(buf, "\xff"));
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(events, 3), "name")->valuestring, "pair\xef\xbf\xbd\n");
     cJSON_Delete(root);
     assert_int_equal(sedx_profile_write_trace("/nonexistent-dir/x.json"), SEDX_ERROR_IO);
     assert_int_equal(sedx_profile_write_trace(NULL), SEDX_ERROR_INVALID_ARGUMENT);
