@@ -76,6 +76,9 @@ static uint64_t num(const cJSON *o, const char *key)
 }
 
 /* Draws the allocations of one row: `allocs` placed in [0, size) over [left, left + width). */
+/* a + b, UINT64_MAX where it would wrap */
+static uint64_t add_sat(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+
 static void draw_row(canvas *c, unsigned left, unsigned width, unsigned y, uint64_t size, const cJSON *allocs,
                      bool packed)
 {
@@ -85,7 +88,7 @@ static void draw_row(canvas *c, unsigned left, unsigned width, unsigned y, uint6
     cJSON_ArrayForEach(a, allocs)
     {
         uint64_t off = packed ? at : num(a, "offset"), sz = num(a, "size");
-        at = at + sz < at ? UINT64_MAX : at + sz; /* saturated: sizes may add up past 2^64 */
+        at = add_sat(at, sz); /* sizes may add up past 2^64 */
         if (sz == 0 || off >= size) continue;
         uint64_t end = off + sz > size || off + sz < off ? size : off + sz;
         unsigned x0, x1;
@@ -153,8 +156,7 @@ int report_memory_map(const char *json, unsigned width, report_image *out, char 
             const cJSON *a;
             cJSON_ArrayForEach(a, ded)
             {
-                uint64_t sz = num(a, "size");
-                total = total + sz < total ? UINT64_MAX : total + sz; /* as draw_row's packing */
+                total = add_sat(total, num(a, "size")); /* as draw_row's packing */
             }
             /* a hollow swatch: dedicated memory, not a block */
             fill(&c, REPORT_MARGIN, y, REPORT_MARGIN + REPORT_SWATCH, y + REPORT_ROW_HEIGHT, tc);
